@@ -1,0 +1,138 @@
+"""DPA Registry: the register of a processor's subprocessors and the notices they owe."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from service import config
+from service.errors import DomainError, handle_domain_error, handle_unexpected, problem
+from service.extensions import api, db, migrate
+
+MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+JSON_TYPES = {"application/json", "application/merge-patch+json"}
+# Bulk imports also take CSV and JSON Lines; everything else speaks JSON only.
+IMPORT_TYPES = JSON_TYPES | {"text/csv", "application/x-ndjson"}
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: defaults, then DPA_* environment variables, then `test_config`."""
+    # DPA_INSTANCE_PATH lets tests and containers keep SQLite files and demo keys elsewhere.
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=os.environ.get("DPA_INSTANCE_PATH") or None,
+    )
+    defaults = config.default_defaults()
+    app.config.update(defaults)
+    app.config.update(config.from_environment(defaults))
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = config.sqlite_uri(app.instance_path)
+    app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_uri(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    app.config["OPENAPI_SPEC_OPTIONS"] = config.openapi_spec_options()
+    logging.basicConfig(level=logging.INFO)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS)
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "description": "An API key"}
+    )
+    _register_models()
+    _register_blueprints(app)
+    _register_hooks(app)
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(Exception, handle_unexpected)
+
+    from service.cli import register_cli
+    from workers import celery_init_app
+
+    celery_init_app(app)
+    import workers.tasks  # noqa: F401 - registers the tasks with the app
+
+    register_cli(app)
+    return app
+
+
+def _register_models() -> None:
+    # Import every model module so metadata (and Alembic autogenerate) sees all tables.
+    from service.agreements import models as _agreements  # noqa: F401
+    from service.audit import models as _audit  # noqa: F401
+    from service.changes import models as _changes  # noqa: F401
+    from service.customers import models as _customers  # noqa: F401
+    from service.keys import models as _keys  # noqa: F401
+    from service.organizations import models as _organizations  # noqa: F401
+    from service.recipients import models as _recipients  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from service.audit.views import blp as audit_blp
+    from service.changes.views import blp as changes_blp
+    from service.customers.views import blp as customers_blp
+    from service.health.views import bp as health_bp
+    from service.health.views import docs_bp
+    from service.imports.views import blp as imports_blp
+    from service.organizations.views import blp as organizations_blp
+    from service.recipients.views import blp as recipients_blp
+
+    for blp in (
+        organizations_blp,
+        recipients_blp,
+        imports_blp,
+        changes_blp,
+        customers_blp,
+        audit_blp,
+    ):
+        api.register_blueprint(blp)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(docs_bp)
+
+
+def _register_hooks(app: Flask) -> None:
+    @app.before_request
+    def require_json_bodies():
+        if request.method not in {"POST", "PUT", "PATCH"} or not request.path.startswith("/api/"):
+            return None
+        if not request.content_length and not request.headers.get("Transfer-Encoding"):
+            return None
+        allowed = IMPORT_TYPES if request.path.endswith("/import") else JSON_TYPES
+        if request.mimetype not in allowed:
+            return problem(
+                415,
+                "Unsupported media type",
+                f"Send the body as {' or '.join(sorted(allowed))}.",
+                slug="unsupported-media-type",
+            )
+        return None
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+        )
+        return response
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """WAL lets readers run beside the writer; the busy timeout waits instead of failing."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

@@ -1,0 +1,46 @@
+"""HTTP glue for the audit trail."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from service.audit import services
+from service.audit.models import AuditEvent
+from service.audit.schemas import AuditListArgs, AuditListSchema, ChainReportSchema
+from service.common import paginate
+from service.keys.auth import load_organization, require_legal
+
+blp = Blueprint(
+    "audit",
+    __name__,
+    url_prefix="/api/v1/orgs/<org>/audit",
+    description="The organization's append-only, hash-chained audit trail",
+)
+
+
+@blp.route("")
+class Audit(MethodView):
+    @blp.arguments(AuditListArgs, location="query")
+    @blp.response(200, AuditListSchema)
+    def get(self, args: dict, org: str):
+        """List audit events, newest first (legal key)."""
+        organization = load_organization(org)
+        require_legal(organization)
+        page, per_page = args.pop("page"), args.pop("per_page")
+        stmt = select(AuditEvent).where(AuditEvent.organization_id == organization.id)
+        for name, value in args.items():
+            stmt = stmt.where(getattr(AuditEvent, name) == value)
+        items, total = paginate(stmt.order_by(AuditEvent.seq.desc()), page, per_page)
+        return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+
+@blp.route("/verification")
+class AuditVerification(MethodView):
+    @blp.response(200, ChainReportSchema)
+    def get(self, org: str):
+        """Recompute the hash chain and say whether any event was altered or removed."""
+        organization = load_organization(org)
+        require_legal(organization)
+        return services.verify_chain(organization.id)

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from service.changes.models import KINDS, STATUSES
+from service.common import PageArgs, PageSchema, required_text, text
+from service.recipients.schemas import MaterialUpdateSchema
+
+
+class ChangeCreateSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    recipient_id = fields.Integer(
+        required=True,
+        metadata={"description": "The vendor added, updated or removed; for replace, the new one"},
+    )
+    replaces_id = fields.Integer(
+        allow_none=True, metadata={"description": "For replace: the vendor that leaves"}
+    )
+    effective_on = fields.Date(required=True)
+    reason = text(5000)
+    urgent = fields.Boolean(load_default=False)
+    urgent_justification = text(5000, allow_none=True)
+    update = fields.Nested(
+        MaterialUpdateSchema(partial=True),
+        metadata={"description": "For update: the material fields as they will be"},
+    )
+
+    @validates_schema
+    def check_kind(self, data: dict, **_: object) -> None:
+        errors: dict[str, list[str]] = {}
+        kind = data.get("kind")
+        if kind == "replace" and not data.get("replaces_id"):
+            errors["replaces_id"] = ["Required for a replace."]
+        if kind != "replace" and data.get("replaces_id"):
+            errors["replaces_id"] = ["Only a replace names the vendor it replaces."]
+        if kind == "update" and not data.get("update"):
+            errors["update"] = ["Required for an update: the material fields that change."]
+        if kind != "update" and "update" in data:
+            errors["update"] = ["Only an update carries new material fields."]
+        if data.get("urgent") and not (data.get("urgent_justification") or "").strip():
+            errors["urgent_justification"] = ["An urgent change must say why."]
+        if errors:
+            raise ValidationError(errors)
+
+
+class WithdrawSchema(Schema):
+    reason = required_text(5000)
+
+
+class RecipientRefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    legal_entity = fields.String()
+
+
+class ChangeSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    recipient = fields.Nested(RecipientRefSchema)
+    replaces = fields.Nested(RecipientRefSchema, allow_none=True)
+    effective_on = fields.Date()
+    in_effect = fields.Boolean(metadata={"description": "effective_on has come (org local date)"})
+    reason = fields.String()
+    urgent = fields.Boolean()
+    urgent_justification = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "announced or withdrawn"})
+    announced_at = fields.DateTime()
+    withdrawn_at = fields.DateTime(allow_none=True)
+    withdrawal_reason = fields.String(allow_none=True)
+    update = fields.Dict(
+        allow_none=True, metadata={"description": "For update: material fields before and after"}
+    )
+
+
+class ChangeListSchema(PageSchema):
+    items = fields.List(fields.Nested(ChangeSchema), required=True)
+
+
+class ChangeListArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    kind = fields.String(validate=validate.OneOf(KINDS))
+    recipient_id = fields.Integer()

@@ -1,0 +1,221 @@
+"""Announce and withdraw changes of the subprocessor list.
+
+A change moves the listing window of the vendors it names (and, for `update`, opens a new
+dated revision), so the list as of any date follows from the stored dates alone.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from service.audit import services as audit
+from service.changes.models import Change
+from service.common import local_today, paginate
+from service.db_types import utcnow
+from service.errors import Conflict, NotFound, ValidationFailed
+from service.extensions import db
+from service.organizations.models import Organization
+from service.recipients import services as recipients
+from service.recipients.models import Recipient, RecipientRevision
+
+
+def _locked_recipient(org: Organization, recipient_id: int, field: str) -> Recipient:
+    # The row lock makes two concurrent announcements for one vendor queue up, so the
+    # second sees the first's listing window and is refused.
+    recipient = db.session.scalars(
+        select(Recipient)
+        .where(Recipient.id == recipient_id, Recipient.organization_id == org.id)
+        .with_for_update()
+    ).one_or_none()
+    if recipient is None:
+        raise ValidationFailed(
+            "The change names a vendor this organization has not registered.",
+            errors={field: [f"No recipient {recipient_id} in {org.slug}."]},
+        )
+    return recipient
+
+
+def _check_can_enter(recipient: Recipient, field: str) -> None:
+    if recipient.listed_from is not None:
+        raise Conflict(
+            f"{recipient.name} is already on the list or announced.",
+            errors={field: ["Already listed or announced."]},
+        )
+
+
+def _check_listed(recipient: Recipient, effective_on: date, field: str) -> None:
+    if recipient.listed_from is None:
+        raise Conflict(f"{recipient.name} is not on the list.", errors={field: ["Not listed."]})
+    if recipient.listed_until is not None:
+        raise Conflict(
+            f"{recipient.name} already leaves the list on {recipient.listed_until}.",
+            errors={field: ["Removal already announced."]},
+        )
+    if effective_on < recipient.listed_from:
+        raise Conflict(
+            f"{recipient.name} joins the list only on {recipient.listed_from}.",
+            errors={"effective_on": [f"Must be on or after {recipient.listed_from}."]},
+        )
+
+
+def _open_update_revision(
+    org: Organization, recipient: Recipient, effective_on: date, data: dict
+) -> tuple[RecipientRevision, dict]:
+    current = recipients.latest_revision(recipient)
+    if current.valid_from is not None and current.valid_from >= effective_on:
+        raise Conflict(
+            f"An update of {recipient.name} effective on {current.valid_from} is already "
+            "announced; withdraw it or announce a later date.",
+            errors={"effective_on": [f"Must be after {current.valid_from}."]},
+        )
+    before = recipients.material_snapshot(current)
+    revision = recipients.apply_material(org, RecipientRevision(), data, current)
+    after = recipients.material_snapshot(revision)
+    if before == after:
+        raise ValidationFailed(
+            "The update changes nothing.", errors={"update": ["No material field differs."]}
+        )
+    current.valid_until = effective_on
+    revision.valid_from = effective_on
+    recipient.revisions.append(revision)
+    old, new = audit.changed(before, after)
+    return revision, {"before": audit.jsonable(old), "after": audit.jsonable(new)}
+
+
+def announce_change(org: Organization, data: dict, *, actor: str) -> Change:
+    today = local_today(org.timezone)
+    effective_on: date = data["effective_on"]
+    if effective_on < today:
+        raise ValidationFailed(
+            "A change cannot take effect in the past.",
+            errors={"effective_on": [f"Must be {today} or later."]},
+        )
+    kind = data["kind"]
+    recipient = _locked_recipient(org, data["recipient_id"], "recipient_id")
+    change = Change(
+        organization_id=org.id,
+        kind=kind,
+        recipient_id=recipient.id,
+        effective_on=effective_on,
+        reason=data.get("reason") or "",
+        urgent=data.get("urgent", False),
+        urgent_justification=(
+            data.get("urgent_justification") or None if data.get("urgent") else None
+        ),
+        announced_by=actor,
+    )
+    if kind == "add":
+        _check_can_enter(recipient, "recipient_id")
+        recipient.listed_from = effective_on
+    elif kind == "replace":
+        if data["replaces_id"] == recipient.id:
+            raise ValidationFailed(
+                "A vendor cannot replace itself.", errors={"replaces_id": ["Same as recipient_id."]}
+            )
+        old = _locked_recipient(org, data["replaces_id"], "replaces_id")
+        _check_can_enter(recipient, "recipient_id")
+        _check_listed(old, effective_on, "replaces_id")
+        recipient.listed_from = effective_on
+        old.listed_until = effective_on
+        change.replaces_id = old.id
+    elif kind == "update":
+        _check_listed(recipient, effective_on, "recipient_id")
+        change.revision, change.update_diff = _open_update_revision(
+            org, recipient, effective_on, data["update"]
+        )
+    else:  # remove
+        _check_listed(recipient, effective_on, "recipient_id")
+        recipient.listed_until = effective_on
+    db.session.add(change)
+    db.session.flush()
+    audit.record(
+        org.id, actor, "change.announced", "change", change.id, after=present(change, today)
+    )
+    return change
+
+
+def withdraw_change(org: Organization, change: Change, reason: str, *, actor: str) -> Change:
+    today = local_today(org.timezone)
+    if change.status == "withdrawn":
+        raise Conflict("The change is already withdrawn.")
+    if change.effective_on <= today:
+        raise Conflict(
+            f"The change took effect on {change.effective_on}; announce a new change instead."
+        )
+    recipient = _locked_recipient(org, change.recipient_id, "recipient_id")
+    if change.kind in ("add", "replace"):
+        if recipient.listed_until is not None:
+            raise Conflict(f"A later removal of {recipient.name} is announced; withdraw it first.")
+        recipient.listed_from = None
+        if change.kind == "replace":
+            _locked_recipient(org, change.replaces_id, "replaces_id").listed_until = None
+    elif change.kind == "update":
+        revision = change.revision
+        if revision.valid_until is not None:
+            raise Conflict("A later update of this vendor is announced; withdraw it first.")
+        for r in recipient.revisions:
+            set_aside = r.valid_from is not None and r.valid_from == r.valid_until
+            if r is not revision and not set_aside and r.valid_until == revision.valid_from:
+                r.valid_until = None
+        # Kept for the record with an empty validity window, so no date ever selects it.
+        revision.valid_until = revision.valid_from
+    else:
+        recipient.listed_until = None
+    change.status = "withdrawn"
+    change.withdrawn_at = utcnow()
+    change.withdrawal_reason = reason
+    audit.record(
+        org.id,
+        actor,
+        "change.withdrawn",
+        "change",
+        change.id,
+        before={"status": "announced"},
+        after={"status": "withdrawn", "reason": reason},
+    )
+    return change
+
+
+def get_change(org: Organization, change_id: int) -> Change:
+    change = db.session.scalars(
+        select(Change).where(Change.id == change_id, Change.organization_id == org.id)
+    ).one_or_none()
+    if change is None:
+        raise NotFound("No such change.")
+    return change
+
+
+def list_changes(org: Organization, args: dict, page: int, per_page: int) -> tuple[list, int]:
+    stmt = select(Change).where(Change.organization_id == org.id)
+    for name in ("status", "kind", "recipient_id"):
+        if args.get(name) is not None:
+            stmt = stmt.where(getattr(Change, name) == args[name])
+    stmt = stmt.order_by(Change.announced_at.desc(), Change.id.desc())
+    return paginate(stmt, page, per_page)
+
+
+def _ref(recipient: Recipient | None) -> dict | None:
+    if recipient is None:
+        return None
+    return {"id": recipient.id, "name": recipient.name, "legal_entity": recipient.legal_entity}
+
+
+def present(change: Change, today: date) -> dict:
+    return {
+        "id": change.id,
+        "kind": change.kind,
+        "recipient": _ref(change.recipient),
+        "replaces": _ref(change.replaces),
+        "effective_on": change.effective_on,
+        "in_effect": change.status == "announced" and change.effective_on <= today,
+        "reason": change.reason,
+        "urgent": change.urgent,
+        "urgent_justification": change.urgent_justification,
+        "status": change.status,
+        "announced_at": change.announced_at,
+        "withdrawn_at": change.withdrawn_at,
+        "withdrawal_reason": change.withdrawal_reason,
+        "update": change.update_diff,
+    }

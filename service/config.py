@@ -1,0 +1,95 @@
+"""Configuration: defaults, then `DPA_*` environment variables, then a test override dict."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+ENV_PREFIX = "DPA_"
+
+
+class Defaults:
+    """Embedded defaults: what `make run` uses on a laptop with nothing configured."""
+
+    ENV = "development"
+    SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - production refuses to start with it
+    SQLALCHEMY_DATABASE_URI = None  # derived from instance_path when unset
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLITE_BUSY_TIMEOUT_MS = 5000
+    REDIS_URL = "redis://127.0.0.1:6379/0"
+    CELERY_ALWAYS_EAGER = False
+    # Bodies above this size are refused with 413; imports have their own larger limit.
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    IMPORT_MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    IMPORT_CHUNK_SIZE = 1000
+    IMPORT_MAX_REPORTED_ERRORS = 200
+    PAGE_SIZE_DEFAULT = 50
+    PAGE_SIZE_MAX = 500
+    AUDIT_VERIFY_INTERVAL_SECONDS = 3600.0
+    API_TITLE = "DPA Registry"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.1.0"
+    OPENAPI_URL_PREFIX = "/"
+    OPENAPI_JSON_PATH = "openapi.json"
+    JSON_SORT_KEYS = False
+
+
+def _coerce(raw: str, current: object) -> object:
+    """Turn an environment string into the type of the default it overrides."""
+    if isinstance(current, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(current, int):
+        return int(raw)
+    if isinstance(current, float):
+        return float(raw)
+    if isinstance(current, dict | list):
+        return json.loads(raw)
+    return raw
+
+
+def from_environment(defaults: dict, environ: os._Environ | dict | None = None) -> dict:
+    """Read `DPA_<NAME>` for every known setting, plus the conventional DATABASE_URL."""
+    environ = os.environ if environ is None else environ
+    found: dict = {}
+    for name, current in defaults.items():
+        raw = environ.get(ENV_PREFIX + name)
+        if raw is not None:
+            found[name] = _coerce(raw, current)
+    # DATABASE_URL and REDIS_URL are what every platform and `make run` document.
+    if "SQLALCHEMY_DATABASE_URI" not in found and environ.get("DATABASE_URL"):
+        found["SQLALCHEMY_DATABASE_URI"] = environ["DATABASE_URL"]
+    if ENV_PREFIX + "REDIS_URL" not in environ and environ.get("REDIS_URL"):
+        found["REDIS_URL"] = environ["REDIS_URL"]
+    return found
+
+
+def default_defaults() -> dict:
+    return {k: v for k, v in vars(Defaults).items() if k.isupper()}
+
+
+def sqlite_uri(instance_path: str) -> str:
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    return "sqlite:///" + str(Path(instance_path) / "dpa-registry.sqlite3")
+
+
+def normalise_database_uri(uri: str) -> str:
+    # Heroku-style URLs say postgres://, which SQLAlchemy 2 no longer accepts.
+    # Plain postgresql:// means psycopg2 to SQLAlchemy 2.0; we ship psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if uri.startswith(prefix):
+            return "postgresql+psycopg://" + uri.removeprefix(prefix)
+    return uri
+
+
+def openapi_spec_options() -> dict:
+    return {
+        "info": {
+            "description": (
+                "Register of a processor's subprocessors (GDPR Art. 28), their locations and "
+                "transfer mechanisms, and the changes announced to customers. Errors are "
+                "application/problem+json (RFC 9457)."
+            )
+        },
+        "security": [],
+    }

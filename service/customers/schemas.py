@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from service.common import PageArgs, PageSchema, required_text, text, text_list
+from service.customers.models import AUTHORISATIONS, LOCALES, OBJECTION_REMEDIES
+
+
+class ContactSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+    name = text(200)
+    locale = fields.String(load_default="pl", validate=validate.OneOf(LOCALES))
+
+
+class AgreementTermsSchema(Schema):
+    """Negotiated overrides; null falls back to the agreement version, then the organization."""
+
+    agreement_version_id = fields.Integer(allow_none=True)
+    authorisation = fields.String(allow_none=True, validate=validate.OneOf(AUTHORISATIONS))
+    notice_days = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=365))
+    objection_days = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=365))
+    objection_remedy = fields.String(allow_none=True, validate=validate.OneOf(OBJECTION_REMEDIES))
+
+
+def _unique_emails(contacts: list[dict]) -> None:
+    emails = [c["email"].lower() for c in contacts]
+    if len(emails) != len(set(emails)):
+        raise ValidationError({"contacts": ["Each e-mail address once."]})
+
+
+class CustomerCreateSchema(Schema):
+    external_ref = required_text(100)
+    name = required_text(300)
+    started_on = fields.Date()
+    ended_on = fields.Date(allow_none=True)
+    services = text_list(max_len=63)
+    contacts = fields.List(fields.Nested(ContactSchema), validate=validate.Length(max=20))
+    agreement = fields.Nested(AgreementTermsSchema)
+
+    @validates_schema
+    def check(self, data: dict, **_: object) -> None:
+        _unique_emails(data.get("contacts") or [])
+        start, end = data.get("started_on"), data.get("ended_on")
+        if start and end and end < start:
+            raise ValidationError({"ended_on": ["Before started_on."]})
+
+
+class CustomerPatchSchema(CustomerCreateSchema):
+    pass
+
+
+class TermsOutSchema(AgreementTermsSchema):
+    accepted_at = fields.DateTime(allow_none=True)
+    effective = fields.Dict(metadata={"description": "Terms in force after the fallbacks"})
+
+
+class CustomerSchema(Schema):
+    id = fields.Integer()
+    external_ref = fields.String()
+    name = fields.String()
+    started_on = fields.Date()
+    ended_on = fields.Date(allow_none=True)
+    services = fields.List(fields.String())
+    contacts = fields.List(fields.Nested(ContactSchema))
+    agreement = fields.Nested(TermsOutSchema)
+
+
+class CustomerListSchema(PageSchema):
+    items = fields.List(fields.Nested(CustomerSchema), required=True)
+
+
+class CustomerListArgs(PageArgs):
+    external_ref = fields.String(validate=validate.Length(max=100))
+    q = fields.String(
+        validate=validate.Length(min=1, max=100), metadata={"description": "Name contains"}
+    )
+    service = fields.String(validate=validate.Length(max=63))
+    active = fields.Boolean(
+        metadata={"description": "Only customers whose relationship has not ended"}
+    )

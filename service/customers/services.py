@@ -1,0 +1,233 @@
+"""Customers: register, edit, upsert by external reference, and their effective terms."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import selectinload
+
+from service.agreements.models import AgreementVersion
+from service.audit import services as audit
+from service.common import local_today, paginate
+from service.customers.models import Customer, CustomerAgreement, CustomerContact, customer_services
+from service.errors import Conflict, NotFound, ValidationFailed
+from service.extensions import db
+from service.organizations.models import Organization, Service
+from service.organizations.services import resolve_services
+
+TERM_FIELDS = ("authorisation", "notice_days", "objection_days", "objection_remedy")
+FALLBACK_TERMS = {"authorisation": "general", "objection_remedy": "exclude"}
+
+
+def effective_terms(org: Organization, agreement: CustomerAgreement | None) -> dict:
+    """Negotiated override, else the accepted version's default, else the organization's."""
+    version = agreement.version if agreement else None
+    org_defaults = {
+        "notice_days": org.default_notice_days,
+        "objection_days": org.default_objection_days,
+        **FALLBACK_TERMS,
+    }
+    terms = {}
+    for name in TERM_FIELDS:
+        override = getattr(agreement, name) if agreement else None
+        if override is not None:
+            terms[name] = override
+        elif version is not None:
+            terms[name] = getattr(version, name)
+        else:
+            terms[name] = org_defaults[name]
+    return terms
+
+
+def present(org: Organization, customer: Customer) -> dict:
+    agreement = customer.agreement
+    return {
+        "id": customer.id,
+        "external_ref": customer.external_ref,
+        "name": customer.name,
+        "started_on": customer.started_on,
+        "ended_on": customer.ended_on,
+        "services": [s.slug for s in customer.services],
+        "contacts": [
+            {"email": c.email, "name": c.name, "locale": c.locale} for c in customer.contacts
+        ],
+        "agreement": {
+            "agreement_version_id": agreement.agreement_version_id if agreement else None,
+            "accepted_at": agreement.accepted_at if agreement else None,
+            **{name: getattr(agreement, name) if agreement else None for name in TERM_FIELDS},
+            "effective": effective_terms(org, agreement),
+        },
+    }
+
+
+def snapshot(customer: Customer) -> dict:
+    agreement = customer.agreement
+    return {
+        "external_ref": customer.external_ref,
+        "name": customer.name,
+        "started_on": customer.started_on,
+        "ended_on": customer.ended_on,
+        "services": [s.slug for s in customer.services],
+        "contacts": [[c.email, c.name, c.locale] for c in customer.contacts],
+        "agreement": {
+            "agreement_version_id": agreement.agreement_version_id if agreement else None,
+            **{name: getattr(agreement, name) if agreement else None for name in TERM_FIELDS},
+        },
+    }
+
+
+def _with_children() -> list:
+    return [
+        selectinload(Customer.services),
+        selectinload(Customer.contacts),
+        selectinload(Customer.agreement).selectinload(CustomerAgreement.version),
+    ]
+
+
+def get_customer(org: Organization, customer_id: int) -> Customer:
+    customer = db.session.scalars(
+        select(Customer)
+        .where(Customer.id == customer_id, Customer.organization_id == org.id)
+        .options(*_with_children())
+    ).one_or_none()
+    if customer is None:
+        raise NotFound("No such customer.")
+    return customer
+
+
+def list_customers(org: Organization, args: dict, page: int, per_page: int) -> tuple[list, int]:
+    stmt = select(Customer).where(Customer.organization_id == org.id)
+    if args.get("external_ref"):
+        stmt = stmt.where(Customer.external_ref == args["external_ref"])
+    if args.get("q"):
+        pattern = (
+            "%" + args["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        stmt = stmt.where(Customer.name.ilike(pattern, escape="\\"))
+    if args.get("service"):
+        stmt = stmt.where(
+            exists().where(
+                customer_services.c.customer_id == Customer.id,
+                customer_services.c.service_id == Service.id,
+                Service.slug == args["service"],
+            )
+        )
+    if args.get("active") is not None:
+        today = local_today(org.timezone)
+        still = or_(Customer.ended_on.is_(None), Customer.ended_on >= today)
+        stmt = stmt.where(still if args["active"] else ~still)
+    stmt = stmt.order_by(Customer.name, Customer.id).options(*_with_children())
+    return paginate(stmt, page, per_page)
+
+
+def _check_version(org: Organization, version_id: int | None) -> None:
+    if version_id is None:
+        return
+    found = db.session.scalar(
+        select(AgreementVersion.id).where(
+            AgreementVersion.id == version_id, AgreementVersion.organization_id == org.id
+        )
+    )
+    if found is None:
+        raise ValidationFailed(
+            "Unknown agreement version.",
+            errors={"agreement": {"agreement_version_id": ["No such version."]}},
+        )
+
+
+def apply_customer(
+    org: Organization,
+    customer: Customer,
+    data: dict,
+    *,
+    services_by_slug: dict[str, Service] | None = None,
+) -> None:
+    """Write `data` onto `customer`; `services_by_slug` spares imports a query per row."""
+    for name in ("external_ref", "name", "started_on", "ended_on"):
+        if name in data:
+            setattr(customer, name, data[name])
+    if customer.ended_on and customer.started_on and customer.ended_on < customer.started_on:
+        raise ValidationFailed(
+            "The relationship ends before it starts.", errors={"ended_on": ["Before started_on."]}
+        )
+    if "services" in data:
+        if services_by_slug is None:
+            customer.services = resolve_services(org, data["services"])
+        else:
+            customer.services = [services_by_slug[s] for s in dict.fromkeys(data["services"])]
+    if "contacts" in data:
+        # Contacts are replaced as a set; keep existing rows whose address stays.
+        existing = {c.email.lower(): c for c in customer.contacts}
+        contacts = []
+        for item in data["contacts"]:
+            contact = existing.get(item["email"].lower()) or CustomerContact(email=item["email"])
+            contact.name = item.get("name") or ""
+            contact.locale = item.get("locale") or "pl"
+            contacts.append(contact)
+        customer.contacts = contacts
+    if "agreement" in data:
+        terms = data["agreement"] or {}
+        if services_by_slug is None:
+            _check_version(org, terms.get("agreement_version_id"))
+        agreement = customer.agreement or CustomerAgreement()
+        for name in ("agreement_version_id", *TERM_FIELDS):
+            if name in terms:
+                setattr(agreement, name, terms[name])
+        customer.agreement = agreement
+
+
+def new_customer(org: Organization) -> Customer:
+    return Customer(
+        organization_id=org.id,
+        started_on=local_today(org.timezone),
+        services=[],
+        contacts=[],
+    )
+
+
+def create_customer(org: Organization, data: dict, *, actor: str) -> Customer:
+    taken = db.session.scalar(
+        select(Customer.id).where(
+            Customer.organization_id == org.id, Customer.external_ref == data["external_ref"]
+        )
+    )
+    if taken:
+        raise Conflict(
+            f"A customer with external_ref '{data['external_ref']}' exists.",
+            errors={"external_ref": ["Taken in this organization."]},
+            existing_id=taken,
+        )
+    customer = new_customer(org)
+    apply_customer(org, customer, data)
+    db.session.add(customer)
+    db.session.flush()
+    audit.record(
+        org.id, actor, "customer.created", "customer", customer.id, after=snapshot(customer)
+    )
+    return customer
+
+
+def edit_customer(org: Organization, customer: Customer, data: dict, *, actor: str) -> Customer:
+    if "external_ref" in data and data["external_ref"] != customer.external_ref:
+        taken = db.session.scalar(
+            select(Customer.id).where(
+                Customer.organization_id == org.id,
+                Customer.external_ref == data["external_ref"],
+            )
+        )
+        if taken:
+            raise Conflict("external_ref is taken.", errors={"external_ref": ["Taken."]})
+    before = snapshot(customer)
+    apply_customer(org, customer, data)
+    db.session.flush()
+    old, new = audit.changed(before, snapshot(customer))
+    if new:
+        audit.record(
+            org.id, actor, "customer.edited", "customer", customer.id, before=old, after=new
+        )
+    return customer
+
+
+def ended(customer: Customer, today: date) -> bool:
+    return customer.ended_on is not None and customer.ended_on < today

@@ -1,0 +1,73 @@
+"""HTTP glue for customers."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service.customers import services
+from service.customers.schemas import (
+    CustomerCreateSchema,
+    CustomerListArgs,
+    CustomerListSchema,
+    CustomerPatchSchema,
+    CustomerSchema,
+)
+from service.extensions import db
+from service.keys.auth import load_organization, require_customer_or_legal, require_legal
+
+blp = Blueprint(
+    "customers",
+    __name__,
+    url_prefix="/api/v1/orgs/<org>/customers",
+    description="Customers (controllers) with their contacts and agreement terms",
+)
+
+
+@blp.route("")
+class Customers(MethodView):
+    @blp.arguments(CustomerListArgs, location="query")
+    @blp.response(200, CustomerListSchema)
+    def get(self, args: dict, org: str):
+        """List customers (legal key)."""
+        organization = load_organization(org)
+        require_legal(organization)
+        page, per_page = args.pop("page"), args.pop("per_page")
+        items, total = services.list_customers(organization, args, page, per_page)
+        return {
+            "items": [services.present(organization, c) for c in items],
+            "total": total,
+            "page": page,
+            "per_page": per_page,
+        }
+
+    @blp.arguments(CustomerCreateSchema)
+    @blp.response(201, CustomerSchema)
+    def post(self, data: dict, org: str):
+        """Register a customer (legal key); external_ref is unique per organization."""
+        organization = load_organization(org)
+        principal = require_legal(organization)
+        customer = services.create_customer(organization, data, actor=principal.actor)
+        db.session.commit()
+        return services.present(organization, customer)
+
+
+@blp.route("/<int:customer_id>")
+class CustomerResource(MethodView):
+    @blp.response(200, CustomerSchema)
+    def get(self, org: str, customer_id: int):
+        """Show a customer (legal key, or that customer's own key)."""
+        organization = load_organization(org)
+        require_customer_or_legal(organization, customer_id)
+        return services.present(organization, services.get_customer(organization, customer_id))
+
+    @blp.arguments(CustomerPatchSchema(partial=True))
+    @blp.response(200, CustomerSchema)
+    def patch(self, data: dict, org: str, customer_id: int):
+        """Edit a customer, its contacts, services and negotiated terms (legal key)."""
+        organization = load_organization(org)
+        principal = require_legal(organization)
+        customer = services.get_customer(organization, customer_id)
+        services.edit_customer(organization, customer, data, actor=principal.actor)
+        db.session.commit()
+        return services.present(organization, customer)

@@ -1,0 +1,144 @@
+"""One error shape for the whole API: application/problem+json (RFC 9457)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, json
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MIMETYPE = "application/problem+json"
+PROBLEM_BASE = "https://dpa-registry.example/problems/"
+
+
+class DomainError(Exception):
+    """A rule of the domain was broken; the view layer maps it to a problem response."""
+
+    status = 422
+    slug = "domain-rule"
+    title = "Request breaks a rule of the registry"
+
+    def __init__(self, detail: str, *, errors: dict | None = None, **extra: object) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.extra = extra
+
+
+class ValidationFailed(DomainError):
+    slug = "validation"
+    title = "Invalid request"
+
+
+class NotFound(DomainError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    status = 409
+    slug = "conflict"
+    title = "Conflicts with the current state"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    slug = "unauthorized"
+    title = "Authentication required"
+
+
+class Forbidden(DomainError):
+    status = 403
+    slug = "forbidden"
+    title = "Not allowed for this key"
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    slug: str | None = None,
+    errors: dict | None = None,
+    headers: dict | None = None,
+    **extra: object,
+) -> Response:
+    body: dict = {
+        "type": PROBLEM_BASE + (slug or str(status)),
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
+    if headers:
+        response.headers.update(headers)
+    if status == 401:
+        response.headers.setdefault("WWW-Authenticate", 'Bearer realm="dpa-registry"')
+    return response
+
+
+def _flatten_webargs_messages(messages: dict) -> dict:
+    """webargs nests messages by location ({"json": {...}}); clients want field -> messages."""
+    flat: dict = {}
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            flat.update(fields)
+        else:
+            flat[location] = fields
+    return flat
+
+
+class ProblemApi(Api):
+    """flask-smorest Api whose error handler answers problem+json instead of its own shape."""
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        if isinstance(error, InternalServerError):
+            original = getattr(error, "original_exception", None)
+            if original is not None:
+                log.error("unhandled error", exc_info=original)
+            return problem(500, "Internal error", "The error was logged.", slug="internal")
+        data = getattr(error, "data", None) or {}
+        messages = data.get("messages")
+        status = error.code or 500
+        if messages:
+            return problem(
+                status,
+                "Invalid request",
+                "One or more fields are invalid.",
+                slug="validation",
+                errors=_flatten_webargs_messages(messages),
+            )
+        headers = dict(data.get("headers") or {})
+        if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
+            headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+        return problem(
+            status,
+            error.name,
+            data.get("message") or error.description,
+            slug=str(status),
+            headers=headers,
+        )
+
+
+def handle_domain_error(error: DomainError) -> Response:
+    return problem(
+        error.status,
+        error.title,
+        error.detail,
+        slug=error.slug,
+        errors=error.errors,
+        **error.extra,
+    )
+
+
+def handle_unexpected(error: Exception) -> Response:
+    log.exception("unhandled error")
+    return problem(500, "Internal error", "The error was logged.", slug="internal")

@@ -1,0 +1,63 @@
+"""Organizations (the processors, our tenants) and the services they offer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.db_types import UTCDateTime, utcnow
+from service.extensions import db
+
+RESIDENCY_POLICIES = ("none", "eu_only", "eea_only", "eea_or_adequate")
+
+
+class Organization(db.Model):
+    __tablename__ = "organizations"
+    __table_args__ = (
+        CheckConstraint(
+            "residency_policy IN ('none', 'eu_only', 'eea_only', 'eea_or_adequate')",
+            name="residency_policy",
+        ),
+        CheckConstraint("default_notice_days >= 0", name="notice_days"),
+        CheckConstraint("default_objection_days >= 0", name="objection_days"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    legal_name: Mapped[str] = mapped_column(String(300))
+    address: Mapped[str] = mapped_column(String(500), default="")
+    country: Mapped[str] = mapped_column(String(2))
+    contact_email: Mapped[str] = mapped_column(String(320))
+    legal_contact_email: Mapped[str | None] = mapped_column(String(320))
+    dpo_name: Mapped[str | None] = mapped_column(String(200))
+    dpo_email: Mapped[str | None] = mapped_column(String(320))
+    representative_name: Mapped[str | None] = mapped_column(String(200))
+    representative_email: Mapped[str | None] = mapped_column(String(320))
+    security_measures: Mapped[str] = mapped_column(Text, default="")
+    retention_policy: Mapped[str] = mapped_column(Text, default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Warsaw")
+    default_notice_days: Mapped[int] = mapped_column(default=30)
+    default_objection_days: Mapped[int] = mapped_column(default=14)
+    residency_policy: Mapped[str] = mapped_column(String(20), default="none")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    services: Mapped[list[Service]] = relationship(
+        back_populates="organization", order_by="Service.slug"
+    )
+
+
+class Service(db.Model):
+    __tablename__ = "services"
+    __table_args__ = (UniqueConstraint("organization_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    slug: Mapped[str] = mapped_column(String(63))
+    name_pl: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+
+    organization: Mapped[Organization] = relationship(back_populates="services")

@@ -1,0 +1,79 @@
+"""HTTP glue for organizations and services."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from service.extensions import db
+from service.keys.auth import actor, load_organization, require_admin, require_legal
+from service.organizations import services
+from service.organizations.models import Service
+from service.organizations.schemas import (
+    OrganizationCreateSchema,
+    OrganizationPatchSchema,
+    OrganizationSchema,
+    ServiceCreateSchema,
+    ServiceListSchema,
+    ServiceSchema,
+)
+
+blp = Blueprint(
+    "organizations",
+    __name__,
+    url_prefix="/api/v1/orgs",
+    description="Organizations (processors) and their services",
+)
+
+
+@blp.route("")
+class Organizations(MethodView):
+    @blp.arguments(OrganizationCreateSchema)
+    @blp.response(201, OrganizationSchema)
+    def post(self, data: dict):
+        """Create an organization (admin key)."""
+        require_admin()
+        org = services.create_organization(data, actor=actor())
+        db.session.commit()
+        return org
+
+
+@blp.route("/<org>")
+class OrganizationResource(MethodView):
+    @blp.response(200, OrganizationSchema)
+    def get(self, org: str):
+        """Show an organization's public details."""
+        return load_organization(org)
+
+    @blp.arguments(OrganizationPatchSchema(partial=True))
+    @blp.response(200, OrganizationSchema)
+    def patch(self, data: dict, org: str):
+        """Edit an organization's details (legal key)."""
+        organization = load_organization(org)
+        principal = require_legal(organization)
+        services.update_organization(organization, data, actor=principal.actor)
+        db.session.commit()
+        return organization
+
+
+@blp.route("/<org>/services")
+class Services(MethodView):
+    @blp.response(200, ServiceListSchema)
+    def get(self, org: str):
+        """List the organization's services."""
+        organization = load_organization(org)
+        items = db.session.scalars(
+            select(Service).where(Service.organization_id == organization.id).order_by(Service.slug)
+        ).all()
+        return {"items": items, "total": len(items)}
+
+    @blp.arguments(ServiceCreateSchema)
+    @blp.response(201, ServiceSchema)
+    def post(self, data: dict, org: str):
+        """Add a service (legal key)."""
+        organization = load_organization(org)
+        principal = require_legal(organization)
+        svc = services.create_service(organization, data, actor=principal.actor)
+        db.session.commit()
+        return svc

@@ -1,0 +1,182 @@
+"""Recipients of personal data (subprocessors and controllers) and where they process it.
+
+A recipient's *material* data (role, purpose, categories, scope, locations, country of
+establishment) is kept in dated revisions: an `update` change adds a revision valid from its
+effective date. Together with the listing window on the recipient itself, a point-in-time
+list is a plain indexed query and needs no job to flip anything at midnight.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.db_types import JsonDocument, UTCDateTime, utcnow
+from service.extensions import db
+from service.organizations.models import Service
+
+ROLES = ("subprocessor", "independent_controller", "joint_controller")
+MECHANISMS = (
+    "none",
+    "adequacy",
+    "dpf",
+    "scc",
+    "bcr",
+    "code_of_conduct",
+    "certification",
+    "ad_hoc_clauses",
+    "derogation",
+)
+# Fields that change only through an announced `update` once a vendor is public.
+MATERIAL_FIELDS = (
+    "country",
+    "role",
+    "purpose_pl",
+    "purpose_en",
+    "data_categories_pl",
+    "data_categories_en",
+    "data_subject_categories",
+    "services",
+    "locations",
+    "parent_id",
+)
+
+revision_services = Table(
+    "recipient_revision_services",
+    db.metadata,
+    Column(
+        "revision_id",
+        ForeignKey("recipient_revisions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("service_id", ForeignKey("services.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Recipient(db.Model):
+    __tablename__ = "recipients"
+    __table_args__ = (
+        Index("ix_recipients_listing", "organization_id", "listed_from", "listed_until"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    legal_entity: Mapped[str] = mapped_column(String(300))
+    address: Mapped[str] = mapped_column(String(500), default="")
+    website: Mapped[str | None] = mapped_column(String(500))
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("recipients.id", ondelete="RESTRICT"), index=True
+    )
+    # The window in which the recipient is on the organization's list. Set by announced
+    # changes (or, for vendors already in use, by import), never by a clock.
+    listed_from: Mapped[date | None] = mapped_column(Date)
+    listed_until: Mapped[date | None] = mapped_column(Date)
+    # Due diligence.
+    sub_dpa_signed_on: Mapped[date | None] = mapped_column(Date)
+    tia_completed_on: Mapped[date | None] = mapped_column(Date)
+    tia_reference: Mapped[str | None] = mapped_column(String(300))
+    dpf_certified_until: Mapped[date | None] = mapped_column(Date)
+    certifications: Mapped[list] = mapped_column(JsonDocument, default=list)
+    next_review_on: Mapped[date | None] = mapped_column(Date)
+    due_diligence_notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    parent: Mapped[Recipient | None] = relationship(remote_side=[id])
+    revisions: Mapped[list[RecipientRevision]] = relationship(
+        back_populates="recipient",
+        order_by="RecipientRevision.id",
+        cascade="all, delete-orphan",
+    )
+
+
+class RecipientRevision(db.Model):
+    __tablename__ = "recipient_revisions"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('subprocessor', 'independent_controller', 'joint_controller')",
+            name="role",
+        ),
+        Index("ix_recipient_revisions_validity", "recipient_id", "valid_from", "valid_until"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"))
+    # NULL means unbounded: the first revision holds from the beginning of time.
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    country: Mapped[str] = mapped_column(String(2))
+    role: Mapped[str] = mapped_column(String(30))
+    purpose_pl: Mapped[str] = mapped_column(Text)
+    purpose_en: Mapped[str] = mapped_column(Text)
+    data_categories_pl: Mapped[list] = mapped_column(JsonDocument, default=list)
+    data_categories_en: Mapped[list] = mapped_column(JsonDocument, default=list)
+    data_subject_categories: Mapped[list] = mapped_column(JsonDocument, default=list)
+
+    recipient: Mapped[Recipient] = relationship(back_populates="revisions")
+    services: Mapped[list[Service]] = relationship(
+        secondary=revision_services, order_by="Service.slug"
+    )
+    locations: Mapped[list[ProcessingLocation]] = relationship(
+        back_populates="revision",
+        order_by="ProcessingLocation.id",
+        cascade="all, delete-orphan",
+    )
+
+
+class ProcessingLocation(db.Model):
+    __tablename__ = "processing_locations"
+    __table_args__ = (
+        CheckConstraint(
+            "(country IS NULL) <> (international_organisation IS NULL)",
+            name="one_place",
+        ),
+        CheckConstraint(
+            "mechanism IN ('none', 'adequacy', 'dpf', 'scc', 'bcr', 'code_of_conduct',"
+            " 'certification', 'ad_hoc_clauses', 'derogation')",
+            name="mechanism",
+        ),
+        CheckConstraint("mechanism <> 'scc' OR scc_module IS NOT NULL", name="scc_module"),
+        CheckConstraint(
+            "mechanism <> 'derogation' OR derogation_ground IS NOT NULL",
+            name="derogation_ground",
+        ),
+        Index("ix_processing_locations_country", "country", "mechanism"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision_id: Mapped[int] = mapped_column(
+        ForeignKey("recipient_revisions.id", ondelete="CASCADE"), index=True
+    )
+    country: Mapped[str | None] = mapped_column(String(2))
+    international_organisation: Mapped[str | None] = mapped_column(String(100))
+    activity: Mapped[str] = mapped_column(String(300), default="")
+    mechanism: Mapped[str] = mapped_column(String(30))
+    # Standard Contractual Clauses (Decision 2021/914).
+    scc_module: Mapped[int | None]
+    scc_clause9_option: Mapped[str | None] = mapped_column(String(20))
+    scc_clause9_notice_days: Mapped[int | None]
+    scc_signed_on: Mapped[date | None] = mapped_column(Date)
+    # Other instruments: the reference that identifies each.
+    adequacy_reference: Mapped[str | None] = mapped_column(String(100))
+    bcr_reference: Mapped[str | None] = mapped_column(String(300))
+    code_of_conduct_name: Mapped[str | None] = mapped_column(String(300))
+    certification_name: Mapped[str | None] = mapped_column(String(300))
+    ad_hoc_authorisation: Mapped[str | None] = mapped_column(String(300))
+    derogation_ground: Mapped[str | None] = mapped_column(String(40))
+
+    revision: Mapped[RecipientRevision] = relationship(back_populates="locations")

@@ -1,0 +1,346 @@
+"""Register recipients, edit them, and derive the list as of any date."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy.orm import selectinload
+
+from service.audit import services as audit
+from service.common import paginate
+from service.errors import NotFound, ValidationFailed
+from service.extensions import db
+from service.organizations.models import Organization
+from service.organizations.services import resolve_services
+from service.recipients.models import (
+    MATERIAL_FIELDS,
+    ProcessingLocation,
+    Recipient,
+    RecipientRevision,
+)
+from service.recipients.schemas import DETAIL_FIELDS
+
+REVISION_FIELDS = (
+    "country",
+    "role",
+    "purpose_pl",
+    "purpose_en",
+    "data_categories_pl",
+    "data_categories_en",
+    "data_subject_categories",
+)
+PROFILE_FIELDS = ("name", "legal_entity", "address", "website")
+DUE_DILIGENCE_FIELDS = (
+    "sub_dpa_signed_on",
+    "tia_completed_on",
+    "tia_reference",
+    "dpf_certified_until",
+    "certifications",
+    "next_review_on",
+    "due_diligence_notes",
+)
+LOCATION_FIELDS = ("country", "international_organisation", "activity", "mechanism", *DETAIL_FIELDS)
+
+
+# --- the temporal model -------------------------------------------------------------------
+
+
+def listed_on(day: date):
+    """Recipients on the list on `day`: inside their listing window."""
+    return and_(
+        Recipient.listed_from.is_not(None),
+        Recipient.listed_from <= day,
+        or_(Recipient.listed_until.is_(None), Recipient.listed_until > day),
+    )
+
+
+def revision_valid_on(day: date):
+    return and_(
+        or_(RecipientRevision.valid_from.is_(None), RecipientRevision.valid_from <= day),
+        or_(RecipientRevision.valid_until.is_(None), RecipientRevision.valid_until > day),
+    )
+
+
+def live_revision():
+    """Revisions not set aside by a withdrawn update (those have an empty window)."""
+    return or_(
+        RecipientRevision.valid_from.is_(None),
+        RecipientRevision.valid_until.is_(None),
+        RecipientRevision.valid_from < RecipientRevision.valid_until,
+    )
+
+
+def revision_on(recipient: Recipient, day: date) -> RecipientRevision:
+    """The material data of `recipient` that holds on `day`."""
+    for revision in reversed(recipient.revisions):
+        start, end = revision.valid_from, revision.valid_until
+        if (start is None or start <= day) and (end is None or end > day):
+            return revision
+    # A recipient announced for a future date has only revisions from its registration,
+    # which hold from the beginning of time; this is reached only for a set-aside one.
+    return latest_revision(recipient)
+
+
+def latest_revision(recipient: Recipient) -> RecipientRevision:
+    live = [r for r in recipient.revisions if r.valid_until is None]
+    return live[-1] if live else recipient.revisions[-1]
+
+
+def status_on(recipient: Recipient, day: date) -> str:
+    if recipient.listed_from is None:
+        return "proposed"
+    if recipient.listed_from > day:
+        return "announced"
+    if recipient.listed_until is not None and recipient.listed_until <= day:
+        return "removed"
+    return "active"
+
+
+def is_public(recipient: Recipient) -> bool:
+    """Once an add or replace is announced, customers have seen it: material data is frozen."""
+    return recipient.listed_from is not None
+
+
+# --- presenting ---------------------------------------------------------------------------
+
+
+def location_dict(location: ProcessingLocation) -> dict:
+    return {name: getattr(location, name) for name in LOCATION_FIELDS}
+
+
+def effective_scope(recipient: Recipient, day: date, _seen: frozenset = frozenset()) -> set[str]:
+    """Own scope narrowed by the parent's; an empty set means every service."""
+    own = {s.slug for s in revision_on(recipient, day).services}
+    parent = recipient.parent
+    if parent is None or parent.id in _seen:
+        return own
+    inherited = effective_scope(parent, day, _seen | {recipient.id})
+    if not own:
+        return inherited
+    if not inherited:
+        return own
+    return own & inherited or {"(none)"}
+
+
+def present(recipient: Recipient, day: date, *, legal: bool) -> dict:
+    revision = revision_on(recipient, day)
+    body = {
+        "id": recipient.id,
+        **{name: getattr(recipient, name) for name in PROFILE_FIELDS},
+        **{name: getattr(revision, name) for name in REVISION_FIELDS},
+        "services": [s.slug for s in revision.services],
+        "effective_services": sorted(effective_scope(recipient, day)),
+        "parent_id": recipient.parent_id,
+        "status": status_on(recipient, day),
+        "listed_from": recipient.listed_from,
+        "listed_until": recipient.listed_until,
+        "locations": [location_dict(loc) for loc in revision.locations],
+        "due_diligence": (
+            {name: getattr(recipient, name) for name in DUE_DILIGENCE_FIELDS} if legal else None
+        ),
+    }
+    return body
+
+
+def snapshot(recipient: Recipient, revision: RecipientRevision | None = None) -> dict:
+    """Everything an audit event needs to show what a recipient looked like."""
+    revision = revision or latest_revision(recipient)
+    return {
+        **{name: getattr(recipient, name) for name in PROFILE_FIELDS + DUE_DILIGENCE_FIELDS},
+        "parent_id": recipient.parent_id,
+        **material_snapshot(revision),
+    }
+
+
+def material_snapshot(revision: RecipientRevision) -> dict:
+    return {
+        **{name: getattr(revision, name) for name in REVISION_FIELDS},
+        "services": [s.slug for s in revision.services],
+        "locations": [location_dict(loc) for loc in revision.locations],
+    }
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    country: str | None = None
+    established_in: str | None = None
+    mechanism: str | None = None
+    role: str | None = None
+    scope: str | None = None
+
+
+def _with_children() -> list:
+    return [
+        selectinload(Recipient.revisions).selectinload(RecipientRevision.locations),
+        selectinload(Recipient.revisions).selectinload(RecipientRevision.services),
+        selectinload(Recipient.parent),
+    ]
+
+
+def list_query(org: Organization, day: date, filters: ListFilters, *, listed: str = "on") -> Select:
+    """Recipients of `org` on its list on `day` (or proposed / all for legal staff)."""
+    stmt = (
+        select(Recipient)
+        .join(
+            RecipientRevision,
+            and_(
+                RecipientRevision.recipient_id == Recipient.id,
+                live_revision(),
+                revision_valid_on(day),
+            ),
+        )
+        .where(Recipient.organization_id == org.id)
+    )
+    if listed == "on":
+        stmt = stmt.where(listed_on(day))
+    elif listed == "proposed":
+        stmt = stmt.where(Recipient.listed_from.is_(None))
+    if filters.role:
+        stmt = stmt.where(RecipientRevision.role == filters.role)
+    if filters.established_in:
+        stmt = stmt.where(RecipientRevision.country == filters.established_in)
+    if filters.country or filters.mechanism:
+        conditions = [ProcessingLocation.revision_id == RecipientRevision.id]
+        if filters.country:
+            conditions.append(ProcessingLocation.country == filters.country)
+        if filters.mechanism:
+            conditions.append(ProcessingLocation.mechanism == filters.mechanism)
+        stmt = stmt.where(exists().where(*conditions))
+    return stmt.order_by(Recipient.name, Recipient.id).options(*_with_children())
+
+
+def list_recipients(
+    org: Organization,
+    day: date,
+    filters: ListFilters,
+    page: int,
+    per_page: int,
+    *,
+    listed: str = "on",
+) -> tuple[list[Recipient], int]:
+    stmt = list_query(org, day, filters, listed=listed)
+    if filters.scope:
+        # Scope is inherited along parent chains, which SQL can't filter cheaply; resolve
+        # the matching ids in Python over the (light) list, then page in SQL.
+        ids = [
+            r.id
+            for r in db.session.scalars(stmt).unique()
+            if not (scope := effective_scope(r, day)) or filters.scope in scope
+        ]
+        stmt = stmt.where(Recipient.id.in_(ids))
+    return paginate(stmt, page, per_page)
+
+
+def get_recipient(org: Organization, recipient_id: int) -> Recipient:
+    recipient = db.session.scalars(
+        select(Recipient)
+        .where(Recipient.id == recipient_id, Recipient.organization_id == org.id)
+        .options(*_with_children())
+    ).one_or_none()
+    if recipient is None:
+        raise NotFound("No such recipient.")
+    return recipient
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _check_parent(org: Organization, recipient: Recipient | None, parent_id: int | None) -> None:
+    if parent_id is None:
+        return
+    parent = db.session.get(Recipient, parent_id)
+    if parent is None or parent.organization_id != org.id:
+        raise ValidationFailed("Unknown parent.", errors={"parent_id": ["Unknown recipient."]})
+    seen: set[int] = set()
+    node: Recipient | None = parent
+    while node is not None:
+        if recipient is not None and node.id == recipient.id:
+            raise ValidationFailed(
+                "A recipient cannot be its own ancestor.",
+                errors={"parent_id": ["This parent would make a cycle."]},
+            )
+        if node.id in seen:  # defensive: a cycle already stored must not hang us
+            break
+        seen.add(node.id)
+        node = node.parent
+
+
+def _locations(items: Iterable[dict]) -> list[ProcessingLocation]:
+    return [
+        ProcessingLocation(**{k: v for k, v in item.items() if k in LOCATION_FIELDS})
+        for item in items
+    ]
+
+
+def apply_material(
+    org: Organization, revision: RecipientRevision, data: dict, base: RecipientRevision | None
+) -> RecipientRevision:
+    """Fill `revision` from `data`, taking what it omits from `base`."""
+    for name in REVISION_FIELDS:
+        if name in data:
+            setattr(revision, name, data[name])
+        elif base is not None and base is not revision:
+            setattr(revision, name, getattr(base, name))
+    if "services" in data:
+        revision.services = resolve_services(org, data["services"])
+    elif base is not None and base is not revision:
+        revision.services = list(base.services)
+    if "locations" in data:
+        revision.locations = _locations(data["locations"])
+    elif base is not None and base is not revision:
+        revision.locations = _locations(location_dict(loc) for loc in base.locations)
+    return revision
+
+
+def register_recipient(org: Organization, data: dict, *, actor: str) -> Recipient:
+    """Register a vendor as `proposed`; it reaches the list only through a change."""
+    _check_parent(org, None, data.get("parent_id"))
+    recipient = Recipient(
+        organization_id=org.id,
+        parent_id=data.get("parent_id"),
+        **{k: data[k] for k in PROFILE_FIELDS + DUE_DILIGENCE_FIELDS if k in data},
+    )
+    recipient.revisions = [apply_material(org, RecipientRevision(), data, None)]
+    db.session.add(recipient)
+    db.session.flush()
+    audit.record(
+        org.id, actor, "recipient.registered", "recipient", recipient.id, after=snapshot(recipient)
+    )
+    return recipient
+
+
+def edit_recipient(org: Organization, recipient: Recipient, data: dict, *, actor: str) -> Recipient:
+    """Edit details directly; material fields of a public vendor need an `update` change."""
+    material = [name for name in MATERIAL_FIELDS if name in data]
+    if material and is_public(recipient):
+        raise ValidationFailed(
+            "Material fields of a public vendor change only through an announced update.",
+            errors={
+                name: ["Material field of a public vendor: announce an 'update' change."]
+                for name in material
+            },
+        )
+    before = snapshot(recipient)
+    if "parent_id" in data:
+        _check_parent(org, recipient, data["parent_id"])
+        recipient.parent_id = data["parent_id"]
+    for name in PROFILE_FIELDS + DUE_DILIGENCE_FIELDS:
+        if name in data:
+            setattr(recipient, name, data[name])
+    if any(name in data for name in (*REVISION_FIELDS, "services", "locations")):
+        # A proposed vendor has one revision and no public history: edit it in place.
+        revision = recipient.revisions[-1]
+        apply_material(org, revision, data, base=revision)
+    db.session.flush()
+    old, new = audit.changed(before, snapshot(recipient))
+    if new:
+        audit.record(
+            org.id, actor, "recipient.edited", "recipient", recipient.id, before=old, after=new
+        )
+    return recipient

@@ -1,0 +1,88 @@
+"""HTTP glue for recipients, published under the contract's name `subprocessors`."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service.common import local_today
+from service.errors import Forbidden, NotFound
+from service.extensions import db
+from service.keys.auth import is_legal, load_organization, require_legal
+from service.recipients import services
+from service.recipients.schemas import (
+    AsOfArgs,
+    RecipientCreateSchema,
+    RecipientListArgs,
+    RecipientListSchema,
+    RecipientPatchSchema,
+    RecipientSchema,
+)
+
+blp = Blueprint(
+    "subprocessors",
+    __name__,
+    url_prefix="/api/v1/orgs/<org>/subprocessors",
+    description="Recipients of personal data: subprocessors and controllers",
+)
+
+
+@blp.route("")
+class Subprocessors(MethodView):
+    @blp.arguments(RecipientListArgs, location="query")
+    @blp.response(200, RecipientListSchema)
+    def get(self, args: dict, org: str):
+        """List the recipients in force on `as_of` (today, in the organization's time zone)."""
+        organization = load_organization(org)
+        legal = is_legal(organization)
+        listed = args.pop("status", None) or "on"
+        if listed != "on" and not legal:
+            raise Forbidden("Only legal staff see proposed vendors.")
+        day = args.pop("as_of", None) or local_today(organization.timezone)
+        page, per_page = args.pop("page"), args.pop("per_page")
+        items, total = services.list_recipients(
+            organization, day, services.ListFilters(**args), page, per_page, listed=listed
+        )
+        return {
+            "items": [services.present(r, day, legal=legal) for r in items],
+            "total": total,
+            "page": page,
+            "per_page": per_page,
+            "as_of": day,
+        }
+
+    @blp.arguments(RecipientCreateSchema)
+    @blp.response(201, RecipientSchema)
+    def post(self, data: dict, org: str):
+        """Register a vendor (status `proposed`); announce an `add` change to list it."""
+        organization = load_organization(org)
+        principal = require_legal(organization)
+        recipient = services.register_recipient(organization, data, actor=principal.actor)
+        db.session.commit()
+        return services.present(recipient, local_today(organization.timezone), legal=True)
+
+
+@blp.route("/<int:recipient_id>")
+class Subprocessor(MethodView):
+    @blp.arguments(AsOfArgs, location="query")
+    @blp.response(200, RecipientSchema)
+    def get(self, args: dict, org: str, recipient_id: int):
+        """Show one recipient with its locations (proposed ones to legal staff only)."""
+        organization = load_organization(org)
+        legal = is_legal(organization)
+        recipient = services.get_recipient(organization, recipient_id)
+        if not legal and not services.is_public(recipient):
+            raise NotFound("No such recipient.")
+        day = args.get("as_of") or local_today(organization.timezone)
+        return services.present(recipient, day, legal=legal)
+
+    @blp.arguments(RecipientPatchSchema(partial=True))
+    @blp.response(200, RecipientSchema)
+    def patch(self, data: dict, org: str, recipient_id: int):
+        """Edit non-material details; material ones of a public vendor need an `update`."""
+        organization = load_organization(org)
+        principal = require_legal(organization)
+        recipient = services.get_recipient(organization, recipient_id)
+        services.edit_recipient(organization, recipient, data, actor=principal.actor)
+        db.session.commit()
+        return services.present(recipient, local_today(organization.timezone), legal=True)

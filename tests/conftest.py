@@ -1,0 +1,168 @@
+"""Test fixtures: a fresh PostgreSQL database per run, migrated by Alembic once.
+
+`make test` exports TEST_DATABASE_URL (a server we may create databases on) and
+TEST_REDIS_URL. The suite creates its own database and drops it at the end; it never
+touches other databases, and never flushes Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from service import create_app
+from service.common import local_today
+from service.extensions import db
+from service.keys import services as keys
+from service.organizations.services import create_organization, create_service
+
+ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+def _admin(sql: str) -> None:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    name = f"dpa_test_{uuid.uuid4().hex[:10]}"
+    _admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(ADMIN_URL, name)
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    from flask_migrate import upgrade
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": REDIS_URL,
+        }
+    )
+    app.instance_path = str(tmp_path_factory.mktemp("instance"))
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test starts from empty tables (real commits, so no nested-transaction tricks)."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app: Flask = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[Flask]:
+    """An application context for calling services directly."""
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+class World:
+    """Factories for test data, committed through the real services."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def org(self, slug: str = "bookero", **fields: object) -> dict:
+        with self.app.app_context():
+            org = create_organization(
+                {
+                    "slug": slug,
+                    "legal_name": f"{slug} sp. z o.o.",
+                    "country": "PL",
+                    "contact_email": f"legal@{slug}.example",
+                    **fields,
+                },
+                actor="test",
+            )
+            for svc in ("bookings", "payments"):
+                create_service(
+                    org, {"slug": svc, "name_pl": svc, "name_en": svc}, actor="test"
+                )
+            db.session.commit()
+            return {"id": org.id, "slug": org.slug, "timezone": org.timezone}
+
+    def key(self, role: str, org: dict | None = None, customer_id: int | None = None) -> str:
+        with self.app.app_context():
+            _, token = keys.create_key(
+                role=role,
+                name=f"{role}-{uuid.uuid4().hex[:6]}",
+                organization_id=org["id"] if org else None,
+                customer_id=customer_id,
+                actor="test",
+            )
+            db.session.commit()
+            return token
+
+    def today(self, org: dict) -> date:
+        return local_today(org["timezone"])
+
+    def day(self, org: dict, offset: int) -> str:
+        return (self.today(org) + timedelta(days=offset)).isoformat()
+
+
+@pytest.fixture
+def world(app: Flask) -> World:
+    return World(app)
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def vendor(**overrides: object) -> dict:
+    """A valid registration body; override what the test is about."""
+    body = {
+        "name": "Hetzner",
+        "legal_entity": "Hetzner Online GmbH",
+        "address": "Industriestr. 25, 91710 Gunzenhausen",
+        "country": "DE",
+        "website": "https://www.hetzner.com",
+        "role": "subprocessor",
+        "purpose_pl": "Hosting serwerów aplikacji",
+        "purpose_en": "Hosting of application servers",
+        "data_categories_pl": ["dane kontaktowe"],
+        "data_categories_en": ["contact details"],
+        "data_subject_categories": ["clients of customers"],
+        "services": [],
+        "locations": [{"country": "DE", "mechanism": "none", "activity": "hosting"}],
+    }
+    body.update(overrides)
+    return body

@@ -1,0 +1,43 @@
+"""Celery workers: thin, idempotent tasks that run inside a Flask app context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from celery import Celery, Task
+from flask import Flask
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Bind a Celery app to `app`; every task runs in its application context."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery = Celery(app.name, task_cls=FlaskTask)
+    celery.conf.update(
+        broker_url=app.config["REDIS_URL"],
+        # Results are not read by anyone: outcomes live in the database.
+        task_ignore_result=True,
+        task_always_eager=app.config["CELERY_ALWAYS_EAGER"],
+        task_eager_propagates=True,
+        # A task is acknowledged after it ran, so a killed worker's task runs again; tasks
+        # are idempotent for that reason.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        timezone="UTC",
+        beat_schedule_filename=str(Path(app.instance_path) / "celerybeat-schedule"),
+        beat_schedule={
+            "verify-audit-chains": {
+                "task": "workers.tasks.verify_audit_chains",
+                "schedule": app.config["AUDIT_VERIFY_INTERVAL_SECONDS"],
+            },
+        },
+    )
+    celery.set_default()
+    app.extensions["celery"] = celery
+    return celery
