@@ -51,14 +51,16 @@ def run_migrations_online():
             connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
             connection.commit()
         try:
-            context.configure(connection=connection, target_metadata=target_db.metadata,
-                              **conf_args)
+            context.configure(
+                connection=connection, target_metadata=target_db.metadata, **conf_args
+            )
             with context.begin_transaction():
                 context.run_migrations()
         finally:
             if connection.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_unlock(:id)"),
-                                   {"id": MIGRATION_LOCK_ID})
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID}
+                )
                 connection.commit()
 
 

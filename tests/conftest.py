@@ -113,9 +113,7 @@ class World:
                 actor="test",
             )
             for svc in ("bookings", "payments"):
-                create_service(
-                    org, {"slug": svc, "name_pl": svc, "name_en": svc}, actor="test"
-                )
+                create_service(org, {"slug": svc, "name_pl": svc, "name_en": svc}, actor="test")
             db.session.commit()
             return {"id": org.id, "slug": org.slug, "timezone": org.timezone}
 
