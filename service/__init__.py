@@ -81,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     from service.health.views import bp as health_bp
     from service.health.views import docs_bp
     from service.imports.views import blp as imports_blp
+    from service.keys.views import blp as keys_blp
     from service.organizations.views import blp as organizations_blp
     from service.recipients.views import blp as recipients_blp
 
@@ -91,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
         changes_blp,
         customers_blp,
         audit_blp,
+        keys_blp,
     ):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
