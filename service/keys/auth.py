@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, request
+from flask import request
 from sqlalchemy import select
 
 from service.errors import Forbidden, NotFound, Unauthorized
@@ -11,11 +11,13 @@ from service.keys.services import Principal, authenticate
 from service.organizations.models import Organization
 
 _UNSET = object()
+_ENVIRON_KEY = "dpa_registry.principal"
 
 
 def current_principal() -> Principal | None:
     """The caller's key, or None when no key was sent. A bad key is an error, not anonymity."""
-    cached = g.get("principal", _UNSET)
+    # Cached per request, not on `g`: an app context (and its `g`) can outlive a request.
+    cached = request.environ.get(_ENVIRON_KEY, _UNSET)
     if cached is not _UNSET:
         return cached
     header = request.headers.get("Authorization", "")
@@ -27,7 +29,7 @@ def current_principal() -> Principal | None:
         principal = authenticate(token.strip())
         if principal is None:
             raise Unauthorized("The key is unknown or revoked.")
-    g.principal = principal
+    request.environ[_ENVIRON_KEY] = principal
     return principal
 
 

@@ -1,0 +1,288 @@
+"""The demo seed: real services, audited, idempotent, with keys written once to a 0600 file."""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import delete, func, select
+
+from service.audit import services as audit
+from service.audit.models import AuditChain, AuditEvent
+from service.demo.seed import KEYS_FILE, seed
+from service.extensions import db
+from service.keys.models import ApiKey
+from service.keys.services import revoke_key
+from service.organizations.models import Organization
+from service.recipients.models import Recipient
+
+ACTOR = "test:seed"
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def read_env(path: Path) -> dict[str, str]:
+    pairs = (line.partition("=") for line in path.read_text().splitlines() if "=" in line)
+    return {name: value for name, _, value in pairs if not name.startswith("#")}
+
+
+def row_counts() -> dict[str, int]:
+    return {
+        table.name: db.session.scalar(select(func.count()).select_from(table))
+        for table in db.metadata.sorted_tables
+    }
+
+
+def chain_heads() -> dict[int, tuple[int, str]]:
+    return {c.organization_id: (c.seq, c.head) for c in db.session.scalars(select(AuditChain))}
+
+
+@pytest.fixture
+def keys_file(app: Flask) -> Iterator[Path]:
+    # The app (and its instance path) lives for the whole session; the tables do not.
+    path = Path(app.instance_path) / KEYS_FILE
+    path.unlink(missing_ok=True)
+    yield path
+    path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def seeded(app: Flask, keys_file: Path) -> list[str]:
+    # Its own app context, left before the test runs: a request made while another app
+    # context is active reuses it, and with it `g` (and the cached caller's key).
+    with app.app_context():
+        created = seed(app.instance_path, actor=ACTOR)
+        db.session.commit()
+        db.session.remove()
+    return created
+
+
+def by_name(response) -> dict[str, dict]:
+    assert response.status_code == 200, response.json
+    return {item["name"]: item for item in response.json["items"]}
+
+
+def places(item: dict) -> set[tuple[str, str]]:
+    return {(loc["country"], loc["mechanism"]) for loc in item["locations"]}
+
+
+def test_first_run_reports_what_it_created(seeded):
+    assert "organization bookero" in seeded
+    assert "organization bezkalkulatora" in seeded
+    assert "recipient bookero/Bugsnag" in seeded
+    assert "customer bookero/BK-0001" in seeded
+    assert "key 'demo legal bookero'" in seeded
+    assert seeded[-1].startswith("demo keys in ")
+
+
+def test_second_run_creates_and_changes_nothing(ctx, seeded, keys_file):
+    counts, heads = row_counts(), chain_heads()
+    assert counts["organizations"] == 2
+    assert counts["recipients"] == 12
+    assert counts["customers"] == 4
+    assert counts["api_keys"] == 3
+    before = keys_file.read_bytes(), keys_file.stat().st_mtime_ns
+
+    assert seed(ctx.instance_path, actor=ACTOR) == []
+    db.session.commit()
+
+    assert row_counts() == counts
+    assert chain_heads() == heads  # not a single audit event more
+    assert (keys_file.read_bytes(), keys_file.stat().st_mtime_ns) == before
+
+
+def test_seed_leaves_the_commit_to_the_caller(ctx, keys_file):
+    assert seed(ctx.instance_path, actor=ACTOR)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Organization)) == 0
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+def test_bookero_public_list_shows_payment_controllers_with_locations(client, seeded):
+    items = by_name(client.get("/api/v1/orgs/bookero/subprocessors"))
+    assert set(items) == {
+        "Hetzner Online",
+        "Google Cloud",
+        "Google LLC",
+        "Amazon Web Services",
+        "tpay.com",
+        "Stripe",
+        "Smartsupp",
+        "Bugsnag",
+    }
+    stripe, tpay = items["Stripe"], items["tpay.com"]
+    assert stripe["legal_entity"] == "Stripe Payments Europe, Limited"
+    assert (stripe["country"], stripe["role"]) == ("IE", "independent_controller")
+    assert places(stripe) == {("IE", "none"), ("US", "dpf")}
+    assert stripe["services"] == ["payments"]
+    assert tpay["legal_entity"] == "Krajowy Integrator Płatności S.A."
+    assert (tpay["country"], tpay["role"]) == ("PL", "independent_controller")
+    assert places(tpay) == {("PL", "none")}
+    assert places(items["Hetzner Online"]) == {("DE", "none")}
+    assert places(items["Amazon Web Services"]) == {("DE", "none")}
+    assert places(items["Smartsupp"]) == {("CZ", "none")}
+    for item in items.values():
+        assert item["status"] == "active"
+        assert item["listed_from"] == "2024-01-01"
+        assert item["purpose_pl"]
+        assert item["purpose_en"]
+        assert item["data_categories_pl"]
+        assert item["data_categories_en"]
+        assert item["data_subject_categories"]
+        assert item["due_diligence"] is None  # anonymous callers see no due diligence
+    # Bookero's own-website tools are not part of its processor chain.
+    entities = {item["legal_entity"] for item in items.values()}
+    assert "Meta Platforms Ireland Limited" not in entities
+    assert "Google Ireland Limited" not in entities
+
+
+def test_bugsnag_transfer_rests_on_module_3_sccs(client, seeded):
+    bugsnag = by_name(client.get("/api/v1/orgs/bookero/subprocessors"))["Bugsnag"]
+    assert (bugsnag["country"], bugsnag["role"]) == ("US", "subprocessor")
+    [location] = bugsnag["locations"]
+    assert location["country"] == "US"
+    assert location["mechanism"] == "scc"
+    assert location["scc_module"] == 3
+    assert location["scc_clause9_option"] == "general"
+    assert location["scc_clause9_notice_days"] == 30
+    assert location["scc_signed_on"] == "2023-06-15"
+
+
+def test_google_llc_is_a_child_of_google_cloud(client, seeded):
+    items = by_name(client.get("/api/v1/orgs/bookero/subprocessors"))
+    assert items["Google LLC"]["parent_id"] == items["Google Cloud"]["id"]
+    assert places(items["Google Cloud"]) == {("IE", "none"), ("US", "dpf")}
+
+
+def test_scope_filter_follows_the_services_each_vendor_serves(client, seeded):
+    payments = by_name(client.get("/api/v1/orgs/bookero/subprocessors?scope=payments"))
+    assert {"Stripe", "tpay.com", "Hetzner Online", "Google LLC"} <= set(payments)
+    assert "Amazon Web Services" not in payments  # e-mail reminders only
+    messaging = by_name(client.get("/api/v1/orgs/bookero/subprocessors?scope=messaging"))
+    assert "Amazon Web Services" in messaging
+    assert "Stripe" not in messaging
+
+
+def test_bezkalkulatora_promises_eu_only_and_its_partners_are_controllers(client, seeded):
+    org = client.get("/api/v1/orgs/bezkalkulatora")
+    assert org.status_code == 200
+    assert org.json["residency_policy"] == "eu_only"
+    assert "6+1" in org.json["retention_policy"]
+    items = by_name(client.get("/api/v1/orgs/bezkalkulatora/subprocessors"))
+    roles = {name: item["role"] for name, item in items.items()}
+    assert roles == {
+        "Google Analytics": "joint_controller",
+        "Google Ads": "independent_controller",
+        "Facebook Pixel": "joint_controller",
+        "YouTube": "independent_controller",
+    }
+    assert items["Facebook Pixel"]["legal_entity"] == "Meta Platforms Ireland Limited"
+    # Honest locations: each partner also processes in the US, against the EU-only promise.
+    for item in items.values():
+        assert places(item) == {("IE", "none"), ("US", "dpf")}
+
+
+def test_keys_file_is_private_and_its_keys_work(client, seeded, keys_file):
+    assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
+    text = keys_file.read_text()
+    assert "Salon Urody Bella" in text  # the comment naming the customer key's holder
+    env = read_env(keys_file)
+    assert set(env) == {"BOOKERO_LEGAL_KEY", "BOOKERO_CUSTOMER_KEY", "BEZKALKULATORA_LEGAL_KEY"}
+
+    customers = client.get(
+        "/api/v1/orgs/bookero/customers", headers=bearer(env["BOOKERO_LEGAL_KEY"])
+    )
+    assert customers.status_code == 200
+    listed = {c["external_ref"]: c for c in customers.json["items"]}
+    assert customers.json["total"] == 4
+    assert listed["BK-0001"]["name"] == "Salon Urody Bella"
+    assert listed["BK-0001"]["services"] == ["bookings", "payments"]
+    assert {c["locale"] for c in listed["BK-0002"]["contacts"]} == {"en"}
+    assert listed["BK-0003"]["agreement"]["effective"] == {
+        "authorisation": "specific",
+        "notice_days": 45,
+        "objection_days": 14,
+        "objection_remedy": "terminate",
+    }
+    assert listed["BK-0004"]["services"] == ["bookings"]
+    assert {c["locale"] for c in listed["BK-0004"]["contacts"]} == {"pl", "en"}
+
+    own = client.get(
+        f"/api/v1/orgs/bookero/customers/{listed['BK-0001']['id']}",
+        headers=bearer(env["BOOKERO_CUSTOMER_KEY"]),
+    )
+    assert own.status_code == 200
+    other = client.get(
+        f"/api/v1/orgs/bookero/customers/{listed['BK-0002']['id']}",
+        headers=bearer(env["BOOKERO_CUSTOMER_KEY"]),
+    )
+    assert other.status_code == 404
+    foreign = client.get(
+        "/api/v1/orgs/bookero/customers", headers=bearer(env["BEZKALKULATORA_LEGAL_KEY"])
+    )
+    assert foreign.status_code == 404
+
+
+def test_legal_key_sees_due_diligence(client, seeded, keys_file):
+    env = read_env(keys_file)
+    items = by_name(
+        client.get("/api/v1/orgs/bookero/subprocessors", headers=bearer(env["BOOKERO_LEGAL_KEY"]))
+    )
+    assert items["Bugsnag"]["due_diligence"]["tia_completed_on"] == "2023-06-12"
+    assert items["Google Cloud"]["due_diligence"]["dpf_certified_until"] == "2027-08-31"
+    assert "independent controller" in items["tpay.com"]["due_diligence"]["due_diligence_notes"]
+
+
+def test_no_admin_key_is_created(ctx, seeded):
+    roles = db.session.scalars(select(ApiKey.role)).all()
+    assert sorted(roles) == ["customer", "legal", "legal"]
+
+
+def test_audit_chains_verify_and_record_the_listing(ctx, seeded):
+    reports = audit.verify_all()
+    assert reports
+    assert all(r.ok for r in reports), reports
+    listed = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "recipient.listed")
+    ).all()
+    recipient_ids = {str(i) for i in db.session.scalars(select(Recipient.id))}
+    assert {e.entity_id for e in listed} == recipient_ids
+    assert all(e.after == {"listed_from": "2024-01-01"} for e in listed)
+    assert all(e.actor == ACTOR for e in listed)
+
+
+def test_a_lost_key_is_reissued_and_the_file_keeps_the_others(app, client, seeded, keys_file):
+    old = read_env(keys_file)
+    with app.app_context():
+        db.session.execute(delete(ApiKey).where(ApiKey.name == "demo legal bookero"))
+        db.session.commit()
+        created = seed(app.instance_path, actor=ACTOR)
+        db.session.commit()
+        db.session.remove()
+
+    assert created[0] == "key 'demo legal bookero'"
+    assert len(created) == 2
+    new = read_env(keys_file)
+    assert new["BOOKERO_LEGAL_KEY"] != old["BOOKERO_LEGAL_KEY"]
+    assert new["BOOKERO_CUSTOMER_KEY"] == old["BOOKERO_CUSTOMER_KEY"]
+    assert new["BEZKALKULATORA_LEGAL_KEY"] == old["BEZKALKULATORA_LEGAL_KEY"]
+    assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
+    response = client.get(
+        "/api/v1/orgs/bookero/customers", headers=bearer(new["BOOKERO_LEGAL_KEY"])
+    )
+    assert response.status_code == 200
+
+
+def test_a_revoked_demo_key_is_not_reissued(ctx, seeded, keys_file):
+    key = db.session.scalar(select(ApiKey).where(ApiKey.name == "demo legal bookero"))
+    revoke_key(key.prefix, actor="test")
+    db.session.commit()
+    before = keys_file.read_bytes()
+
+    assert seed(ctx.instance_path, actor=ACTOR) == []
+    assert keys_file.read_bytes() == before
