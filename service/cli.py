@@ -78,13 +78,16 @@ def create_key(role: str, org_slug: str | None, customer_id: int | None, name: s
     elif customer_id:
         _fail("--customer applies to customer keys only")
     holder = name or (f"{role}@{org.slug}" if org else role)
-    _, token = keys.create_key(
-        role=role,
-        name=holder,
-        organization_id=org.id if org else None,
-        customer_id=customer_id if role == "customer" else None,
-        actor=CLI_ACTOR,
-    )
+    try:
+        _, token = keys.create_key(
+            role=role,
+            name=holder,
+            organization_id=org.id if org else None,
+            customer_id=customer_id if role == "customer" else None,
+            actor=CLI_ACTOR,
+        )
+    except DomainError as exc:
+        _fail(exc.detail)
     db.session.commit()
     click.echo(token)
 

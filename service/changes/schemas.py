@@ -4,24 +4,27 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from service.changes.models import KINDS, STATUSES
 from service.common import PageArgs, PageSchema, required_text, text
-from service.recipients.schemas import MaterialUpdateSchema
+from service.recipients.schemas import MAX_ID, MaterialUpdateSchema, RefusesNul
 
 
-class ChangeCreateSchema(Schema):
+class ChangeCreateSchema(RefusesNul):
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     recipient_id = fields.Integer(
         required=True,
+        validate=validate.Range(min=1, max=MAX_ID),
         metadata={"description": "The vendor added, updated or removed; for replace, the new one"},
     )
     replaces_id = fields.Integer(
-        allow_none=True, metadata={"description": "For replace: the vendor that leaves"}
+        allow_none=True,
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "For replace: the vendor that leaves"},
     )
     effective_on = fields.Date(required=True)
     reason = text(5000)
     urgent = fields.Boolean(load_default=False)
     urgent_justification = text(5000, allow_none=True)
     update = fields.Nested(
-        MaterialUpdateSchema(partial=True),
+        MaterialUpdateSchema,
         metadata={"description": "For update: the material fields as they will be"},
     )
 
@@ -43,7 +46,7 @@ class ChangeCreateSchema(Schema):
             raise ValidationError(errors)
 
 
-class WithdrawSchema(Schema):
+class WithdrawSchema(RefusesNul):
     reason = required_text(5000)
 
 
@@ -79,4 +82,4 @@ class ChangeListSchema(PageSchema):
 class ChangeListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(STATUSES))
     kind = fields.String(validate=validate.OneOf(KINDS))
-    recipient_id = fields.Integer()
+    recipient_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))

@@ -19,6 +19,7 @@ from service.extensions import db
 from service.organizations.models import Organization
 from service.recipients import services as recipients
 from service.recipients.models import Recipient, RecipientRevision
+from service.recipients.schemas import MAX_ID
 
 
 def _locked_recipient(org: Organization, recipient_id: int, field: str) -> Recipient:
@@ -71,7 +72,11 @@ def _open_update_revision(
             errors={"effective_on": [f"Must be after {current.valid_from}."]},
         )
     before = recipients.material_snapshot(current)
-    revision = recipients.apply_material(org, RecipientRevision(), data, current)
+    try:
+        revision = recipients.apply_material(org, RecipientRevision(), data, current)
+    except ValidationFailed as error:
+        # e.g. an unknown service slug: name it where the client sent it, as the schema does.
+        raise ValidationFailed(error.detail, errors={"update": error.errors}) from error
     after = recipients.material_snapshot(revision)
     if before == after:
         raise ValidationFailed(
@@ -148,6 +153,12 @@ def withdraw_change(org: Organization, change: Change, reason: str, *, actor: st
     if change.kind in ("add", "replace"):
         if recipient.listed_until is not None:
             raise Conflict(f"A later removal of {recipient.name} is announced; withdraw it first.")
+        # An announced update opened a dated revision (and its own change stays announced):
+        # unlisting under it would leave a proposed vendor with a pending public update.
+        if any(
+            r.valid_from is not None and r.valid_from != r.valid_until for r in recipient.revisions
+        ):
+            raise Conflict(f"An update of {recipient.name} is announced; withdraw it first.")
         recipient.listed_from = None
         if change.kind == "replace":
             _locked_recipient(org, change.replaces_id, "replaces_id").listed_until = None
@@ -179,6 +190,8 @@ def withdraw_change(org: Organization, change: Change, reason: str, *, actor: st
 
 
 def get_change(org: Organization, change_id: int) -> Change:
+    if not 0 < change_id <= MAX_ID:  # from the URL: beyond `integer` it names nothing
+        raise NotFound("No such change.")
     change = db.session.scalars(
         select(Change).where(Change.id == change_id, Change.organization_id == org.id)
     ).one_or_none()

@@ -46,7 +46,12 @@ class CustomerCreateSchema(Schema):
 
 
 class CustomerPatchSchema(CustomerCreateSchema):
-    pass
+    """Any top-level field may be left out. `partial=True` would also reach into the nested
+    contacts, but a contact that is sent must be complete: contacts are replaced as a set."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("partial", tuple(self._declared_fields))
+        super().__init__(**kwargs)
 
 
 class TermsOutSchema(AgreementTermsSchema):

@@ -62,14 +62,15 @@ def present(org: Organization, customer: Customer) -> dict:
 
 
 def snapshot(customer: Customer) -> dict:
+    # Services and contacts are sets: sorted, so that a new order alone is no edit.
     agreement = customer.agreement
     return {
         "external_ref": customer.external_ref,
         "name": customer.name,
         "started_on": customer.started_on,
         "ended_on": customer.ended_on,
-        "services": [s.slug for s in customer.services],
-        "contacts": [[c.email, c.name, c.locale] for c in customer.contacts],
+        "services": sorted(s.slug for s in customer.services),
+        "contacts": sorted([c.email, c.name, c.locale] for c in customer.contacts),
         "agreement": {
             "agreement_version_id": agreement.agreement_version_id if agreement else None,
             **{name: getattr(agreement, name) if agreement else None for name in TERM_FIELDS},
@@ -161,7 +162,8 @@ def apply_customer(
         existing = {c.email.lower(): c for c in customer.contacts}
         contacts = []
         for item in data["contacts"]:
-            contact = existing.get(item["email"].lower()) or CustomerContact(email=item["email"])
+            contact = existing.get(item["email"].lower()) or CustomerContact()
+            contact.email = item["email"]
             contact.name = item.get("name") or ""
             contact.locale = item.get("locale") or "pl"
             contacts.append(contact)

@@ -61,7 +61,7 @@ class CustomerResource(MethodView):
         require_customer_or_legal(organization, customer_id)
         return services.present(organization, services.get_customer(organization, customer_id))
 
-    @blp.arguments(CustomerPatchSchema(partial=True))
+    @blp.arguments(CustomerPatchSchema)
     @blp.response(200, CustomerSchema)
     def patch(self, data: dict, org: str, customer_id: int):
         """Edit a customer, its contacts, services and negotiated terms (legal key)."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from service.audit import services as audit
+from service.customers.models import Customer
 from service.db_types import utcnow
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.extensions import db
@@ -51,6 +52,11 @@ def create_key(
         raise ValidationFailed("Unknown role.", errors={"role": [f"One of {', '.join(ROLES)}."]})
     if not name.strip():
         raise ValidationFailed("A key is named after its holder.", errors={"name": ["Required."]})
+    if len(name.strip()) > 200:
+        raise ValidationFailed(
+            "The holder's name is too long.", errors={"name": ["At most 200 characters."]}
+        )
+    _check_scope(role, organization_id, customer_id)
     # The prefix is public (it finds the row); the secret has 256 bits of entropy, so a fast
     # hash is enough and no slow KDF runs on every request.
     prefix = secrets.token_hex(6)
@@ -74,6 +80,40 @@ def create_key(
         after={"prefix": prefix, "name": key.name, "role": role, "customer_id": customer_id},
     )
     return key, token
+
+
+def _check_scope(role: str, organization_id: int | None, customer_id: int | None) -> None:
+    """An admin key is deployment-wide, a legal key belongs to one organization, a customer
+    key to one customer of that organization; a mismatch is refused, never stored."""
+    if role == "admin":
+        if organization_id is not None or customer_id is not None:
+            raise ValidationFailed(
+                "An admin key is deployment-wide.",
+                errors={"organization_id": ["An admin key belongs to no organization."]},
+            )
+        return
+    if organization_id is None:
+        raise ValidationFailed(
+            f"A {role} key belongs to an organization.",
+            errors={"organization_id": ["Required."]},
+        )
+    if role == "legal":
+        if customer_id is not None:
+            raise ValidationFailed(
+                "Only customer keys belong to a customer.",
+                errors={"customer_id": ["Only customer keys belong to a customer."]},
+            )
+        return
+    owner = (
+        db.session.scalar(select(Customer.organization_id).where(Customer.id == customer_id))
+        if customer_id is not None
+        else None
+    )
+    if owner is None or owner != organization_id:
+        raise ValidationFailed(
+            "A customer key belongs to a customer of its organization.",
+            errors={"customer_id": ["No such customer in this organization."]},
+        )
 
 
 def authenticate(token: str) -> Principal | None:

@@ -21,7 +21,7 @@ from service.recipients.models import (
     Recipient,
     RecipientRevision,
 )
-from service.recipients.schemas import DETAIL_FIELDS
+from service.recipients.schemas import DETAIL_FIELDS, MAX_ID
 
 REVISION_FIELDS = (
     "country",
@@ -125,6 +125,17 @@ def effective_scope(recipient: Recipient, day: date, _seen: frozenset = frozense
     return own & inherited or {"(none)"}
 
 
+def _due_diligence(recipient: Recipient) -> dict:
+    body = {name: getattr(recipient, name) for name in DUE_DILIGENCE_FIELDS}
+    # Certifications live in a JSON column, so their dates are stored as ISO strings (see
+    # `_stored`); the response schema dumps dates, so turn them back.
+    body["certifications"] = [
+        {**c, "expires_on": date.fromisoformat(c["expires_on"]) if c.get("expires_on") else None}
+        for c in recipient.certifications or []
+    ]
+    return body
+
+
 def present(recipient: Recipient, day: date, *, legal: bool) -> dict:
     revision = revision_on(recipient, day)
     body = {
@@ -138,9 +149,7 @@ def present(recipient: Recipient, day: date, *, legal: bool) -> dict:
         "listed_from": recipient.listed_from,
         "listed_until": recipient.listed_until,
         "locations": [location_dict(loc) for loc in revision.locations],
-        "due_diligence": (
-            {name: getattr(recipient, name) for name in DUE_DILIGENCE_FIELDS} if legal else None
-        ),
+        "due_diligence": _due_diligence(recipient) if legal else None,
     }
     return body
 
@@ -158,7 +167,9 @@ def snapshot(recipient: Recipient, revision: RecipientRevision | None = None) ->
 def material_snapshot(revision: RecipientRevision) -> dict:
     return {
         **{name: getattr(revision, name) for name in REVISION_FIELDS},
-        "services": [s.slug for s in revision.services],
+        # Sorted: a revision built from a request keeps the request's order until reloaded
+        # (then it is by slug), and a mere reordering is no material change.
+        "services": sorted(s.slug for s in revision.services),
         "locations": [location_dict(loc) for loc in revision.locations],
     }
 
@@ -238,6 +249,8 @@ def list_recipients(
 
 
 def get_recipient(org: Organization, recipient_id: int) -> Recipient:
+    if not 0 < recipient_id <= MAX_ID:  # from the URL: beyond `integer` it names nothing
+        raise NotFound("No such recipient.")
     recipient = db.session.scalars(
         select(Recipient)
         .where(Recipient.id == recipient_id, Recipient.organization_id == org.id)
@@ -272,10 +285,20 @@ def _check_parent(org: Organization, recipient: Recipient | None, parent_id: int
 
 
 def _locations(items: Iterable[dict]) -> list[ProcessingLocation]:
+    # `activity` defaults to "" only at INSERT; set it now so a new revision compares equal
+    # to a stored one (otherwise None != "" makes a no-op `update` look material).
     return [
-        ProcessingLocation(**{k: v for k, v in item.items() if k in LOCATION_FIELDS})
+        ProcessingLocation(
+            **{"activity": "", **{k: v for k, v in item.items() if k in LOCATION_FIELDS}}
+        )
         for item in items
     ]
+
+
+def _stored(name: str, value: object) -> object:
+    # `certifications` is a JSON column: the JSON serialiser refuses the `date` objects the
+    # schema loads (a 500), so store ISO strings.
+    return audit.jsonable(value) if name == "certifications" else value
 
 
 def apply_material(
@@ -304,7 +327,7 @@ def register_recipient(org: Organization, data: dict, *, actor: str) -> Recipien
     recipient = Recipient(
         organization_id=org.id,
         parent_id=data.get("parent_id"),
-        **{k: data[k] for k in PROFILE_FIELDS + DUE_DILIGENCE_FIELDS if k in data},
+        **{k: _stored(k, data[k]) for k in PROFILE_FIELDS + DUE_DILIGENCE_FIELDS if k in data},
     )
     recipient.revisions = [apply_material(org, RecipientRevision(), data, None)]
     db.session.add(recipient)
@@ -332,10 +355,12 @@ def edit_recipient(org: Organization, recipient: Recipient, data: dict, *, actor
         recipient.parent_id = data["parent_id"]
     for name in PROFILE_FIELDS + DUE_DILIGENCE_FIELDS:
         if name in data:
-            setattr(recipient, name, data[name])
+            setattr(recipient, name, _stored(name, data[name]))
     if any(name in data for name in (*REVISION_FIELDS, "services", "locations")):
-        # A proposed vendor has one revision and no public history: edit it in place.
-        revision = recipient.revisions[-1]
+        # A proposed vendor has no public history: edit its live revision in place. Not
+        # `revisions[-1]`: that may be a withdrawn update's set-aside revision, which no
+        # date selects, so the edit would vanish.
+        revision = latest_revision(recipient)
         apply_material(org, revision, data, base=revision)
     db.session.flush()
     old, new = audit.changed(before, snapshot(recipient))

@@ -76,7 +76,7 @@ class Subprocessor(MethodView):
         day = args.get("as_of") or local_today(organization.timezone)
         return services.present(recipient, day, legal=legal)
 
-    @blp.arguments(RecipientPatchSchema(partial=True))
+    @blp.arguments(RecipientPatchSchema)
     @blp.response(200, RecipientSchema)
     def patch(self, data: dict, org: str, recipient_id: int):
         """Edit non-material details; material ones of a public vendor need an `update`."""
