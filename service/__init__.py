@@ -9,9 +9,17 @@ from pathlib import Path
 from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError, IntegrityError
 
 from service import config
-from service.errors import DomainError, handle_domain_error, handle_unexpected, problem
+from service.errors import (
+    DomainError,
+    handle_data_error,
+    handle_domain_error,
+    handle_integrity_error,
+    handle_unexpected,
+    problem,
+)
 from service.extensions import api, db, migrate
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -51,6 +59,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_hooks(app)
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(DataError, handle_data_error)
     app.register_error_handler(Exception, handle_unexpected)
 
     from service.cli import register_cli

@@ -2,14 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 from sqlalchemy import Select, func, select
 
 from service import reference
 from service.extensions import db
+
+# Ids are PostgreSQL `integer`s: a larger number is no id, and binding it fails in the
+# database, so schemas refuse it as a field error and lookups treat it as absent.
+MAX_ID = 2**31 - 1
+
+
+def _nul_errors(value: object) -> dict | list | None:
+    if isinstance(value, str):
+        return ["Contains a NUL character."] if "\x00" in value else None
+    if isinstance(value, Mapping):
+        found = {key: errors for key, item in value.items() if (errors := _nul_errors(item))}
+    elif isinstance(value, list):
+        found = {i: errors for i, item in enumerate(value) if (errors := _nul_errors(item))}
+    else:
+        return None
+    return found or None
+
+
+class ApiSchema(Schema):
+    """Base of every input schema: PostgreSQL keeps no NUL character in text or JSON, so
+    refuse it as a field error here instead of letting the statement fail."""
+
+    @pre_load
+    def refuse_nul(self, data: object, **_: object) -> object:
+        if isinstance(data, Mapping) and (errors := _nul_errors(data)):
+            raise ValidationError(errors)
+        return data
+
+
+def check_not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
+def Id(**kwargs: object) -> fields.Integer:
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 def check_country(value: str) -> None:
@@ -29,7 +66,9 @@ def text(max_len: int, **kwargs: object) -> fields.String:
 
 
 def required_text(max_len: int, **kwargs: object) -> fields.String:
-    return fields.String(required=True, validate=validate.Length(min=1, max=max_len), **kwargs)
+    return fields.String(
+        required=True, validate=[validate.Length(min=1, max=max_len), check_not_blank], **kwargs
+    )
 
 
 def text_list(max_items: int = 50, max_len: int = 300, **kwargs: object) -> fields.List:
@@ -40,7 +79,7 @@ def text_list(max_items: int = 50, max_len: int = 300, **kwargs: object) -> fiel
     )
 
 
-class PageArgs(Schema):
+class PageArgs(ApiSchema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 

@@ -142,3 +142,24 @@ def handle_domain_error(error: DomainError) -> Response:
 def handle_unexpected(error: Exception) -> Response:
     log.exception("unhandled error")
     return problem(500, "Internal error", "The error was logged.", slug="internal")
+
+
+def handle_integrity_error(error: Exception) -> Response:
+    # Services check uniqueness first; this answers the race two requests can still run.
+    log.info("integrity error answered as 409: %s", type(error).__name__)
+    return problem(
+        409,
+        "Conflicts with the current state",
+        "Another request changed the same data at the same time; reload and try again.",
+        slug="conflict",
+    )
+
+
+def handle_data_error(error: Exception) -> Response:
+    log.info("data error answered as 422: %s", type(error).__name__)
+    return problem(
+        422,
+        "Invalid request",
+        "A value cannot be stored (out of range or not representable).",
+        slug="validation",
+    )

@@ -1050,3 +1050,48 @@ def test_every_change_write_is_audited_and_the_chain_holds(client, world, org, l
     assert names(client, org, world.day(org, 3)) == ["A"]
     assert names(client, org, world.day(org, 4)) == ["B"]
     assert names(client, org, world.day(org, 8)) == []
+
+
+def test_a_vendor_cannot_leave_on_the_day_it_joins(client, world, org, legal):
+    # Leaving on the joining day would mean it was never listed: withdraw the add instead.
+    joining = listed(client, world, org, legal, offset=10)
+    same_day = post_change(
+        client,
+        org,
+        legal,
+        kind="remove",
+        recipient_id=joining["id"],
+        effective_on=world.day(org, 10),
+    )
+    assert same_day.status_code == 409
+    assert "effective_on" in same_day.json["errors"]
+    newcomer = register(client, org, legal, name="Newcomer")
+    replace = post_change(
+        client,
+        org,
+        legal,
+        kind="replace",
+        recipient_id=newcomer["id"],
+        replaces_id=joining["id"],
+        effective_on=world.day(org, 10),
+    )
+    assert replace.status_code == 409
+    later = post_change(
+        client,
+        org,
+        legal,
+        kind="remove",
+        recipient_id=joining["id"],
+        effective_on=world.day(org, 11),
+    )
+    assert later.status_code == 201
+
+
+def test_a_child_outside_its_parents_scope_serves_no_service(client, world, org, legal):
+    parent = listed(client, world, org, legal, name="Parent", services=["payments"])
+    child = listed(
+        client, world, org, legal, name="Child", services=["bookings"], parent_id=parent["id"]
+    )
+    shown = client.get(vendors_url(org, f"/{child['id']}")).json
+    assert shown["services"] == ["bookings"]
+    assert shown["effective_services"] == []

@@ -112,12 +112,27 @@ def test_validation_errors_map_fields_to_messages(client, org, legal):
     assert all(isinstance(m, list) and m for m in body["errors"].values())
 
 
-def test_unknown_query_parameters_are_ignored(client, org, legal):
-    # webargs excludes unknown query parameters by default; that is accepted behaviour.
+def test_unknown_query_parameters_are_named_not_ignored(client, org, legal):
+    # A typo such as `activ=false` must not silently return everything.
     response = client.get(
-        "/api/v1/orgs/bookero/customers", query_string={"colour": "pink"}, headers=legal
+        "/api/v1/orgs/bookero/customers", query_string={"activ": "false"}, headers=legal
     )
-    assert response.status_code == 200
+    body = assert_problem(response, 422)
+    assert "activ" in body["errors"]
+
+
+def test_a_strangers_malformed_body_learns_nothing_about_the_endpoint(client, org, world):
+    # Access is checked before the body is validated: 401/404, never a 422 with field names.
+    other = world.org("other")
+    for headers, status in (
+        (None, 401),
+        ({"Authorization": f"Bearer {world.key('legal', other)}"}, 404),
+    ):
+        response = client.post(
+            "/api/v1/orgs/bookero/customers", json={"nonsense": True}, headers=headers
+        )
+        body = assert_problem(response, status)
+        assert "errors" not in body
 
 
 def test_invalid_query_parameter_value_is_422(client, org, legal):

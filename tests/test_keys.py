@@ -185,7 +185,7 @@ def test_admin_key_works_across_organizations(client, world, org):
     assert [e for e in trail if e["entity_type"] == "api_key"] == []
 
 
-def test_audit_actor_is_the_key_name(app, client, world, org):
+def test_audit_actor_is_the_key_name_and_prefix(app, client, world, org):
     with app.app_context():
         _, token = keys.create_key(
             role="legal", name="  Anna DPO ", organization_id=org["id"], actor="test"
@@ -200,7 +200,8 @@ def test_audit_actor_is_the_key_name(app, client, world, org):
         query_string={"action": "organization.updated"},
         headers=bearer(token),
     ).json["items"]
-    assert [e["actor"] for e in trail] == ["legal:Anna DPO"]
+    # Named after its holder, with the key's prefix: two holders of one name stay apart.
+    assert [e["actor"] for e in trail] == [f"legal:Anna DPO [{token.split('_')[1]}]"]
 
 
 @pytest.mark.parametrize(

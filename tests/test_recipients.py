@@ -554,7 +554,8 @@ def test_scope_is_inherited_and_narrowed_along_the_parent_chain(client, world, o
     assert by_name["AWS EU"]["effective_services"] == ["bookings"]
     assert by_name["AWS Mail"]["services"] == ["bookings", "payments"]
     assert by_name["AWS Mail"]["effective_services"] == ["bookings"]
-    assert by_name["Hetzner"]["effective_services"] == []
+    # No scope anywhere up the chain means every service of the organization, spelled out.
+    assert by_name["Hetzner"]["effective_services"] == ["bookings", "payments"]
     assert by_name["Tpay"]["effective_services"] == ["payments"]
     assert by_name["AWS EU"]["parent_id"] == parent["id"]
     # Scope filters combine with paging: the total counts the scoped list.

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from service.audit import services
 from service.audit.models import AuditEvent
 from service.audit.schemas import AuditListArgs, AuditListSchema, ChainReportSchema
 from service.common import paginate
-from service.keys.auth import load_organization, require_legal
+from service.keys.auth import access, load_organization, require_legal
+from service.web import Blueprint
 
 blp = Blueprint(
     "audit",
@@ -22,6 +22,7 @@ blp = Blueprint(
 
 @blp.route("")
 class Audit(MethodView):
+    @access("legal")
     @blp.arguments(AuditListArgs, location="query")
     @blp.response(200, AuditListSchema)
     def get(self, args: dict, org: str):
@@ -38,6 +39,7 @@ class Audit(MethodView):
 
 @blp.route("/verification")
 class AuditVerification(MethodView):
+    @access("legal")
     @blp.response(200, ChainReportSchema)
     def get(self, org: str):
         """Recompute the hash chain and say whether any event was altered or removed."""

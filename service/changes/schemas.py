@@ -3,11 +3,11 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from service.changes.models import KINDS, STATUSES
-from service.common import PageArgs, PageSchema, required_text, text
-from service.recipients.schemas import MAX_ID, MaterialUpdateSchema, RefusesNul
+from service.common import MAX_ID, ApiSchema, PageArgs, PageSchema, required_text, text
+from service.recipients.schemas import MaterialUpdateSchema
 
 
-class ChangeCreateSchema(RefusesNul):
+class ChangeCreateSchema(ApiSchema):
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     recipient_id = fields.Integer(
         required=True,
@@ -46,7 +46,7 @@ class ChangeCreateSchema(RefusesNul):
             raise ValidationError(errors)
 
 
-class WithdrawSchema(RefusesNul):
+class WithdrawSchema(ApiSchema):
     reason = required_text(5000)
 
 

@@ -12,14 +12,13 @@ from sqlalchemy import select
 
 from service.audit import services as audit
 from service.changes.models import Change
-from service.common import local_today, paginate
+from service.common import MAX_ID, local_today, paginate
 from service.db_types import utcnow
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.extensions import db
 from service.organizations.models import Organization
 from service.recipients import services as recipients
 from service.recipients.models import Recipient, RecipientRevision
-from service.recipients.schemas import MAX_ID
 
 
 def _locked_recipient(org: Organization, recipient_id: int, field: str) -> Recipient:
@@ -46,7 +45,9 @@ def _check_can_enter(recipient: Recipient, field: str) -> None:
         )
 
 
-def _check_listed(recipient: Recipient, effective_on: date, field: str) -> None:
+def _check_listed(
+    recipient: Recipient, effective_on: date, field: str, *, leaving: bool = False
+) -> None:
     if recipient.listed_from is None:
         raise Conflict(f"{recipient.name} is not on the list.", errors={field: ["Not listed."]})
     if recipient.listed_until is not None:
@@ -54,10 +55,15 @@ def _check_listed(recipient: Recipient, effective_on: date, field: str) -> None:
             f"{recipient.name} already leaves the list on {recipient.listed_until}.",
             errors={field: ["Removal already announced."]},
         )
-    if effective_on < recipient.listed_from:
+    # Leaving on the day it joins would mean it was never on the list: withdraw the add.
+    too_early = (
+        recipient.listed_from >= effective_on if leaving else (recipient.listed_from > effective_on)
+    )
+    if too_early:
+        after = "after" if leaving else "on or after"
         raise Conflict(
             f"{recipient.name} joins the list only on {recipient.listed_from}.",
-            errors={"effective_on": [f"Must be on or after {recipient.listed_from}."]},
+            errors={"effective_on": [f"Must be {after} {recipient.listed_from}."]},
         )
 
 
@@ -121,7 +127,7 @@ def announce_change(org: Organization, data: dict, *, actor: str) -> Change:
             )
         old = _locked_recipient(org, data["replaces_id"], "replaces_id")
         _check_can_enter(recipient, "recipient_id")
-        _check_listed(old, effective_on, "replaces_id")
+        _check_listed(old, effective_on, "replaces_id", leaving=True)
         recipient.listed_from = effective_on
         old.listed_until = effective_on
         change.replaces_id = old.id
@@ -131,7 +137,7 @@ def announce_change(org: Organization, data: dict, *, actor: str) -> Change:
             org, recipient, effective_on, data["update"]
         )
     else:  # remove
-        _check_listed(recipient, effective_on, "recipient_id")
+        _check_listed(recipient, effective_on, "recipient_id", leaving=True)
         recipient.listed_until = effective_on
     db.session.add(change)
     db.session.flush()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from service.changes import services
 from service.changes.schemas import (
@@ -15,7 +14,8 @@ from service.changes.schemas import (
 )
 from service.common import local_today
 from service.extensions import db
-from service.keys.auth import load_organization, require_legal
+from service.keys.auth import access, load_organization, require_legal
+from service.web import Blueprint
 
 blp = Blueprint(
     "changes",
@@ -42,6 +42,7 @@ class Changes(MethodView):
             "per_page": per_page,
         }
 
+    @access("legal")
     @blp.arguments(ChangeCreateSchema)
     @blp.response(201, ChangeSchema)
     def post(self, data: dict, org: str):
@@ -65,6 +66,7 @@ class ChangeResource(MethodView):
 
 @blp.route("/<int:change_id>/withdraw")
 class ChangeWithdrawal(MethodView):
+    @access("legal")
     @blp.arguments(WithdrawSchema)
     @blp.response(200, ChangeSchema)
     def post(self, data: dict, org: str, change_id: int):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from service.common import PageArgs, PageSchema, required_text, text, text_list
+from service.common import ApiSchema, PageArgs, PageSchema, required_text, text, text_list
 from service.customers.models import AUTHORISATIONS, LOCALES, OBJECTION_REMEDIES
 
 
@@ -28,7 +28,7 @@ def _unique_emails(contacts: list[dict]) -> None:
         raise ValidationError({"contacts": ["Each e-mail address once."]})
 
 
-class CustomerCreateSchema(Schema):
+class CustomerCreateSchema(ApiSchema):
     external_ref = required_text(100)
     name = required_text(300)
     started_on = fields.Date()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from service.customers import services
 from service.customers.schemas import (
@@ -14,7 +13,8 @@ from service.customers.schemas import (
     CustomerSchema,
 )
 from service.extensions import db
-from service.keys.auth import load_organization, require_customer_or_legal, require_legal
+from service.keys.auth import access, load_organization, require_customer_or_legal, require_legal
+from service.web import Blueprint
 
 blp = Blueprint(
     "customers",
@@ -26,6 +26,7 @@ blp = Blueprint(
 
 @blp.route("")
 class Customers(MethodView):
+    @access("legal")
     @blp.arguments(CustomerListArgs, location="query")
     @blp.response(200, CustomerListSchema)
     def get(self, args: dict, org: str):
@@ -41,6 +42,7 @@ class Customers(MethodView):
             "per_page": per_page,
         }
 
+    @access("legal")
     @blp.arguments(CustomerCreateSchema)
     @blp.response(201, CustomerSchema)
     def post(self, data: dict, org: str):
@@ -54,6 +56,7 @@ class Customers(MethodView):
 
 @blp.route("/<int:customer_id>")
 class CustomerResource(MethodView):
+    @access("customer_or_legal")
     @blp.response(200, CustomerSchema)
     def get(self, org: str, customer_id: int):
         """Show a customer (legal key, or that customer's own key)."""
@@ -61,6 +64,7 @@ class CustomerResource(MethodView):
         require_customer_or_legal(organization, customer_id)
         return services.present(organization, services.get_customer(organization, customer_id))
 
+    @access("legal")
     @blp.arguments(CustomerPatchSchema)
     @blp.response(200, CustomerSchema)
     def patch(self, data: dict, org: str, customer_id: int):

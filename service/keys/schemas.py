@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from service.common import required_text
+from service.common import ApiSchema, required_text
 
 
-class KeyCreateSchema(Schema):
+class KeyCreateSchema(ApiSchema):
     role = fields.String(required=True, validate=validate.OneOf(("legal", "customer")))
     name = required_text(200, metadata={"description": "Holder; the audit trail's actor"})
     customer_id = fields.Integer(

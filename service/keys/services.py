@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from service.extensions import db
 from service.keys.models import ROLES, ApiKey
 
 KEY_PREFIX = "dpa"
+_PREFIX = re.compile(r"[0-9a-f]{12}")
 
 
 @dataclass(frozen=True)
@@ -29,9 +31,13 @@ class Principal:
     organization_id: int | None
     customer_id: int | None
 
+    prefix: str | None = None
+
     @property
     def actor(self) -> str:
-        return f"{self.role}:{self.name}"
+        # Names need not be unique; the key prefix tells two holders of one name apart.
+        suffix = f" [{self.prefix}]" if self.prefix else ""
+        return f"{self.role}:{self.name}{suffix}"
 
 
 def _hash(token: str) -> str:
@@ -117,16 +123,18 @@ def _check_scope(role: str, organization_id: int | None, customer_id: int | None
 
 
 def authenticate(token: str) -> Principal | None:
-
-    parts = token.split("_")
-    if len(parts) < 3 or parts[0] != KEY_PREFIX:
+    """The principal of a valid, unrevoked key; None for anything else."""
+    parts = token.split("_", 2)
+    if len(parts) < 3 or parts[0] != KEY_PREFIX or not _PREFIX.fullmatch(parts[1]):
         return None
     key = db.session.execute(select(ApiKey).where(ApiKey.prefix == parts[1])).scalar_one_or_none()
     if key is None or key.revoked_at is not None:
         return None
     if not hmac.compare_digest(key.secret_sha256, _hash(token)):
         return None
-    return Principal(key.id, key.name, key.role, key.organization_id, key.customer_id)
+    return Principal(
+        key.id, key.name, key.role, key.organization_id, key.customer_id, prefix=key.prefix
+    )
 
 
 def revoke_key(prefix: str, *, actor: str, organization_id: int | None = None) -> ApiKey:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from service.customers.models import Customer
 from service.errors import ValidationFailed
 from service.extensions import db
 from service.keys import services
-from service.keys.auth import load_organization, require_legal
+from service.keys.auth import access, load_organization, require_legal
 from service.keys.models import ApiKey
 from service.keys.schemas import KeyCreateSchema, KeyListSchema, KeySchema, NewKeySchema
+from service.web import Blueprint
 
 blp = Blueprint(
     "keys",
@@ -24,6 +24,7 @@ blp = Blueprint(
 
 @blp.route("")
 class Keys(MethodView):
+    @access("legal")
     @blp.response(200, KeyListSchema)
     def get(self, org: str):
         """List the organization's keys, revoked ones included; secrets are never shown."""
@@ -36,6 +37,7 @@ class Keys(MethodView):
         ).all()
         return {"items": items, "total": len(items)}
 
+    @access("legal")
     @blp.arguments(KeyCreateSchema)
     @blp.response(201, NewKeySchema)
     def post(self, data: dict, org: str):
@@ -62,6 +64,7 @@ class Keys(MethodView):
 
 @blp.route("/<prefix>")
 class KeyResource(MethodView):
+    @access("legal")
     @blp.response(200, KeySchema)
     def delete(self, org: str, prefix: str):
         """Revoke a key at once; requests with it get 401 from now on."""

@@ -4,7 +4,7 @@ from zoneinfo import available_timezones
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from service.common import Country, required_text, text
+from service.common import ApiSchema, Country, required_text, text
 from service.organizations.models import RESIDENCY_POLICIES
 
 SLUG = validate.Regexp(
@@ -17,7 +17,7 @@ def check_timezone(value: str) -> None:
         raise ValidationError("Unknown IANA time zone (e.g. 'Europe/Warsaw').")
 
 
-class OrganizationFields(Schema):
+class OrganizationFields(ApiSchema):
     legal_name = required_text(300)
     address = text(500)
     country = Country(required=True)
@@ -55,7 +55,7 @@ class OrganizationSchema(OrganizationCreateSchema):
     services = fields.List(fields.Nested(ServiceRefSchema), dump_only=True)
 
 
-class ServiceCreateSchema(Schema):
+class ServiceCreateSchema(ApiSchema):
     slug = fields.String(required=True, validate=SLUG)
     name_pl = required_text(200)
     name_en = required_text(200)

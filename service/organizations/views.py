@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from service.extensions import db
-from service.keys.auth import actor, load_organization, require_admin, require_legal
+from service.keys.auth import access, actor, load_organization, require_admin, require_legal
 from service.organizations import services
 from service.organizations.models import Service
 from service.organizations.schemas import (
@@ -18,6 +17,7 @@ from service.organizations.schemas import (
     ServiceListSchema,
     ServiceSchema,
 )
+from service.web import Blueprint
 
 blp = Blueprint(
     "organizations",
@@ -29,6 +29,7 @@ blp = Blueprint(
 
 @blp.route("")
 class Organizations(MethodView):
+    @access("admin")
     @blp.arguments(OrganizationCreateSchema)
     @blp.response(201, OrganizationSchema)
     def post(self, data: dict):
@@ -46,6 +47,7 @@ class OrganizationResource(MethodView):
         """Show an organization's public details."""
         return load_organization(org)
 
+    @access("legal")
     @blp.arguments(OrganizationPatchSchema(partial=True))
     @blp.response(200, OrganizationSchema)
     def patch(self, data: dict, org: str):
@@ -68,6 +70,7 @@ class Services(MethodView):
         ).all()
         return {"items": items, "total": len(items)}
 
+    @access("legal")
     @blp.arguments(ServiceCreateSchema)
     @blp.response(201, ServiceSchema)
     def post(self, data: dict, org: str):

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db_types import JsonDocument, UTCDateTime, utcnow
 from service.extensions import db
-from service.organizations.models import Service
+from service.organizations.models import Organization, Service
 
 ROLES = ("subprocessor", "independent_controller", "joint_controller")
 MECHANISMS = (
@@ -97,6 +97,7 @@ class Recipient(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     parent: Mapped[Recipient | None] = relationship(remote_side=[id])
+    organization: Mapped[Organization] = relationship()
     revisions: Mapped[list[RecipientRevision]] = relationship(
         back_populates="recipient",
         order_by="RecipientRevision.id",

@@ -1,13 +1,19 @@
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from service.common import Country, PageArgs, PageSchema, required_text, text, text_list
+from service.common import (
+    MAX_ID,
+    ApiSchema,
+    Country,
+    PageArgs,
+    PageSchema,
+    required_text,
+    text,
+    text_list,
+)
 from service.recipients.models import MECHANISMS, ROLES
 
-# Ids are PostgreSQL `integer`s: a larger number is no id, and binding it fails in the
-# database (a 500), so the schemas refuse it as a field error.
-MAX_ID = 2**31 - 1
 CLAUSE9_OPTIONS = ("specific", "general")
 # Art. 49(1)(a)-(g), and the second subparagraph's compelling legitimate interests.
 DEROGATION_GROUNDS = ("a", "b", "c", "d", "e", "f", "g", "compelling_legitimate_interests")
@@ -29,30 +35,6 @@ DETAIL_FIELDS = tuple(
         {f for group in (MECHANISM_DETAILS, OPTIONAL_DETAILS) for fs in group.values() for f in fs}
     )
 )
-
-
-def _nul_errors(value: object) -> dict | list | None:
-    if isinstance(value, str):
-        return ["Contains a NUL character."] if "\x00" in value else None
-    if isinstance(value, dict):
-        found = {key: errors for key, item in value.items() if (errors := _nul_errors(item))}
-    elif isinstance(value, list):
-        found = {i: errors for i, item in enumerate(value) if (errors := _nul_errors(item))}
-    else:
-        return None
-    return found or None
-
-
-class RefusesNul(Schema):
-    """PostgreSQL keeps no NUL character in text or JSON: refuse it as a field error here,
-    instead of letting the INSERT fail with a 500. (Belongs in service.common's field helpers
-    for every schema; kept to the schemas of this package and `changes` for now.)"""
-
-    @pre_load
-    def refuse_nul(self, data: object, **_: object) -> object:
-        if isinstance(data, dict) and (errors := _nul_errors(data)):
-            raise ValidationError(errors)
-        return data
 
 
 class LocationSchema(Schema):
@@ -127,7 +109,7 @@ class MaterialFields(Schema):
     )
 
 
-class RecipientCreateSchema(RefusesNul, MaterialFields, DueDiligenceFields):
+class RecipientCreateSchema(ApiSchema, MaterialFields, DueDiligenceFields):
     name = required_text(200)
     legal_entity = required_text(300)
     address = text(500)
@@ -206,5 +188,5 @@ class RecipientListArgs(PageArgs):
     )
 
 
-class AsOfArgs(Schema):
+class AsOfArgs(ApiSchema):
     as_of = fields.Date()

@@ -10,7 +10,7 @@ from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import selectinload
 
 from service.audit import services as audit
-from service.common import paginate
+from service.common import MAX_ID, paginate
 from service.errors import NotFound, ValidationFailed
 from service.extensions import db
 from service.organizations.models import Organization
@@ -21,7 +21,7 @@ from service.recipients.models import (
     Recipient,
     RecipientRevision,
 )
-from service.recipients.schemas import DETAIL_FIELDS, MAX_ID
+from service.recipients.schemas import DETAIL_FIELDS
 
 REVISION_FIELDS = (
     "country",
@@ -111,18 +111,20 @@ def location_dict(location: ProcessingLocation) -> dict:
     return {name: getattr(location, name) for name in LOCATION_FIELDS}
 
 
-def effective_scope(recipient: Recipient, day: date, _seen: frozenset = frozenset()) -> set[str]:
-    """Own scope narrowed by the parent's; an empty set means every service."""
-    own = {s.slug for s in revision_on(recipient, day).services}
+def effective_scope(
+    recipient: Recipient, day: date, _seen: frozenset = frozenset()
+) -> set[str] | None:
+    """Own scope narrowed by the parent's: None means every service, an empty set none."""
+    own = {s.slug for s in revision_on(recipient, day).services} or None
     parent = recipient.parent
     if parent is None or parent.id in _seen:
         return own
     inherited = effective_scope(parent, day, _seen | {recipient.id})
-    if not own:
+    if own is None:
         return inherited
-    if not inherited:
+    if inherited is None:
         return own
-    return own & inherited or {"(none)"}
+    return own & inherited
 
 
 def _due_diligence(recipient: Recipient) -> dict:
@@ -143,7 +145,11 @@ def present(recipient: Recipient, day: date, *, legal: bool) -> dict:
         **{name: getattr(recipient, name) for name in PROFILE_FIELDS},
         **{name: getattr(revision, name) for name in REVISION_FIELDS},
         "services": [s.slug for s in revision.services],
-        "effective_services": sorted(effective_scope(recipient, day)),
+        "effective_services": sorted(
+            scope
+            if (scope := effective_scope(recipient, day)) is not None
+            else (s.slug for s in recipient.organization.services)
+        ),
         "parent_id": recipient.parent_id,
         "status": status_on(recipient, day),
         "listed_from": recipient.listed_from,
@@ -242,7 +248,7 @@ def list_recipients(
         ids = [
             r.id
             for r in db.session.scalars(stmt).unique()
-            if not (scope := effective_scope(r, day)) or filters.scope in scope
+            if (scope := effective_scope(r, day)) is None or filters.scope in scope
         ]
         stmt = stmt.where(Recipient.id.in_(ids))
     return paginate(stmt, page, per_page)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from service.common import local_today
 from service.errors import Forbidden, NotFound
 from service.extensions import db
-from service.keys.auth import is_legal, load_organization, require_legal
+from service.keys.auth import access, is_legal, load_organization, require_legal
 from service.recipients import services
 from service.recipients.schemas import (
     AsOfArgs,
@@ -18,6 +17,7 @@ from service.recipients.schemas import (
     RecipientPatchSchema,
     RecipientSchema,
 )
+from service.web import Blueprint
 
 blp = Blueprint(
     "subprocessors",
@@ -51,6 +51,7 @@ class Subprocessors(MethodView):
             "as_of": day,
         }
 
+    @access("legal")
     @blp.arguments(RecipientCreateSchema)
     @blp.response(201, RecipientSchema)
     def post(self, data: dict, org: str):
@@ -76,6 +77,7 @@ class Subprocessor(MethodView):
         day = args.get("as_of") or local_today(organization.timezone)
         return services.present(recipient, day, legal=legal)
 
+    @access("legal")
     @blp.arguments(RecipientPatchSchema)
     @blp.response(200, RecipientSchema)
     def patch(self, data: dict, org: str, recipient_id: int):
