@@ -102,3 +102,10 @@ def local_today(timezone: str, now: datetime | None = None) -> date:
     """The organization's calendar date: effective dates are local dates, not UTC ones."""
     moment = now or datetime.now(ZoneInfo("UTC"))
     return moment.astimezone(ZoneInfo(timezone)).date()
+
+
+def start_of_day(day: date, timezone: str) -> datetime:
+    """Midnight at the start of `day` in `timezone`, as an aware UTC datetime."""
+    return datetime.combine(day, datetime.min.time(), ZoneInfo(timezone)).astimezone(
+        ZoneInfo("UTC")
+    )

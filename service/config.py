@@ -25,6 +25,12 @@ class Defaults:
     IMPORT_CHUNK_SIZE = 1000
     IMPORT_MAX_REPORTED_ERRORS = 200
     AUDIT_VERIFY_INTERVAL_SECONDS = 3600.0
+    # Where customers reach the service: the base of links in notices.
+    PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+    NOTICE_LINK_MAX_AGE_DAYS = 120
+    # Beat records a reminder this many days before a change takes effect.
+    REMINDER_DAYS_BEFORE = 7
+    MILESTONES_INTERVAL_SECONDS = 900.0
     API_TITLE = "DPA Registry"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.1.0"

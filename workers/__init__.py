@@ -36,6 +36,10 @@ def celery_init_app(app: Flask) -> Celery:
                 "task": "workers.tasks.verify_audit_chains",
                 "schedule": app.config["AUDIT_VERIFY_INTERVAL_SECONDS"],
             },
+            "record-change-milestones": {
+                "task": "workers.tasks.record_change_milestones",
+                "schedule": app.config["MILESTONES_INTERVAL_SECONDS"],
+            },
         },
     )
     celery.set_default()

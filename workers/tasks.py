@@ -27,3 +27,18 @@ def verify_audit_chains() -> list[int]:
                 report.problem,
             )
     return broken
+
+
+@shared_task(name="workers.tasks.record_change_milestones", acks_late=True)
+def record_change_milestones() -> dict[str, int]:
+    """Record reminders due before effective dates and changes that took effect.
+
+    E-mail reminders go out through the outbox once the mail system exists; until then the
+    milestone is recorded on the notices and in the audit trail.
+    """
+    from service.changes.milestones import record_milestones
+    from service.extensions import db
+
+    counts = record_milestones()
+    db.session.commit()
+    return counts

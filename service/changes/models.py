@@ -15,7 +15,9 @@ from service.recipients.models import Recipient, RecipientRevision
 KINDS = ("add", "replace", "update", "remove")
 # Stored status is only announced or withdrawn: "in effect" follows from the date.
 STATUSES = ("announced", "withdrawn")
-NOTICE_ANSWERS = ("objected", "consented", "refused")
+# What a notice asks of its customer: nothing (for information), a chance to object
+# (general authorisation, Art. 28(2)), or prior consent (specific authorisation).
+NOTICE_RESPONSES = ("none", "objection", "consent")
 
 
 class Change(db.Model):
@@ -55,6 +57,9 @@ class Change(db.Model):
     announced_by: Mapped[str] = mapped_column(String(200))
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+    # Milestones recorded by the beat jobs; reads never depend on them.
+    reminder_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    in_effect_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     recipient: Mapped[Recipient] = relationship(foreign_keys=[recipient_id])
     replaces: Mapped[Recipient | None] = relationship(foreign_keys=[replaces_id])
@@ -62,14 +67,17 @@ class Change(db.Model):
 
 
 class Notice(db.Model):
-    """One (change, customer) pair: when notice was delivered and what the customer said."""
+    """One (change, customer) pair: when notice was delivered and what it asks of the customer.
+
+    Until deliveries are recorded by the mail system, the announcement time stands in for
+    the delivery time. The objection deadline is delivery + objection window, capped at the
+    start of the effective date (organization's time zone).
+    """
 
     __tablename__ = "notices"
     __table_args__ = (
         UniqueConstraint("change_id", "customer_id"),
-        CheckConstraint(
-            "answer IS NULL OR answer IN ('objected', 'consented', 'refused')", name="answer"
-        ),
+        CheckConstraint("response IN ('none', 'objection', 'consent')", name="response"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,12 +85,13 @@ class Notice(db.Model):
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customers.id", ondelete="CASCADE"), index=True
     )
+    response: Mapped[str] = mapped_column(String(10))
+    notice_days: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     objection_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    answer: Mapped[str | None] = mapped_column(String(10))
-    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    answer_reason: Mapped[str | None] = mapped_column(Text)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     change: Mapped[Change] = relationship()
     customer: Mapped[Customer] = relationship()

@@ -83,3 +83,7 @@ class ChangeListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(STATUSES))
     kind = fields.String(validate=validate.OneOf(KINDS))
     recipient_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    urgent = fields.Boolean()
+    effective_from = fields.Date(metadata={"description": "effective_on on or after"})
+    effective_until = fields.Date(metadata={"description": "effective_on on or before"})
+    in_effect = fields.Boolean(metadata={"description": "Only changes in effect (or not yet)"})

@@ -16,6 +16,8 @@ from service.common import MAX_ID, local_today, paginate
 from service.db_types import utcnow
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.extensions import db
+from service.notices import services as notices
+from service.objections import services as objections
 from service.organizations.models import Organization
 from service.recipients import services as recipients
 from service.recipients.models import Recipient, RecipientRevision
@@ -141,8 +143,14 @@ def announce_change(org: Organization, data: dict, *, actor: str) -> Change:
         recipient.listed_until = effective_on
     db.session.add(change)
     db.session.flush()
+    notified = notices.create_notices(org, change)
     audit.record(
-        org.id, actor, "change.announced", "change", change.id, after=present(change, today)
+        org.id,
+        actor,
+        "change.announced",
+        "change",
+        change.id,
+        after={**present(change, today), "notices": notified},
     )
     return change
 
@@ -183,6 +191,8 @@ def withdraw_change(org: Organization, change: Change, reason: str, *, actor: st
     change.status = "withdrawn"
     change.withdrawn_at = utcnow()
     change.withdrawal_reason = reason
+    told = notices.withdraw_notices(change, change.withdrawn_at)
+    voided = objections.void_answers(change)
     audit.record(
         org.id,
         actor,
@@ -190,7 +200,7 @@ def withdraw_change(org: Organization, change: Change, reason: str, *, actor: st
         "change",
         change.id,
         before={"status": "announced"},
-        after={"status": "withdrawn", "reason": reason},
+        after={"status": "withdrawn", "reason": reason, "notices": told, "answers_void": voided},
     )
     return change
 
@@ -208,9 +218,17 @@ def get_change(org: Organization, change_id: int) -> Change:
 
 def list_changes(org: Organization, args: dict, page: int, per_page: int) -> tuple[list, int]:
     stmt = select(Change).where(Change.organization_id == org.id)
-    for name in ("status", "kind", "recipient_id"):
+    for name in ("status", "kind", "recipient_id", "urgent"):
         if args.get(name) is not None:
             stmt = stmt.where(getattr(Change, name) == args[name])
+    if args.get("effective_from"):
+        stmt = stmt.where(Change.effective_on >= args["effective_from"])
+    if args.get("effective_until"):
+        stmt = stmt.where(Change.effective_on <= args["effective_until"])
+    if args.get("in_effect") is not None:
+        today = local_today(org.timezone)
+        in_effect = (Change.status == "announced") & (Change.effective_on <= today)
+        stmt = stmt.where(in_effect if args["in_effect"] else ~in_effect)
     stmt = stmt.order_by(Change.announced_at.desc(), Change.id.desc())
     return paginate(stmt, page, per_page)
 

@@ -375,3 +375,36 @@ def edit_recipient(org: Organization, recipient: Recipient, data: dict, *, actor
             org.id, actor, "recipient.edited", "recipient", recipient.id, before=old, after=new
         )
     return recipient
+
+
+DIFF_FIELDS = (
+    *REVISION_FIELDS,
+    "services",
+    "effective_services",
+    "parent_id",
+    "locations",
+)
+
+
+def diff_lists(before: list[dict], after: list[dict]) -> dict:
+    """Compare two presented lists: vendors added, removed, and fields changed in between."""
+    old = {item["id"]: item for item in before}
+    new = {item["id"]: item for item in after}
+    changed = []
+    for rid in sorted(old.keys() & new.keys(), key=lambda i: new[i]["name"]):
+        fields = {
+            name: {"before": old[rid][name], "after": new[rid][name]}
+            for name in DIFF_FIELDS
+            if old[rid][name] != new[rid][name]
+        }
+        if fields:
+            changed.append({"id": rid, "name": new[rid]["name"], "changes": fields})
+    return {
+        "added": [new[i] for i in new if i not in old],
+        "removed": [old[i] for i in old if i not in new],
+        "changed": changed,
+    }
+
+
+def all_listed(org: Organization, day: date) -> list[Recipient]:
+    return list(db.session.scalars(list_query(org, day, ListFilters())).unique())

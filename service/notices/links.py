@@ -1,0 +1,55 @@
+"""Signed links in notices: the customer answers without a key.
+
+A link names one notice of one customer, change and organization; a token for another
+organization, change or customer fails the check. GET only shows a page (mail scanners
+follow links by themselves); POST acts.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from service.changes.models import Notice
+from service.errors import NotFound
+from service.extensions import db
+from service.organizations.models import Organization
+
+SALT = "dpa-registry/notice-answer"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+
+
+def answer_token(org: Organization, notice: Notice) -> str:
+    return _serializer().dumps(
+        {"o": org.id, "n": notice.id, "ch": notice.change_id, "c": notice.customer_id}
+    )
+
+
+def answer_url(org: Organization, notice: Notice) -> str:
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return f"{base}/orgs/{org.slug}/answers/{answer_token(org, notice)}"
+
+
+def read_answer_token(org: Organization, token: str) -> Notice:
+    """The notice a valid token names, or 404: forged, expired or foreign tokens alike."""
+    max_age = current_app.config["NOTICE_LINK_MAX_AGE_DAYS"] * 86400
+    try:
+        data = _serializer().loads(token, max_age=max_age)
+    except BadSignature as exc:  # SignatureExpired is a BadSignature too
+        raise NotFound("This link is not valid (any more).") from exc
+    if not isinstance(data, dict) or data.get("o") != org.id:
+        raise NotFound("This link is not valid (any more).")
+    notice = db.session.scalars(
+        select(Notice).where(
+            Notice.id == data.get("n"),
+            Notice.change_id == data.get("ch"),
+            Notice.customer_id == data.get("c"),
+        )
+    ).one_or_none()
+    if notice is None:
+        raise NotFound("This link is not valid (any more).")
+    return notice

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validates_schema
+
+from service.changes.schemas import ChangeSchema
+from service.common import ApiSchema, PageArgs, PageSchema
+from service.objections.schemas import PartyRefSchema
+from service.recipients.schemas import RecipientSchema
+
+
+class AnswerSchema(Schema):
+    kind = fields.String()
+    status = fields.String()
+    filed_at = fields.DateTime()
+    resolution = fields.String(allow_none=True)
+
+
+class NoticeSchema(Schema):
+    id = fields.Integer()
+    change_id = fields.Integer()
+    customer = fields.Nested(PartyRefSchema)
+    response = fields.String(metadata={"description": "none (information), objection or consent"})
+    notice_days = fields.Integer(allow_none=True)
+    delivered_at = fields.DateTime(allow_none=True)
+    objection_deadline = fields.DateTime(allow_none=True)
+    withdrawn_at = fields.DateTime(allow_none=True)
+    answer = fields.Nested(AnswerSchema, allow_none=True)
+    answer_url = fields.String(
+        allow_none=True, metadata={"description": "Signed link to answer without a key"}
+    )
+
+
+class NoticeListSchema(PageSchema):
+    items = fields.List(fields.Nested(NoticeSchema), required=True)
+
+
+class UpcomingSchema(Schema):
+    change = fields.Nested(ChangeSchema)
+    notice = fields.Nested(NoticeSchema)
+
+
+class CustomerSubprocessorsSchema(Schema):
+    as_of = fields.Date()
+    items = fields.List(fields.Nested(RecipientSchema))
+    total = fields.Integer()
+    upcoming = fields.List(fields.Nested(UpcomingSchema))
+
+
+class DiffArgs(ApiSchema):
+    since = fields.Date(required=True, data_key="from")
+    until = fields.Date(required=True, data_key="to")
+
+    @validates_schema
+    def check_order(self, data: dict, **_: object) -> None:
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise ValidationError({"from": ["Must not be after 'to'."]})
+
+
+class ChangedSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    changes = fields.Dict(metadata={"description": "field -> {before, after}"})
+
+
+class DiffSchema(Schema):
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    added = fields.List(fields.Nested(RecipientSchema))
+    removed = fields.List(fields.Nested(RecipientSchema))
+    changed = fields.List(fields.Nested(ChangedSchema))
+
+
+class NoticeListArgs(PageArgs):
+    pass

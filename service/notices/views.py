@@ -1,0 +1,158 @@
+"""HTTP glue for per-customer lists, notices and diffs."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from sqlalchemy import select
+
+from service.changes import services as changes
+from service.changes.models import Notice
+from service.common import local_today, paginate
+from service.customers import services as customers
+from service.customers.subprocessors import customer_list, upcoming
+from service.keys.auth import access, is_legal, load_organization
+from service.notices.links import answer_url
+from service.notices.schemas import (
+    CustomerSubprocessorsSchema,
+    DiffArgs,
+    DiffSchema,
+    NoticeListArgs,
+    NoticeListSchema,
+)
+from service.objections.services import answer_of
+from service.recipients import services as recipients
+from service.recipients.schemas import AsOfArgs
+from service.web import Blueprint
+
+blp = Blueprint(
+    "notices",
+    __name__,
+    url_prefix="/api/v1/orgs/<org>",
+    description="Per-customer lists, notices given, and differences between dates",
+)
+
+
+def present_notice(org, notice: Notice) -> dict:
+    answer = answer_of(notice)
+    answerable = notice.response != "none" and notice.withdrawn_at is None and answer is None
+    return {
+        "id": notice.id,
+        "change_id": notice.change_id,
+        "customer": {
+            "id": notice.customer.id,
+            "name": notice.customer.name,
+            "external_ref": notice.customer.external_ref,
+        },
+        "response": notice.response,
+        "notice_days": notice.notice_days,
+        "delivered_at": notice.delivered_at,
+        "objection_deadline": notice.objection_deadline,
+        "withdrawn_at": notice.withdrawn_at,
+        "answer": answer,
+        "answer_url": answer_url(org, notice) if answerable else None,
+    }
+
+
+@blp.route("/customers/<int:customer_id>/subprocessors")
+class CustomerSubprocessors(MethodView):
+    @access("customer_or_legal")
+    @blp.arguments(AsOfArgs, location="query")
+    @blp.response(200, CustomerSubprocessorsSchema)
+    def get(self, args: dict, org: str, customer_id: int):
+        """The list that applies to one customer on `as_of`, and the changes ahead of it."""
+        organization = load_organization(org)
+        customer = customers.get_customer(organization, customer_id)
+        day = args.get("as_of") or local_today(organization.timezone)
+        legal = is_legal(organization)
+        items = customer_list(organization, customer, day)
+        return {
+            "as_of": day,
+            "items": [recipients.present(r, day, legal=legal) for r in items],
+            "total": len(items),
+            "upcoming": [
+                {
+                    "change": changes.present(change, day),
+                    "notice": present_notice(organization, notice),
+                }
+                for notice, change in upcoming(organization, customer, day)
+            ],
+        }
+
+
+@blp.route("/customers/<int:customer_id>/subprocessors/diff")
+class CustomerDiff(MethodView):
+    @access("customer_or_legal")
+    @blp.arguments(DiffArgs, location="query")
+    @blp.response(200, DiffSchema)
+    def get(self, args: dict, org: str, customer_id: int):
+        """What changed in one customer's list between two dates."""
+        organization = load_organization(org)
+        customer = customers.get_customer(organization, customer_id)
+        legal = is_legal(organization)
+        lists = [
+            [
+                recipients.present(r, day, legal=legal)
+                for r in customer_list(organization, customer, day)
+            ]
+            for day in (args["since"], args["until"])
+        ]
+        return {"from_": args["since"], "to": args["until"], **recipients.diff_lists(*lists)}
+
+
+@blp.route("/subprocessors/diff")
+class OrganizationDiff(MethodView):
+    @blp.arguments(DiffArgs, location="query")
+    @blp.response(200, DiffSchema)
+    def get(self, args: dict, org: str):
+        """What changed in the organization's list between two dates."""
+        organization = load_organization(org)
+        lists = [
+            [
+                recipients.present(r, day, legal=False)
+                for r in recipients.all_listed(organization, day)
+            ]
+            for day in (args["since"], args["until"])
+        ]
+        return {"from_": args["since"], "to": args["until"], **recipients.diff_lists(*lists)}
+
+
+@blp.route("/customers/<int:customer_id>/notices")
+class CustomerNotices(MethodView):
+    @access("customer_or_legal")
+    @blp.arguments(NoticeListArgs, location="query")
+    @blp.response(200, NoticeListSchema)
+    def get(self, args: dict, org: str, customer_id: int):
+        """The notices a customer was given, newest first, with links to answer them."""
+        organization = load_organization(org)
+        customers.get_customer(organization, customer_id)
+        stmt = (
+            select(Notice)
+            .where(Notice.customer_id == customer_id)
+            .order_by(Notice.created_at.desc(), Notice.id.desc())
+        )
+        items, total = paginate(stmt, args["page"], args["per_page"])
+        return {
+            "items": [present_notice(organization, n) for n in items],
+            "total": total,
+            "page": args["page"],
+            "per_page": args["per_page"],
+        }
+
+
+@blp.route("/changes/<int:change_id>/notices")
+class ChangeNotices(MethodView):
+    @access("legal")
+    @blp.arguments(NoticeListArgs, location="query")
+    @blp.response(200, NoticeListSchema)
+    def get(self, args: dict, org: str, change_id: int):
+        """Who was notified of a change, when, what they were asked and what they said."""
+        organization = load_organization(org)
+        change = changes.get_change(organization, change_id)
+        stmt = select(Notice).where(Notice.change_id == change.id).order_by(Notice.id)
+        items, total = paginate(stmt, args["page"], args["per_page"])
+        return {
+            "items": [present_notice(organization, n) for n in items],
+            "total": total,
+            "page": args["page"],
+            "per_page": args["per_page"],
+        }

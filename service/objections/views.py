@@ -1,0 +1,200 @@
+"""HTTP glue for objections, consents and their resolution, by API and by signed link."""
+
+from __future__ import annotations
+
+from flask import Blueprint as PageBlueprint
+from flask import Response, render_template, request
+from flask.views import MethodView
+
+from service.changes import services as changes
+from service.errors import Conflict, DomainError
+from service.extensions import db
+from service.keys.auth import access, actor, load_organization, require_customer
+from service.notices.links import read_answer_token
+from service.objections import services
+from service.objections.schemas import (
+    ConsentCreateSchema,
+    ObjectionCreateSchema,
+    ObjectionListArgs,
+    ObjectionListSchema,
+    ObjectionSchema,
+    ResolutionSchema,
+)
+from service.web import Blueprint
+
+blp = Blueprint(
+    "objections",
+    __name__,
+    url_prefix="/api/v1/orgs/<org>",
+    description="Objections (general authorisation), consents and refusals (specific)",
+)
+pages = PageBlueprint("answers", __name__, url_prefix="/orgs/<org>/answers")
+
+DECISIONS = {"object": "objection", "consent": "consent", "refuse": "refusal"}
+
+
+def _file(org: str, change_id: int, kind: str, reason: str):
+    organization = load_organization(org)
+    principal = require_customer(organization)
+    change = changes.get_change(organization, change_id)
+    notice = services.notice_of(change, principal.customer_id, lock=True)
+    answer = services.file_answer(
+        organization, notice, kind, reason, channel="api", actor=principal.actor
+    )
+    db.session.commit()
+    return services.present(answer)
+
+
+@blp.route("/changes/<int:change_id>/objections")
+class Objections(MethodView):
+    @access("customer")
+    @blp.arguments(ObjectionCreateSchema)
+    @blp.response(201, ObjectionSchema)
+    def post(self, data: dict, org: str, change_id: int):
+        """Object to a change before this customer's deadline (customer key)."""
+        return _file(org, change_id, "objection", data["reason"])
+
+
+@blp.route("/changes/<int:change_id>/consents")
+class Consents(MethodView):
+    @access("customer")
+    @blp.arguments(ConsentCreateSchema)
+    @blp.response(201, ObjectionSchema)
+    def post(self, data: dict, org: str, change_id: int):
+        """Consent to or refuse an addition under specific authorisation (customer key)."""
+        kind = "consent" if data["decision"] == "consent" else "refusal"
+        return _file(org, change_id, kind, data["reason"])
+
+
+@blp.route("/objections")
+class ObjectionList(MethodView):
+    @access("legal")
+    @blp.arguments(ObjectionListArgs, location="query")
+    @blp.response(200, ObjectionListSchema)
+    def get(self, args: dict, org: str):
+        """Objections, consents and refusals, newest first (legal key)."""
+        organization = load_organization(org)
+        page, per_page = args.pop("page"), args.pop("per_page")
+        items, total = services.list_objections(organization, args, page, per_page)
+        return {
+            "items": [services.present(o) for o in items],
+            "total": total,
+            "page": page,
+            "per_page": per_page,
+        }
+
+
+@blp.route("/objections/<int:objection_id>/resolution")
+class ObjectionResolution(MethodView):
+    @access("legal")
+    @blp.arguments(ResolutionSchema)
+    @blp.response(200, ObjectionSchema)
+    def post(self, data: dict, org: str, objection_id: int):
+        """Resolve an objection by the customer's remedy: exclude the vendor for it, or
+        record its right to terminate (legal key)."""
+        organization = load_organization(org)
+        objection = services.get_objection(organization, objection_id)
+        services.resolve_objection(organization, objection, data["note"], actor=actor())
+        db.session.commit()
+        return services.present(objection)
+
+
+# --- signed links: GET asks, POST acts ------------------------------------------------------
+
+TEXTS = {
+    "pl": {
+        "title_objection": "Sprzeciw wobec zmiany podprocesora",
+        "title_consent": "Zgoda na nowego podprocesora",
+        "effective": "Zmiana obowiązuje od",
+        "deadline": "Sprzeciw można zgłosić do",
+        "reason": "Uzasadnienie (opcjonalnie)",
+        "object": "Zgłaszam sprzeciw",
+        "consent": "Wyrażam zgodę",
+        "refuse": "Nie wyrażam zgody",
+        "done_objection": "Sprzeciw został zarejestrowany.",
+        "done_consent": "Zgoda została zarejestrowana.",
+        "done_refusal": "Odmowa zgody została zarejestrowana.",
+        "error": "Nie udało się zarejestrować odpowiedzi",
+        "vendor": "Podmiot",
+        "kind": {
+            "add": "dodanie",
+            "replace": "zastąpienie",
+            "update": "zmiana",
+            "remove": "usunięcie",
+        },
+    },
+    "en": {
+        "title_objection": "Objection to a subprocessor change",
+        "title_consent": "Consent to a new subprocessor",
+        "effective": "The change takes effect on",
+        "deadline": "You may object until",
+        "reason": "Reason (optional)",
+        "object": "I object",
+        "consent": "I consent",
+        "refuse": "I do not consent",
+        "done_objection": "Your objection was recorded.",
+        "done_consent": "Your consent was recorded.",
+        "done_refusal": "Your refusal was recorded.",
+        "error": "Your answer could not be recorded",
+        "vendor": "Vendor",
+        "kind": {
+            "add": "addition",
+            "replace": "replacement",
+            "update": "update",
+            "remove": "removal",
+        },
+    },
+}
+
+
+def _language(notice) -> str:
+    asked = request.args.get("lang")
+    if asked in TEXTS:
+        return asked
+    contacts = notice.customer.contacts
+    if contacts and contacts[0].locale in TEXTS:
+        return contacts[0].locale
+    return request.accept_languages.best_match(list(TEXTS)) or "pl"
+
+
+def _page(template: str, status: int = 200, **context: object) -> Response:
+    response = Response(render_template(template, **context), status=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@pages.route("/<token>", methods=["GET", "POST"])
+def answer_page(org: str, token: str) -> Response:
+    """GET shows the question and files nothing; POST records the answer."""
+    organization = load_organization(org)
+    notice = read_answer_token(organization, token)
+    lang = _language(notice)
+    context = {
+        "org": organization,
+        "notice": notice,
+        "change": notice.change,
+        "t": TEXTS[lang],
+        "lang": lang,
+    }
+    if request.method == "GET":
+        return _page("answers/ask.html", **context)
+    decision = request.form.get("decision", "")
+    kind = DECISIONS.get(decision)
+    reason = request.form.get("reason", "")[:5000].replace("\x00", "")
+    try:
+        if kind is None:
+            raise Conflict("Unknown decision.")
+        locked = services.notice_of(notice.change, notice.customer_id, lock=True)
+        services.file_answer(
+            organization,
+            locked,
+            kind,
+            reason,
+            channel="link",
+            actor=f"customer-link:{notice.customer.external_ref}",
+        )
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        return _page("answers/ask.html", status=error.status, error=error.detail, **context)
+    return _page("answers/done.html", done=TEXTS[lang][f"done_{kind}"], **context)
