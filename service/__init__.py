@@ -80,6 +80,7 @@ def _register_models() -> None:
     from service.changes import models as _changes  # noqa: F401
     from service.customers import models as _customers  # noqa: F401
     from service.keys import models as _keys  # noqa: F401
+    from service.objections import models as _objections  # noqa: F401
     from service.organizations import models as _organizations  # noqa: F401
     from service.recipients import models as _recipients  # noqa: F401
 
@@ -92,6 +93,9 @@ def _register_blueprints(app: Flask) -> None:
     from service.health.views import docs_bp
     from service.imports.views import blp as imports_blp
     from service.keys.views import blp as keys_blp
+    from service.notices.views import blp as notices_blp
+    from service.objections.views import blp as objections_blp
+    from service.objections.views import pages as answer_pages
     from service.organizations.views import blp as organizations_blp
     from service.recipients.views import blp as recipients_blp
 
@@ -103,10 +107,13 @@ def _register_blueprints(app: Flask) -> None:
         customers_blp,
         audit_blp,
         keys_blp,
+        notices_blp,
+        objections_blp,
     ):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
     app.register_blueprint(docs_bp)
+    app.register_blueprint(answer_pages)
 
 
 def _register_hooks(app: Flask) -> None:
