@@ -82,12 +82,14 @@ def _register_models() -> None:
     from service.keys import models as _keys  # noqa: F401
     from service.objections import models as _objections  # noqa: F401
     from service.organizations import models as _organizations  # noqa: F401
+    from service.outbox import models as _outbox  # noqa: F401
     from service.recipients import models as _recipients  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
     from service.audit.views import blp as audit_blp
     from service.changes.views import blp as changes_blp
+    from service.compliance.views import blp as compliance_blp
     from service.customers.views import blp as customers_blp
     from service.health.views import bp as health_bp
     from service.health.views import docs_bp
@@ -109,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
         keys_blp,
         notices_blp,
         objections_blp,
+        compliance_blp,
     ):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
@@ -132,6 +135,20 @@ def _register_hooks(app: Flask) -> None:
                 slug="unsupported-media-type",
             )
         return None
+
+    @app.after_request
+    def drain_outbox_in_process(response):
+        # Without a broker (make run with no Redis), deliver what this request queued now.
+        from service.outbox.services import drain_requested
+
+        if app.config["CELERY_ALWAYS_EAGER"] and drain_requested():
+            from service.mail.delivery import drain
+
+            try:
+                drain()
+            except Exception:
+                app.logger.exception("in-process delivery failed; it is retried later")
+        return response
 
     @app.after_request
     def security_headers(response):

@@ -31,6 +31,34 @@ class Defaults:
     # Beat records a reminder this many days before a change takes effect.
     REMINDER_DAYS_BEFORE = 7
     MILESTONES_INTERVAL_SECONDS = 900.0
+    # Mail: "file" writes .eml files under instance/mail (make run), "smtp" sends.
+    MAIL_BACKEND = "file"
+    MAIL_FILE_DIR = ""
+    MAIL_FROM = "notices@dpa-registry.localhost"
+    MAIL_MESSAGE_ID_DOMAIN = "dpa-registry.localhost"
+    SMTP_HOST = "127.0.0.1"
+    SMTP_PORT = 25
+    SMTP_SECURITY = "none"  # none, starttls or tls
+    SMTP_USERNAME = ""
+    SMTP_PASSWORD = ""
+    SMTP_TIMEOUT_SECONDS = 30.0
+    # Outbox: leases, chunks and retries (see service/outbox/services.py).
+    OUTBOX_LEASE_SECONDS = 120
+    OUTBOX_RELAY_GRACE_SECONDS = 10
+    OUTBOX_SWEEP_INTERVAL_SECONDS = 30.0
+    OUTBOX_CHUNK_SIZE = 500
+    MAIL_SEND_BATCH = 100
+    # Deliveries are committed this many at a time: the most a crash can send twice.
+    MAIL_COMMIT_BATCH = 10
+    MAIL_RETRY_BASE_SECONDS = 30
+    MAIL_RETRY_MAX_SECONDS = 3600
+    MAIL_MAX_ATTEMPTS = 10
+    # A directory whose JSON files replace the packaged reference data of the same name
+    # (service/reference/data); read again whenever a file changes.
+    REFERENCE_DATA_DIR = ""
+    # The compliance report and the reminders look this many days ahead for expiries.
+    COMPLIANCE_EXPIRY_WARNING_DAYS = 60
+    COMPLIANCE_REMINDER_INTERVAL_SECONDS = 86400.0
     API_TITLE = "DPA Registry"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.1.0"

@@ -57,6 +57,10 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": database_url,
             "REDIS_URL": REDIS_URL,
+            # Outbox work runs in-process after each request (the `make run` mode without
+            # a broker), so API tests exercise the real delivery pipeline end to end.
+            # Tests about the broker and workers start their own.
+            "CELERY_ALWAYS_EAGER": True,
         }
     )
     app.instance_path = str(tmp_path_factory.mktemp("instance"))

@@ -7,13 +7,15 @@ def test_healthz_answers_without_dependencies(client):
     assert response.json == {"status": "ok"}
 
 
-def test_readyz_checks_database_and_broker(client):
+def test_readyz_checks_database_and_broker(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "CELERY_ALWAYS_EAGER", False)
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json["checks"] == {"database": "ok", "broker": "ok"}
 
 
-def test_readyz_reports_unreachable_broker(app, client):
+def test_readyz_reports_unreachable_broker(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "CELERY_ALWAYS_EAGER", False)
     previous = app.config["REDIS_URL"]
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     try:

@@ -36,6 +36,14 @@ def celery_init_app(app: Flask) -> Celery:
                 "task": "workers.tasks.verify_audit_chains",
                 "schedule": app.config["AUDIT_VERIFY_INTERVAL_SECONDS"],
             },
+            "remind-expiries": {
+                "task": "workers.tasks.remind_expiries",
+                "schedule": app.config["COMPLIANCE_REMINDER_INTERVAL_SECONDS"],
+            },
+            "sweep-outbox": {
+                "task": "workers.tasks.sweep_outbox",
+                "schedule": app.config["OUTBOX_SWEEP_INTERVAL_SECONDS"],
+            },
             "record-change-milestones": {
                 "task": "workers.tasks.record_change_milestones",
                 "schedule": app.config["MILESTONES_INTERVAL_SECONDS"],

@@ -42,3 +42,52 @@ def record_change_milestones() -> dict[str, int]:
     counts = record_milestones()
     db.session.commit()
     return counts
+
+
+# --- the outbox -------------------------------------------------------------------------------
+# Thin tasks over service.mail.delivery. A task that dies mid-way leaves leased rows; the
+# sweep re-queues them once the lease expires, so retries never depend on the broker.
+
+
+@shared_task(name="workers.tasks.process_outbox", acks_late=True)
+def process_outbox(item_id: int) -> bool:
+    """Expand one outbox row into deliveries, chunk by chunk, queueing each chunk's sends."""
+    from service.mail.delivery import process_item
+
+    return process_item(item_id)
+
+
+@shared_task(name="workers.tasks.send_deliveries", acks_late=True)
+def send_deliveries(delivery_ids: list[int]) -> dict[str, int]:
+    """Send a batch of deliveries over one SMTP connection; retries come from the sweep."""
+    from service.mail.delivery import send_batch
+
+    return send_batch(delivery_ids)
+
+
+@shared_task(name="workers.tasks.sweep_outbox", acks_late=True)
+def sweep_outbox() -> dict[str, int]:
+    """Re-queue outbox rows and deliveries that are due and whose lease expired."""
+    from service.outbox.services import sweep
+
+    return sweep()
+
+
+@shared_task(name="workers.tasks.remind_expiries", acks_late=True)
+def remind_expiries() -> int:
+    """Record a reminder to legal staff for each expiry coming within the warning window.
+
+    Certifications, DPF certifications and vendor reviews due within
+    COMPLIANCE_EXPIRY_WARNING_DAYS each get one `compliance.expiry_reminder` audit event per
+    item and expiry date, so running it twice (or after a crash) records nothing new. E-mail
+    delivery of these reminders to legal staff comes with the e-mail issue; until then they
+    are read in the audit trail and the compliance report.
+    """
+    from flask import current_app
+
+    from service.compliance.services import record_expiry_reminders
+    from service.extensions import db
+
+    recorded = record_expiry_reminders(current_app.config["COMPLIANCE_EXPIRY_WARNING_DAYS"])
+    db.session.commit()
+    return recorded

@@ -16,6 +16,7 @@ from service.db_types import utcnow
 from service.extensions import db
 from service.objections.models import Objection
 from service.organizations.models import Organization
+from service.outbox import services as outbox
 
 ACTOR = "system:beat"
 
@@ -63,6 +64,8 @@ def record_milestones(now: datetime | None = None) -> dict[str, int]:
                 update(Notice).where(_awaiting_answer(change, now)).values(reminded_at=now)
             ).rowcount
             change.reminder_recorded_at = now
+            if reminded:
+                outbox.enqueue("change.reminder", {"change_id": change.id}, org.id)
             audit.record(
                 org.id,
                 ACTOR,

@@ -87,6 +87,7 @@ class Notice(db.Model):
     )
     response: Mapped[str] = mapped_column(String(10))
     notice_days: Mapped[int | None]
+    objection_days: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     objection_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -50,7 +50,7 @@ class WithdrawSchema(ApiSchema):
     reason = required_text(5000)
 
 
-class RecipientRefSchema(Schema):
+class ChangeRecipientSchema(Schema):
     id = fields.Integer()
     name = fields.String()
     legal_entity = fields.String()
@@ -59,8 +59,8 @@ class RecipientRefSchema(Schema):
 class ChangeSchema(Schema):
     id = fields.Integer()
     kind = fields.String()
-    recipient = fields.Nested(RecipientRefSchema)
-    replaces = fields.Nested(RecipientRefSchema, allow_none=True)
+    recipient = fields.Nested(ChangeRecipientSchema)
+    replaces = fields.Nested(ChangeRecipientSchema, allow_none=True)
     effective_on = fields.Date()
     in_effect = fields.Boolean(metadata={"description": "effective_on has come (org local date)"})
     reason = fields.String()

@@ -13,12 +13,14 @@ from sqlalchemy import select
 from service.audit import services as audit
 from service.changes.models import Change
 from service.common import MAX_ID, local_today, paginate
+from service.compliance import rules as transfer_rules
 from service.db_types import utcnow
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.extensions import db
 from service.notices import services as notices
 from service.objections import services as objections
 from service.organizations.models import Organization
+from service.outbox import services as outbox
 from service.recipients import services as recipients
 from service.recipients.models import Recipient, RecipientRevision
 
@@ -90,6 +92,7 @@ def _open_update_revision(
         raise ValidationFailed(
             "The update changes nothing.", errors={"update": ["No material field differs."]}
         )
+    transfer_rules.check_registrable(revision, effective_on, under="update")
     current.valid_until = effective_on
     revision.valid_from = effective_on
     recipient.revisions.append(revision)
@@ -144,6 +147,9 @@ def announce_change(org: Organization, data: dict, *, actor: str) -> Change:
     db.session.add(change)
     db.session.flush()
     notified = notices.create_notices(org, change)
+    if notified:
+        # One row, whatever the number of customers: workers expand it in chunks.
+        outbox.enqueue("change.announced", {"change_id": change.id}, org.id)
     audit.record(
         org.id,
         actor,
@@ -192,6 +198,8 @@ def withdraw_change(org: Organization, change: Change, reason: str, *, actor: st
     change.withdrawn_at = utcnow()
     change.withdrawal_reason = reason
     told = notices.withdraw_notices(change, change.withdrawn_at)
+    if told:
+        outbox.enqueue("change.withdrawn", {"change_id": change.id}, org.id)
     voided = objections.void_answers(change)
     audit.record(
         org.id,

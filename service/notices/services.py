@@ -106,8 +106,9 @@ def create_notices(org: Organization, change: Change) -> int:
     """Write one notice per affected customer; refuse an effective date that leaves a
     general-authorisation customer less than its notice period, unless `urgent`.
 
-    The announcement time stands in for the delivery time until deliveries are recorded
-    by the mail system; the notice period and objection deadline run from it.
+    The notice period is checked from the announcement, the earliest possible delivery.
+    `delivered_at` stays empty until the SMTP server accepts the notice; the objection
+    deadline given here is provisional and runs again from the delivery.
     """
     who = audience(change)
     if not who.concerns_subprocessor:
@@ -145,7 +146,7 @@ def create_notices(org: Organization, change: Change) -> int:
                     "response": response,
                     "notice_days": terms["notice_days"],
                     "created_at": delivered_at,
-                    "delivered_at": delivered_at,
+                    "objection_days": terms["objection_days"],
                     "objection_deadline": (
                         deadline(org, delivered_at, terms["objection_days"], change.effective_on)
                         if response == "objection"

@@ -17,7 +17,10 @@ from service.errors import Conflict, NotFound
 from service.extensions import db
 from service.objections.models import Exclusion, Objection
 from service.organizations.models import Organization
+from service.outbox import services as outbox
 
+# Answers legal staff must hear about at once.
+ALERTS = {"objection": "objection_filed", "refusal": "consent_refused"}
 ANSWER_FOR = {"objection": ("objection",), "consent": ("consent", "refusal")}
 
 
@@ -79,6 +82,18 @@ def file_answer(
     )
     db.session.add(answer)
     db.session.flush()
+    receipt = {"objection_id": answer.id, "customer_id": answer.customer_id, "notice_id": notice.id}
+    outbox.enqueue("answer.receipt", receipt, org.id)
+    if kind in ALERTS:
+        alert = {
+            "kind": ALERTS[kind],
+            "change_id": change.id,
+            "customer_id": notice.customer_id,
+            "customer": notice.customer.name,
+            "vendor": change.recipient.name,
+            "reason": reason,
+        }
+        outbox.enqueue("alert.legal", alert, org.id)
     audit.record(
         org.id,
         actor,

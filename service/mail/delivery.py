@@ -1,0 +1,190 @@
+"""Expand outbox rows and send their deliveries; record what the SMTP server answered.
+
+Proof of notice: a notice counts as delivered when the server accepted its first message;
+its objection deadline then runs from that moment. A notice none of whose messages could
+be delivered is not notice: it stays undelivered (a gap in the compliance report) and
+legal staff are alerted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import exists, select
+
+from service.changes.models import Notice
+from service.db_types import utcnow
+from service.extensions import db
+from service.mail.messages import build
+from service.mail.senders import (
+    EmailSender,
+    FileSender,
+    MemorySender,
+    PermanentFailure,
+    SMTPSender,
+    TemporaryFailure,
+)
+from service.notices.services import deadline
+from service.outbox import services as outbox
+from service.outbox.models import Delivery, OutboxItem
+
+log = logging.getLogger(__name__)
+# Tests may install a sender for the process (the in-memory one); production configures.
+_sender_override: Callable[[], EmailSender] | None = None
+
+
+def use_sender(factory: Callable[[], EmailSender] | None) -> None:
+    global _sender_override
+    _sender_override = factory
+
+
+def make_sender() -> EmailSender:
+    if _sender_override is not None:
+        return _sender_override()
+    config = current_app.config
+    backend = config["MAIL_BACKEND"]
+    if backend == "smtp":
+        return SMTPSender(
+            config["SMTP_HOST"],
+            config["SMTP_PORT"],
+            security=config["SMTP_SECURITY"],
+            username=config["SMTP_USERNAME"] or None,
+            password=config["SMTP_PASSWORD"] or None,
+            timeout=config["SMTP_TIMEOUT_SECONDS"],
+        )
+    if backend == "file":
+        return FileSender(config["MAIL_FILE_DIR"] or Path(current_app.instance_path) / "mail")
+    if backend == "memory":
+        return MemorySender()
+    raise ValueError(f"unknown MAIL_BACKEND {backend!r}")
+
+
+def process_item(item_id: int, *, on_chunk: Callable[[list[int]], None] | None = None) -> bool:
+    """Expand one outbox row chunk by chunk, committing its cursor after each chunk."""
+    item = outbox.claim_item(item_id)
+    if item is None:
+        return False
+    size = current_app.config["OUTBOX_CHUNK_SIZE"]
+    batch = current_app.config["MAIL_SEND_BATCH"]
+    while True:
+        ids = outbox.expand_chunk(item, size)
+        db.session.commit()
+        if ids is None:
+            return True
+        for start in range(0, len(ids), batch):
+            chunk = ids[start : start + batch]
+            if on_chunk is not None:
+                on_chunk(chunk)
+            else:
+                outbox.dispatch("workers.tasks.send_deliveries", chunk)
+        item = db.session.get(OutboxItem, item_id)
+
+
+def send_batch(ids: list[int]) -> dict[str, int]:
+    """Send the claimable deliveries among `ids` over one connection."""
+    claimed = outbox.claim_deliveries(ids)
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    if not claimed:
+        return counts
+    commit_every = current_app.config["MAIL_COMMIT_BATCH"]
+    with make_sender() as sender:
+        for n, delivery_id in enumerate(claimed, start=1):
+            delivery = db.session.get(Delivery, delivery_id)
+            try:
+                answer = sender.send(build(delivery))
+            except TemporaryFailure as exc:
+                _retry(delivery, str(exc))
+                counts["retry"] += 1
+            except PermanentFailure as exc:
+                _fail(delivery, str(exc))
+                counts["failed"] += 1
+            else:
+                _sent(delivery, answer)
+                counts["sent"] += 1
+            if n % commit_every == 0:
+                db.session.commit()
+    db.session.commit()
+    return counts
+
+
+def _sent(delivery: Delivery, answer: str) -> None:
+    now = utcnow()
+    delivery.status, delivery.accepted_at, delivery.last_response = "sent", now, answer
+    delivery.attempts += 1
+    delivery.lease_until = None
+    if delivery.notice_id and delivery.outbox.topic == "change.announced":
+        notice = db.session.get(Notice, delivery.notice_id)
+        if notice.delivered_at is None:
+            notice.delivered_at = now
+            if notice.response == "objection":
+                org = notice.change.recipient.organization
+                days = notice.objection_days
+                notice.objection_deadline = deadline(org, now, days, notice.change.effective_on)
+
+
+def _retry(delivery: Delivery, error: str) -> None:
+    delivery.attempts += 1
+    delivery.last_response = error
+    delivery.lease_until = None
+    if delivery.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+        _fail(delivery, f"gave up after {delivery.attempts} attempts: {error}")
+        return
+    delivery.next_attempt_at = utcnow() + outbox.backoff(delivery.attempts)
+
+
+def _fail(delivery: Delivery, answer: str) -> None:
+    delivery.status, delivery.last_response, delivery.lease_until = "failed", answer, None
+    delivery.attempts = max(delivery.attempts, 1)
+    if delivery.notice_id and delivery.outbox.topic == "change.announced":
+        _alert_if_undeliverable(delivery)
+
+
+def _alert_if_undeliverable(delivery: Delivery) -> None:
+    """Alert legal staff once no contact of the notice can still receive it."""
+    still_possible = db.session.scalar(
+        select(
+            exists().where(
+                Delivery.notice_id == delivery.notice_id,
+                Delivery.outbox_id == delivery.outbox_id,
+                Delivery.status.in_(("pending", "sent")),
+                Delivery.id != delivery.id,
+            )
+        )
+    )
+    if still_possible:
+        return
+    notice = db.session.get(Notice, delivery.notice_id)
+    outbox.enqueue(
+        "alert.legal",
+        {
+            "kind": "notice_undeliverable",
+            "change_id": notice.change_id,
+            "customer_id": notice.customer_id,
+            "customer": notice.customer.name,
+            "address": delivery.address,
+            "answer": delivery.last_response,
+        },
+        delivery.organization_id,
+    )
+
+
+def drain(max_rounds: int = 50) -> None:
+    """In-process mode (no broker): run everything that is due now, to completion."""
+    for _ in range(max_rounds):
+        items = db.session.scalars(
+            select(OutboxItem.id).where(OutboxItem.status == "pending").order_by(OutboxItem.id)
+        ).all()
+        for item_id in items:
+            process_item(item_id, on_chunk=send_batch)
+        due = db.session.scalars(
+            select(Delivery.id)
+            .where(Delivery.status == "pending", Delivery.next_attempt_at <= utcnow())
+            .order_by(Delivery.id)
+        ).all()
+        if due:
+            send_batch(list(due))
+        if not items and not due:
+            return

@@ -1,0 +1,107 @@
+"""Build the e-mail for one delivery: plain text and HTML from Jinja2 templates, in the
+contact's language, with headers that cannot be injected through any field."""
+
+from __future__ import annotations
+
+import email.utils
+from datetime import timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+
+from flask import current_app, render_template
+
+from service.changes.models import Change, Notice
+from service.customers.services import effective_terms
+from service.extensions import db
+from service.mail.texts import TEXTS
+from service.notices.links import answer_url
+from service.objections.models import Objection
+from service.organizations.models import Organization
+from service.outbox.models import Delivery
+from service.recipients import services as recipients
+
+
+def one_line(value: object, limit: int = 200) -> str:
+    """Header-safe text: no CR/LF (no header injection), no control characters, bounded."""
+    text = "".join(ch if ch.isprintable() else " " for ch in str(value or ""))
+    return " ".join(text.split())[:limit]
+
+
+def _mailbox(display: str, address: str) -> Address:
+    local, _, domain = address.rpartition("@")
+    return Address(display_name=one_line(display, 100), username=local, domain=domain)
+
+
+def _change_context(org: Organization, notice: Notice | None, change: Change, lang: str) -> dict:
+    vendor = change.recipient
+    day = change.effective_on
+    # A removed vendor is described as it was on its last day on the list.
+    seen_on = day - timedelta(days=1) if change.kind == "remove" else day
+    shown = recipients.present(vendor, seen_on, legal=False)
+    context = {
+        "change": change,
+        "vendor": shown,
+        "replaces": change.replaces,
+        "purpose": shown["purpose_pl"] if lang == "pl" else shown["purpose_en"],
+        "categories": shown["data_categories_pl"] if lang == "pl" else shown["data_categories_en"],
+        "notice": notice,
+        "answer_url": None,
+        "list_url": f"{_base()}/api/v1/orgs/{org.slug}/subprocessors?as_of={day.isoformat()}",
+    }
+    if notice is not None and notice.response != "none" and notice.withdrawn_at is None:
+        context["answer_url"] = answer_url(org, notice)
+    return context
+
+
+def _base() -> str:
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+
+
+def _subject(topic: str, t: dict, context: dict) -> str:
+    vendor = context.get("vendor") or {}
+    return one_line(t["subjects"][topic].format(vendor=vendor.get("name", ""), **context["fmt"]))
+
+
+def build(delivery: Delivery) -> EmailMessage:
+    """The message for one delivery, rendered from the database as it is now."""
+    item = delivery.outbox
+    org = db.session.get(Organization, item.organization_id)
+    lang = delivery.locale if delivery.locale in TEXTS else "en"
+    t = TEXTS[lang]
+    context: dict = {"org": org, "t": t, "lang": lang, "topic": item.topic, "fmt": {}}
+    if item.topic.startswith("change."):
+        change = db.session.get(Change, item.payload["change_id"])
+        notice = db.session.get(Notice, delivery.notice_id) if delivery.notice_id else None
+        context |= _change_context(org, notice, change, lang)
+        context["fmt"] = {"kind": t["kinds"][change.kind], "date": change.effective_on.isoformat()}
+        if notice is not None:
+            customer = notice.customer
+            context["customer"] = customer
+            context["terms"] = effective_terms(org, customer.agreement)
+    elif item.topic == "answer.receipt":
+        answer = db.session.get(Objection, item.payload["objection_id"])
+        context |= {
+            "answer": answer,
+            "change": answer.change,
+            "vendor": {"name": answer.change.recipient.name},
+        }
+        context["fmt"] = {"answer": t["answers"][answer.kind]}
+    elif item.topic == "alert.legal":
+        context |= {"alert": item.payload, "alert_text": t["alerts"][item.payload["kind"]]}
+        context["fmt"] = {"alert": t["alerts"][item.payload["kind"]]}
+    template = item.topic.split(".")[0]
+    message = EmailMessage()
+    message["Subject"] = _subject(item.topic, t, context)
+    message["From"] = _mailbox(org.legal_name, current_app.config["MAIL_FROM"])
+    message["To"] = _mailbox("", delivery.address)
+    reply_to = org.legal_contact_email or org.contact_email
+    message["Reply-To"] = _mailbox(org.legal_name, reply_to)
+    message["Date"] = email.utils.formatdate(usegmt=True)
+    message["Message-ID"] = delivery.message_id
+    # Contractual notices cannot be unsubscribed from: no List-Unsubscribe here, on purpose.
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(render_template(f"mail/{template}.txt", **context))
+    message.add_alternative(render_template(f"mail/{template}.html", **context), subtype="html")
+    # After the body: making the alternative part moves Content-* headers into the parts.
+    message["Content-Language"] = lang
+    return message

@@ -1,0 +1,171 @@
+"""The boundary to the mail system: an `EmailSender` protocol and its implementations.
+
+Tests use a real SMTP server or the in-memory sender; nothing patches smtplib.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import email.utils
+import smtplib
+import ssl
+import threading
+from email.message import EmailMessage
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol
+
+
+class TemporaryFailure(Exception):
+    """Try again later: 4xx replies, connection failures, timeouts."""
+
+
+class PermanentFailure(Exception):
+    """The server refused the message for good (5xx); `str()` is its answer."""
+
+
+class EmailSender(Protocol):
+    """Sends messages over one connection: open with `with`, then `send` many."""
+
+    def __enter__(self) -> EmailSender: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    def send(self, message: EmailMessage) -> str:
+        """Hand over one message; return the server's answer or raise a *Failure."""
+        ...
+
+
+class SMTPSender:
+    """SMTP with one reused connection per batch (STARTTLS or implicit TLS optional)."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        security: str = "none",
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.host, self.port, self.security = host, port, security
+        self.username, self.password, self.timeout = username, password, timeout
+        self._smtp: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        try:
+            if self.security == "tls":
+                smtp = smtplib.SMTP_SSL(
+                    self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+                )
+            else:
+                smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+                if self.security == "starttls":
+                    smtp.starttls(context=ssl.create_default_context())
+            if self.username:
+                smtp.login(self.username, self.password or "")
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TemporaryFailure(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
+        return smtp
+
+    def __enter__(self) -> SMTPSender:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                self._smtp.close()
+            self._smtp = None
+
+    def send(self, message: EmailMessage) -> str:
+        payload = message.as_bytes(policy=email.policy.SMTP)
+        sender = email.utils.parseaddr(message["Return-Path"] or message["From"])[1]
+        recipients = [addr for _, addr in email.utils.getaddresses(message.get_all("To", []))]
+        for attempt in (1, 2):
+            if self._smtp is None:
+                self._smtp = self._connect()
+            try:
+                return self._transaction(sender, recipients, payload)
+            except smtplib.SMTPServerDisconnected as exc:
+                # A reused connection may have been dropped by the server: reconnect once.
+                self._smtp = None
+                if attempt == 2:
+                    raise TemporaryFailure(f"server disconnected: {exc}") from exc
+            except smtplib.SMTPResponseException as exc:
+                if exc.smtp_code == 421:
+                    self._smtp = None  # the server is closing the connection
+                raise _failure(exc.smtp_code, exc.smtp_error) from exc
+            except (OSError, smtplib.SMTPException) as exc:
+                self._smtp = None
+                raise TemporaryFailure(str(exc)) from exc
+        raise TemporaryFailure("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _transaction(self, sender: str, recipients: list[str], payload: bytes) -> str:
+        """MAIL, RCPT, DATA by hand: send_message() hides the server's final answer, and
+        that answer is the proof that the notice was accepted."""
+        smtp = self._smtp
+        assert smtp is not None
+        smtp.ehlo_or_helo_if_needed()
+        code, answer = smtp.mail(sender)
+        if code != 250:
+            smtp.rset()
+            raise _failure(code, answer)
+        for recipient in recipients:
+            code, answer = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                smtp.rset()
+                raise _failure(code, answer)
+        code, answer = smtp.data(payload)
+        if code != 250:
+            raise _failure(code, answer)
+        return f"{code} {answer.decode(errors='replace')}"
+
+
+def _failure(code: int, answer: bytes | str) -> Exception:
+    text = answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
+    reply = f"{code} {text}".strip()
+    return PermanentFailure(reply) if 500 <= code < 600 else TemporaryFailure(reply)
+
+
+class FileSender:
+    """Writes each message as an .eml file: the embedded default of `make run`."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+
+    def __enter__(self) -> FileSender:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def send(self, message: EmailMessage) -> str:
+        name = message["Message-ID"].strip("<>").replace("/", "_").replace("@", "_at_")
+        path = self.directory / f"{name}.eml"
+        path.write_bytes(bytes(message))
+        return f"250 written {path.name}"
+
+
+class MemorySender:
+    """Keeps messages in a list, for tests of message content."""
+
+    def __init__(self) -> None:
+        self.sent: list[EmailMessage] = []
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> MemorySender:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def send(self, message: EmailMessage) -> str:
+        with self._lock:
+            self.sent.append(message)
+        return "250 kept in memory"

@@ -1,0 +1,110 @@
+"""Words of the e-mails in each language; the templates hold the layout."""
+
+from __future__ import annotations
+
+TEXTS: dict[str, dict] = {
+    "pl": {
+        "subjects": {
+            "change.announced": "Zmiana podprocesorów: {kind}: {vendor} od {date}",
+            "change.withdrawn": "Odwołana zmiana podprocesorów: {vendor}",
+            "change.reminder": "Przypomnienie: {kind}: {vendor} od {date}",
+            "answer.receipt": "Potwierdzenie: {answer}",
+            "alert.legal": "[DPA Registry] {alert}",
+        },
+        "kinds": {
+            "add": "dodanie",
+            "replace": "zastąpienie",
+            "update": "istotna zmiana",
+            "remove": "usunięcie",
+        },
+        "answers": {
+            "objection": "sprzeciw zarejestrowany",
+            "consent": "zgoda zarejestrowana",
+            "refusal": "odmowa zgody zarejestrowana",
+        },
+        "alerts": {
+            "objection_filed": "Klient zgłosił sprzeciw",
+            "consent_refused": "Klient odmówił zgody",
+            "notice_undeliverable": "Nie udało się doręczyć zawiadomienia",
+            "webhook_disabled": "Webhook klienta został wyłączony",
+        },
+        "greeting": "Dzień dobry,",
+        "intro": "informujemy o planowanej zmianie listy podmiotów przetwarzających "
+        "(podprocesorów), którym {org} powierza dane osobowe Państwa klientów.",
+        "withdrawn_intro": "zapowiedziana zmiana listy podprocesorów została odwołana:",
+        "reminder_intro": "przypominamy o zbliżającej się zmianie listy podprocesorów:",
+        "vendor": "Podmiot",
+        "legal_entity": "Nazwa prawna",
+        "role": "Rola",
+        "purpose": "Cel",
+        "categories": "Kategorie danych",
+        "locations": "Miejsca przetwarzania i podstawa transferu",
+        "replaces": "Zastępuje",
+        "effective": "Data wejścia w życie",
+        "deadline": "Termin na zgłoszenie sprzeciwu",
+        "object_cta": "Aby zgłosić sprzeciw, otwórz link:",
+        "consent_cta": "Zmiana wymaga Państwa zgody. Aby wyrazić zgodę lub odmówić, otwórz link:",
+        "list": "Aktualna lista podprocesorów",
+        "contacts": "Ta wiadomość jest zawiadomieniem umownym i nie można się z niej wypisać. "
+        "Aby zmienić adresy lub język zawiadomień, odpowiedz na tę wiadomość.",
+        "receipt_intro": "potwierdzamy otrzymanie Państwa odpowiedzi:",
+        "alert_intro": "zdarzenie wymagające uwagi:",
+        "roles": {
+            "subprocessor": "podprocesor (art. 28 ust. 4 RODO)",
+            "independent_controller": "odrębny administrator",
+            "joint_controller": "współadministrator",
+        },
+    },
+    "en": {
+        "subjects": {
+            "change.announced": "Subprocessor change: {kind}: {vendor} from {date}",
+            "change.withdrawn": "Subprocessor change withdrawn: {vendor}",
+            "change.reminder": "Reminder: {kind}: {vendor} from {date}",
+            "answer.receipt": "Receipt: {answer}",
+            "alert.legal": "[DPA Registry] {alert}",
+        },
+        "kinds": {
+            "add": "addition",
+            "replace": "replacement",
+            "update": "material update",
+            "remove": "removal",
+        },
+        "answers": {
+            "objection": "objection recorded",
+            "consent": "consent recorded",
+            "refusal": "refusal recorded",
+        },
+        "alerts": {
+            "objection_filed": "A customer objected",
+            "consent_refused": "A customer refused consent",
+            "notice_undeliverable": "A notice could not be delivered",
+            "webhook_disabled": "A customer's webhook was disabled",
+        },
+        "greeting": "Hello,",
+        "intro": "we are giving you notice of an intended change of the subprocessors to which "
+        "{org} entrusts the personal data of your clients.",
+        "withdrawn_intro": "the announced change of subprocessors has been withdrawn:",
+        "reminder_intro": "a reminder of an upcoming change of subprocessors:",
+        "vendor": "Vendor",
+        "legal_entity": "Legal entity",
+        "role": "Role",
+        "purpose": "Purpose",
+        "categories": "Data categories",
+        "locations": "Processing locations and transfer mechanism",
+        "replaces": "Replaces",
+        "effective": "Takes effect on",
+        "deadline": "Objection deadline",
+        "object_cta": "To object, open this link:",
+        "consent_cta": "This change needs your consent. To consent or refuse, open this link:",
+        "list": "Current list of subprocessors",
+        "contacts": "This is a contractual notice and cannot be unsubscribed from. To change the "
+        "addresses or language of notices, reply to this message.",
+        "receipt_intro": "we confirm receipt of your answer:",
+        "alert_intro": "an event that needs attention:",
+        "roles": {
+            "subprocessor": "subprocessor (GDPR Art. 28(4))",
+            "independent_controller": "independent controller",
+            "joint_controller": "joint controller",
+        },
+    },
+}

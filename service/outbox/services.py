@@ -1,0 +1,230 @@
+"""Write outbox rows in the cause's transaction; claim, expand and deliver them in workers.
+
+Delivery is at-least-once. Recovery rests on leases: a worker that dies leaves rows whose
+lease expires, and the beat sweep hands them to another worker; nothing waits for the
+broker's visibility timeout. A message handed to the SMTP server is recorded in the same
+commit as at most MAIL_COMMIT_BATCH - 1 others, so a crash can resend at most that many.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy.orm import Session
+
+from service.db_types import utcnow
+from service.extensions import db
+from service.outbox.models import Delivery, OutboxItem
+
+log = logging.getLogger(__name__)
+PENDING_KEY = "dpa_outbox_new"
+
+
+def enqueue(topic: str, payload: dict, organization_id: int | None) -> OutboxItem:
+    """Add an outbox row to the current transaction; it is relayed after commit."""
+    item = OutboxItem(topic=topic, payload=payload, organization_id=organization_id)
+    db.session.add(item)
+    db.session.flush()
+    db.session.info.setdefault(PENDING_KEY, []).append(item.id)
+    return item
+
+
+# --- relay after commit ---------------------------------------------------------------------
+
+
+def _celery():
+    return current_app.extensions["celery"]
+
+
+def eager() -> bool:
+    return bool(current_app.config["CELERY_ALWAYS_EAGER"])
+
+
+def dispatch(task: str, *args: object) -> None:
+    """Hand a task to the broker; if that fails, the beat sweep finds the work later."""
+    if eager():
+        return  # in-process mode drains after the request instead (see drain)
+    try:
+        _celery().tasks[task].apply_async(args=args)
+    except Exception:
+        log.warning("broker unavailable; %s%r left for the sweep", task, args, exc_info=True)
+
+
+@event.listens_for(Session, "after_commit")
+def _relay_after_commit(session: Session) -> None:
+    ids = session.info.pop(PENDING_KEY, None)
+    if not ids:
+        return
+    if eager():
+        session.info["dpa_outbox_drain"] = True
+        return
+    for item_id in ids:
+        dispatch("workers.tasks.process_outbox", item_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(PENDING_KEY, None)
+
+
+def drain_requested() -> bool:
+    return bool(db.session.info.pop("dpa_outbox_drain", False))
+
+
+# --- claiming -------------------------------------------------------------------------------
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+
+
+def _free(model: type, now: datetime):
+    return or_(model.lease_until.is_(None), model.lease_until < now)
+
+
+def claim_item(item_id: int, now: datetime | None = None) -> OutboxItem | None:
+    """Take the lease on a pending row, or None if another worker holds it or it is done."""
+    now = now or utcnow()
+    claimed = db.session.execute(
+        update(OutboxItem)
+        .where(
+            OutboxItem.id == item_id,
+            OutboxItem.status == "pending",
+            OutboxItem.available_at <= now,
+            _free(OutboxItem, now),
+        )
+        .values(lease_until=now + _lease(), attempts=OutboxItem.attempts + 1)
+    ).rowcount
+    db.session.commit()
+    return db.session.get(OutboxItem, item_id) if claimed else None
+
+
+# Expanders turn an outbox row into recipients, a chunk at a time, after `cursor`:
+# each returns (rows, new_cursor), rows being dicts of Delivery fields.
+Expander = Callable[[OutboxItem, int, int], tuple[list[dict], int]]
+EXPANDERS: dict[str, Expander] = {}
+
+
+def expander(*topics: str) -> Callable[[Expander], Expander]:
+    def register(function: Expander) -> Expander:
+        for topic in topics:
+            EXPANDERS[topic] = function
+        return function
+
+    return register
+
+
+def new_message_id() -> str:
+    return f"<{uuid.uuid4().hex}@{current_app.config['MAIL_MESSAGE_ID_DOMAIN']}>"
+
+
+def expand_chunk(item: OutboxItem, size: int) -> list[int] | None:
+    """Write the deliveries of the next chunk; None when the row is fully expanded."""
+    from service.mail import expanders  # noqa: F401 - registers the topic handlers
+
+    rows, cursor = EXPANDERS[item.topic](item, item.cursor, size)
+    now = utcnow()
+    if not rows:
+        item.status, item.done_at, item.lease_until = "done", now, None
+        return None
+    # A crashed run may have written part of this chunk already: skip what exists.
+    existing = set(
+        db.session.execute(
+            select(Delivery.channel, Delivery.address)
+            .where(Delivery.outbox_id == item.id)
+            .where(Delivery.address.in_([r["address"] for r in rows]))
+        ).all()
+    )
+    fresh = [r for r in rows if (r.get("channel", "email"), r["address"]) not in existing]
+    deliveries = [
+        Delivery(
+            outbox_id=item.id,
+            organization_id=item.organization_id,
+            message_id=new_message_id(),
+            **row,
+        )
+        for row in fresh
+    ]
+    db.session.add_all(deliveries)
+    item.cursor = cursor
+    item.lease_until = now + _lease()
+    db.session.flush()
+    return [d.id for d in deliveries]
+
+
+def claim_deliveries(ids: Iterable[int], now: datetime | None = None) -> list[int]:
+    now = now or utcnow()
+    claimed = db.session.scalars(
+        update(Delivery)
+        .where(
+            Delivery.id.in_(list(ids)),
+            Delivery.status == "pending",
+            Delivery.next_attempt_at <= now,
+            _free(Delivery, now),
+        )
+        .values(lease_until=now + _lease())
+        .returning(Delivery.id)
+    ).all()
+    db.session.commit()
+    return sorted(claimed)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential: base, 2x, 4x ... capped."""
+    config = current_app.config
+    seconds = config["MAIL_RETRY_BASE_SECONDS"] * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, config["MAIL_RETRY_MAX_SECONDS"]))
+
+
+# --- the sweep ------------------------------------------------------------------------------
+
+
+def sweep(now: datetime | None = None, *, limit: int = 10_000) -> dict[str, int]:
+    """Find work whose lease expired (its worker died) or that was never relayed, and queue
+    it again. Rows younger than the grace period are left to their after-commit relay."""
+    now = now or utcnow()
+    grace = now - timedelta(seconds=current_app.config["OUTBOX_RELAY_GRACE_SECONDS"])
+    items = db.session.scalars(
+        select(OutboxItem.id)
+        .where(
+            OutboxItem.status == "pending",
+            OutboxItem.available_at <= now,
+            OutboxItem.created_at <= grace,
+            _free(OutboxItem, now),
+        )
+        .order_by(OutboxItem.id)
+        .limit(limit)
+    ).all()
+    deliveries = db.session.scalars(
+        select(Delivery.id)
+        .where(
+            Delivery.status == "pending",
+            Delivery.next_attempt_at <= now,
+            Delivery.created_at <= grace,
+            _free(Delivery, now),
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+    ).all()
+    for item_id in items:
+        dispatch("workers.tasks.process_outbox", item_id)
+    batch = current_app.config["MAIL_SEND_BATCH"]
+    for start in range(0, len(deliveries), batch):
+        dispatch("workers.tasks.send_deliveries", list(deliveries[start : start + batch]))
+    return {"outbox": len(items), "deliveries": len(deliveries)}
+
+
+def pending_counts() -> dict[str, int]:
+    from sqlalchemy import func
+
+    return {
+        "outbox": db.session.scalar(select(func.count()).where(OutboxItem.status == "pending")),
+        "deliveries": db.session.scalar(
+            select(func.count()).where(and_(Delivery.status == "pending"))
+        ),
+    }

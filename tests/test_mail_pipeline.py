@@ -1,0 +1,159 @@
+"""The outbox pipeline in-process: one fan-out row, deliveries per contact, proof of
+notice, headers and language, alerts. Real workers and SMTP are in test_delivery_*.py."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from service.changes.models import Notice
+from service.extensions import db
+from service.mail import delivery as mail_delivery
+from service.mail.senders import MemorySender, PermanentFailure
+from service.outbox.models import Delivery, OutboxItem
+from tests.conftest import bearer, vendor
+
+
+class Recorder(MemorySender):
+    """In-memory sender shared across batches; may refuse chosen addresses for good."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refuse: set[str] = set()
+
+    def send(self, message):  # noqa: ANN001, ANN201
+        if message["To"].addresses[0].addr_spec in self.refuse:
+            raise PermanentFailure("550 5.1.1 mailbox unavailable")
+        return super().send(message)
+
+
+@pytest.fixture
+def outbox_mail() -> Iterator[Recorder]:
+    recorder = Recorder()
+    mail_delivery.use_sender(lambda: recorder)
+    yield recorder
+    mail_delivery.use_sender(None)
+
+
+@pytest.fixture
+def setup(client, world):
+    org = world.org("bookero", legal_contact_email="dpo@bookero.example")
+    legal = bearer(world.key("legal", org))
+    customers = []
+    for n, locales in enumerate((("pl", "en"), ("en",), ("pl",))):
+        body = {
+            "external_ref": f"C{n}",
+            "name": f"Salon Łódź {n}",
+            "services": ["bookings"],
+            "contacts": [{"email": f"c{n}-{loc}@salon.example", "locale": loc} for loc in locales],
+            "agreement": {"notice_days": 14},
+        }
+        response = client.post("/api/v1/orgs/bookero/customers", json=body, headers=legal)
+        assert response.status_code == 201, response.json
+        customers.append(response.json)
+    return org, legal, customers
+
+
+def _announce(client, world, org, legal, name="Pocztex Żółć") -> dict:
+    created = client.post(
+        "/api/v1/orgs/bookero/subprocessors", json=vendor(name=name), headers=legal
+    ).json
+    change = client.post(
+        "/api/v1/orgs/bookero/changes",
+        json={"kind": "add", "recipient_id": created["id"], "effective_on": world.day(org, 20)},
+        headers=legal,
+    )
+    assert change.status_code == 201, change.json
+    return change.json
+
+
+def test_an_announcement_is_one_outbox_row_and_one_message_per_contact(
+    client, world, setup, outbox_mail, app
+):
+    org, legal, customers = setup
+    change = _announce(client, world, org, legal)
+    with app.app_context():
+        rows = db.session.scalars(select(OutboxItem).where(OutboxItem.topic == "change.announced"))
+        assert [r.payload for r in rows] == [{"change_id": change["id"]}]
+        assert db.session.scalar(select(func.count()).select_from(Delivery)) == 4
+        notices = db.session.scalars(select(Notice)).all()
+        assert all(n.delivered_at is not None for n in notices)
+    recipients = sorted(m["To"].addresses[0].addr_spec for m in outbox_mail.sent)
+    assert recipients == [
+        "c0-en@salon.example",
+        "c0-pl@salon.example",
+        "c1-en@salon.example",
+        "c2-pl@salon.example",
+    ]
+
+
+def test_messages_have_language_headers_and_a_working_link(client, world, setup, outbox_mail):
+    org, legal, _ = setup
+    _announce(client, world, org, legal)
+    by_address = {m["To"].addresses[0].addr_spec: m for m in outbox_mail.sent}
+    polish, english = by_address["c2-pl@salon.example"], by_address["c1-en@salon.example"]
+    assert polish["Content-Language"] == "pl"
+    assert english["Content-Language"] == "en"
+    assert "Zmiana podprocesorów" in polish["Subject"]
+    assert "Subprocessor change" in english["Subject"]
+    assert polish["Reply-To"].addresses[0].addr_spec == "dpo@bookero.example"
+    assert polish["From"].addresses[0].display_name == "bookero sp. z o.o."
+    assert polish["Message-ID"].startswith("<") and polish["Date"]
+    assert "List-Unsubscribe" not in polish  # contractual notice: no unsubscribe
+    # Non-ASCII subjects survive the wire format.
+    raw = polish.as_bytes(policy=email.policy.SMTP)
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert "Żółć" in parsed["Subject"]
+    assert all(ord(ch) < 128 for ch in raw.split(b"\r\n\r\n")[0].decode("ascii"))
+    text = parsed.get_body(("plain",)).get_content()
+    link = next(line for line in text.splitlines() if "/answers/" in line).strip()
+    path = "/" + link.split("://", 1)[1].split("/", 1)[1]
+    assert client.get(path).status_code == 200
+    html = parsed.get_body(("html",)).get_content()
+    assert "Pocztex" in html
+
+
+def test_header_injection_through_names_is_neutralised(client, world, setup, outbox_mail):
+    org, legal, _ = setup
+    _announce(client, world, org, legal, name="Evil\r\nBcc: victim@example.com")
+    assert outbox_mail.sent
+    for message in outbox_mail.sent:
+        assert "Bcc" not in message
+        assert message["To"].addresses[0].addr_spec.endswith("@salon.example")
+        raw_headers = message.as_bytes(policy=email.policy.SMTP).split(b"\r\n\r\n")[0]
+        assert b"\r\nBcc:" not in raw_headers  # the text stays inside the Subject
+
+
+def test_markup_in_vendor_names_is_escaped_in_html(client, world, setup, outbox_mail):
+    org, legal, _ = setup
+    _announce(client, world, org, legal, name="<script>alert(1)</script>")
+    html = outbox_mail.sent[0].get_body(("html",)).get_content()
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_an_undeliverable_notice_stays_a_gap_and_alerts_legal(
+    client, world, setup, outbox_mail, app
+):
+    org, legal, customers = setup
+    outbox_mail.refuse = {"c1-en@salon.example"}
+    change = _announce(client, world, org, legal)
+    with app.app_context():
+        failed = db.session.scalars(select(Delivery).where(Delivery.status == "failed")).all()
+        assert [d.last_response for d in failed] == ["550 5.1.1 mailbox unavailable"]
+        notice = db.session.scalars(
+            select(Notice).where(Notice.customer_id == customers[1]["id"])
+        ).one()
+        assert notice.delivered_at is None
+    alerts = [
+        m for m in outbox_mail.sent if m["To"].addresses[0].addr_spec == "dpo@bookero.example"
+    ]
+    assert len(alerts) == 1
+    assert "Salon Łódź 1" in alerts[0].get_body(("plain",)).get_content()
+    listed = client.get(f"/api/v1/orgs/bookero/changes/{change['id']}/notices", headers=legal)
+    undelivered = [n for n in listed.json["items"] if n["delivered_at"] is None]
+    assert [n["customer"]["external_ref"] for n in undelivered] == ["C1"]
