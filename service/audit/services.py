@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from service.audit.models import AuditChain, AuditEvent
 from service.db_types import utcnow
@@ -50,17 +51,59 @@ def _digest(event) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _locked_chain(organization_id: int) -> AuditChain:
-    stmt = select(AuditChain).where(AuditChain.organization_id == organization_id)
-    chain = db.session.execute(stmt.with_for_update()).scalar_one_or_none()
-    if chain is not None:
-        return chain
-    try:
-        with db.session.begin_nested():
-            db.session.add(AuditChain(organization_id=organization_id, seq=0, head=""))
-    except IntegrityError:
-        pass  # another transaction created it first; lock theirs below
-    return db.session.execute(stmt.with_for_update()).scalar_one()
+_LOCKED_KEY = "dpa_audit_locked_chains"
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_locked_chains(session: Session) -> None:
+    session.info.pop(_LOCKED_KEY, None)
+
+
+@event.listens_for(Session, "before_commit")
+def _move_heads(session: Session) -> None:
+    """Move each touched chain's head once per transaction, to its newest event."""
+    for organization_id in session.info.get(_LOCKED_KEY, ()):
+        newest = _newest(organization_id, session)
+        session.execute(
+            update(AuditChain)
+            .where(AuditChain.organization_id == organization_id)
+            .values(seq=newest[0], head=newest[1])
+        )
+
+
+def _newest(organization_id: int, session: Session | None = None) -> tuple[int, str]:
+    """(seq, hash) of the chain's newest event: one index lookup on (organization, seq)."""
+    row = (session or db.session).execute(
+        select(AuditEvent.seq, AuditEvent.hash)
+        .where(AuditEvent.organization_id == organization_id)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    return (row.seq, row.hash) if row else (0, "")
+
+
+def _lock_chain(organization_id: int) -> None:
+    """Row-lock the chain head until the transaction ends, once per transaction.
+
+    The lock serialises writers per chain, so the chain never forks. The head row is
+    updated only at commit: updating it for every event of a bulk import made PostgreSQL
+    walk an ever longer chain of row versions in that one transaction.
+    """
+    locked = db.session.info.setdefault(_LOCKED_KEY, set())
+    if organization_id in locked:
+        return
+    stmt = select(AuditChain.organization_id).where(
+        AuditChain.organization_id == organization_id
+    )
+    if db.session.execute(stmt.with_for_update()).first() is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(AuditChain(organization_id=organization_id, seq=0, head=""))
+        except IntegrityError:
+            pass  # another transaction created it first; lock theirs below
+        db.session.execute(stmt.with_for_update()).one()
+    db.session.info.setdefault(_LOCKED_KEY, set()).add(organization_id)
 
 
 def record(
@@ -75,11 +118,12 @@ def record(
 ) -> AuditEvent:
     """Append one event to the organization's chain (flush only; the caller commits)."""
     chain_id = DEPLOYMENT_CHAIN if organization_id is None else organization_id
-    chain = _locked_chain(chain_id)
+    _lock_chain(chain_id)
+    # Read from the events themselves, so a rolled-back savepoint can never leave a gap.
+    seq, head = _newest(chain_id)
     event = AuditEvent(
         organization_id=chain_id,
-        seq=chain.seq + 1,
-        # Truncated to microseconds, which both databases keep, so the hash survives a reload.
+        seq=seq + 1,
         at=utcnow(),
         actor=actor,
         action=action,
@@ -87,11 +131,9 @@ def record(
         entity_id=str(entity_id),
         before=jsonable(before) if before is not None else None,
         after=jsonable(after) if after is not None else None,
-        prev_hash=chain.head,
+        prev_hash=head,
     )
     event.hash = _digest(event)
-    chain.seq = event.seq
-    chain.head = event.hash
     db.session.add(event)
     db.session.flush()
     return event
@@ -135,19 +177,19 @@ def verify_chain(organization_id: int) -> ChainReport:
     expected_prev = ""
     expected_seq = 1
     count = 0
-    for event in _events(organization_id):
+    for row in _events(organization_id):
         count += 1
-        if event.seq != expected_seq:
+        if row.seq != expected_seq:
             return ChainReport(
                 organization_id, count, False, f"event {expected_seq} is missing", expected_seq
             )
-        if event.prev_hash != expected_prev:
+        if row.prev_hash != expected_prev:
             return ChainReport(
-                organization_id, count, False, "link to previous event broken", event.seq
+                organization_id, count, False, "link to previous event broken", row.seq
             )
-        if _digest(event) != event.hash:
-            return ChainReport(organization_id, count, False, "event content altered", event.seq)
-        expected_prev = event.hash
+        if _digest(row) != row.hash:
+            return ChainReport(organization_id, count, False, "event content altered", row.seq)
+        expected_prev = row.hash
         expected_seq += 1
     head_seq = head.seq if head else 0
     head_hash = head.head if head else ""

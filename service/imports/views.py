@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
+from flask import current_app, request
+from flask.views import MethodView
+from sqlalchemy.exc import IntegrityError
+
+from service.errors import PROBLEM_MIMETYPE, Conflict
+from service.extensions import db
+from service.imports import services
+from service.imports.schemas import (
+    CustomerImportSchema,
+    ImportProblemSchema,
+    ImportResultSchema,
+    VendorImportSchema,
+)
+from service.keys.auth import load_organization, require_legal
+from service.web import Blueprint
 
 blp = Blueprint(
     "imports",
@@ -10,3 +24,176 @@ blp = Blueprint(
     url_prefix="/api/v1/orgs/<org>",
     description="Bulk import of an existing vendor list and customer list",
 )
+
+VENDOR_CSV_EXAMPLE = (
+    "name,legal_entity,country,role,purpose_pl,purpose_en,data_categories_en,services,"
+    "locations,listed_from\n"
+    "Hetzner,Hetzner Online GmbH,DE,subprocessor,Hosting,Hosting,contact details;booking history,"
+    "bookings;payments,DE:none (hosting),2021-03-01\n"
+    'Zendesk,"Zendesk, Inc.",US,subprocessor,Obsługa zgłoszeń,Support tickets,contact details,,'
+    '"IE:none; US:scc:3:general:30 (support)",\n'
+)
+CUSTOMER_CSV_EXAMPLE = (
+    "external_ref,name,started_on,services,email,contact_name,locale,authorisation\n"
+    "C-1001,Salon Anna,2022-05-01,bookings;payments,anna@salon.example,Anna Nowak,pl,general\n"
+    "C-1002,Barber Bob,,bookings,,,,specific\n"
+)
+
+
+def _request_body(row_schema: type, csv_example: str) -> dict:
+    array = {"type": "array", "items": row_schema}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}, "example": csv_example},
+                "application/json": {"schema": array},
+                "application/x-ndjson": {
+                    "schema": {"type": "string", "description": "One JSON object per line"}
+                },
+            },
+        }
+    }
+
+
+def _rows(kind: str) -> tuple[str, object]:
+    """The request body as rows, read lazily under the import's own size limit."""
+    fmt = services.FORMATS.get(request.mimetype or "")
+    if fmt is None:
+        raise services.UnsupportedFormat(f"Send the file as {', '.join(sorted(services.FORMATS))}.")
+    # Set before the body is touched: the stream is built (and checked) on first access.
+    request.max_content_length = current_app.config["IMPORT_MAX_CONTENT_LENGTH"]
+    rows = services.read_rows(
+        request.stream, fmt, kind=kind, charset=request.mimetype_params.get("charset")
+    )
+    return fmt, rows
+
+
+def _commit_or_roll_back(run):
+    try:
+        result = run()
+    except IntegrityError:
+        db.session.rollback()
+        # Only a concurrent writer gets here: every row was checked against the database.
+        raise Conflict(
+            "Another request wrote the same records meanwhile; nothing was imported."
+        ) from None
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return result.as_dict()
+
+
+@blp.route("/subprocessors/import")
+class VendorImport(MethodView):
+    @blp.doc(**_request_body(VendorImportSchema, VENDOR_CSV_EXAMPLE))
+    @blp.response(200, ImportResultSchema)
+    @blp.alt_response(
+        422,
+        schema=ImportProblemSchema,
+        content_type=PROBLEM_MIMETYPE,
+        description="Invalid rows, or a file that cannot be imported; nothing is written",
+    )
+    def post(self, org: str):
+        """Import an existing vendor list (legal key): every vendor is new, all rows or none.
+
+        Each row is a vendor registration (the body of `POST .../subprocessors`) plus
+        `listed_from`: a vendor in use since that date (today or earlier) goes straight
+        onto the list, because the import records the existing state; without it the
+        vendor is registered as `proposed` and reaches the list through an `add` change.
+        A parent is named by `parent` (a registered vendor or one in an earlier row).
+        A name that is already registered, or twice in the file, is an error.
+
+        Bodies: a JSON array of objects, JSON Lines (`application/x-ndjson`), or CSV.
+
+        CSV (RFC 4180: comma-separated, `"` quotes, UTF-8 with or without BOM, or the
+        `charset` of the Content-Type): a header line, then one vendor per line. Columns,
+        in any order: `name`, `legal_entity`, `country`, `role`, `purpose_pl`,
+        `purpose_en`, `locations` (required); `address`, `website`,
+        `data_categories_pl`, `data_categories_en`, `data_subject_categories`,
+        `services`, `listed_from`, `parent`, `sub_dpa_signed_on`, `tia_completed_on`,
+        `tia_reference`, `dpf_certified_until`, `next_review_on`, `due_diligence_notes`.
+        An unknown column refuses the file. Lists are separated by `;`. An empty cell
+        gives nothing (the field's default). Certifications and international
+        organisations need JSON (or the JSON form of `locations`).
+
+        `locations`: entries separated by `;`, each
+        `COUNTRY:MECHANISM[:DETAILS] [(activity)]`, for example
+        `DE:none (hosting); US:scc:3; GB:adequacy; CH:bcr:BCR-2019-4; US:derogation:a`.
+        DETAILS by mechanism: `scc` - `module[:clause9_option[:notice_days[:signed_on]]]`
+        (`US:scc:3:general:30:2023-01-10`); `adequacy` - reference; `bcr` - reference;
+        `code_of_conduct` and `certification` - name; `ad_hoc_clauses` - authorisation;
+        `derogation` - Art. 49 ground; `none` and `dpf` take none. A cell that starts
+        with `[` is instead a JSON array of location objects, as in the JSON body.
+
+        Refused files answer 422 with `errors.rows`: `[{"row": n, "line": l, "errors":
+        {column or field path: [messages]}}]` (n counts data rows from 1); nothing is
+        written. Success records one audit event per vendor (and `recipient.listed` for
+        a listed one) and one `import.completed`.
+        """
+        organization = load_organization(org)
+        principal = require_legal(organization)
+        org_id = organization.id
+        fmt, rows = _rows("vendors")
+        return _commit_or_roll_back(
+            lambda: services.import_vendors(
+                org_id,
+                rows,
+                fmt=fmt,
+                actor=principal.actor,
+                max_errors=current_app.config["IMPORT_MAX_REPORTED_ERRORS"],
+            )
+        )
+
+
+@blp.route("/customers/import")
+class CustomerImport(MethodView):
+    @blp.doc(**_request_body(CustomerImportSchema, CUSTOMER_CSV_EXAMPLE))
+    @blp.response(200, ImportResultSchema)
+    @blp.alt_response(
+        422,
+        schema=ImportProblemSchema,
+        content_type=PROBLEM_MIMETYPE,
+        description="Invalid rows, or a file that cannot be imported; nothing is written",
+    )
+    def post(self, org: str):
+        """Import a customer list (legal key): upsert by `external_ref`, all rows or none.
+
+        A row whose `external_ref` is registered updates that customer (fields the row
+        leaves out keep their value), any other creates one (`started_on` defaults to
+        today). The same `external_ref` twice in a file is an error. Rows are handled in
+        chunks, so files of 100,000 customers and more import in one request.
+
+        Bodies: a JSON array or JSON Lines (`application/x-ndjson`) of objects shaped
+        like `POST .../customers` (`contacts` given there replace the customer's set), or
+        CSV (RFC 4180: comma-separated, `"` quotes, UTF-8 with or without BOM, or the
+        `charset` of the Content-Type) with a header line and one customer per line.
+        Columns, in any order: `external_ref`, `name` (required); `started_on`,
+        `ended_on` (YYYY-MM-DD), `services` (slugs separated by `;`), `email`,
+        `contact_name`, `locale` (`pl` or `en`): one contact, added or edited by its
+        e-mail while other contacts stay; `agreement_version_id`, `authorisation`
+        (`general`/`specific`), `notice_days`, `objection_days`, `objection_remedy`
+        (`exclude`/`terminate`): negotiated terms. An empty cell changes nothing (an
+        empty `email` no contact); an unknown column refuses the file.
+
+        Refused files answer 422 with `errors.rows`: `[{"row": n, "line": l, "errors":
+        {column or field path: [messages]}}]` (n counts data rows from 1); nothing is
+        written. Success records `customer.created` or `customer.edited` per changed
+        customer and one `import.completed`.
+        """
+        organization = load_organization(org)
+        principal = require_legal(organization)
+        org_id = organization.id
+        fmt, rows = _rows("customers")
+        config = current_app.config
+        return _commit_or_roll_back(
+            lambda: services.import_customers(
+                org_id,
+                rows,
+                fmt=fmt,
+                actor=principal.actor,
+                chunk_size=config["IMPORT_CHUNK_SIZE"],
+                max_errors=config["IMPORT_MAX_REPORTED_ERRORS"],
+            )
+        )

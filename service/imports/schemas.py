@@ -1,0 +1,145 @@
+"""Row schemas, CSV columns and result shapes of the bulk imports."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from service.common import text
+from service.customers.schemas import CustomerCreateSchema
+from service.recipients.schemas import RecipientCreateSchema
+
+# Mechanism -> the detail fields a compact CSV location gives after it, in order
+# ("US:scc:3:general:30:2023-01-10"). Mechanisms not named take no details.
+LOCATION_DETAILS: dict[str, tuple[str, ...]] = {
+    "scc": ("scc_module", "scc_clause9_option", "scc_clause9_notice_days", "scc_signed_on"),
+    "adequacy": ("adequacy_reference",),
+    "bcr": ("bcr_reference",),
+    "code_of_conduct": ("code_of_conduct_name",),
+    "certification": ("certification_name",),
+    "ad_hoc_clauses": ("ad_hoc_authorisation",),
+    "derogation": ("derogation_ground",),
+}
+
+VENDOR_LIST_COLUMNS = (
+    "data_categories_pl",
+    "data_categories_en",
+    "data_subject_categories",
+    "services",
+)
+VENDOR_COLUMNS = (
+    "name",
+    "legal_entity",
+    "address",
+    "country",
+    "website",
+    "role",
+    "purpose_pl",
+    "purpose_en",
+    *VENDOR_LIST_COLUMNS,
+    "locations",
+    "listed_from",
+    "parent",
+    "sub_dpa_signed_on",
+    "tia_completed_on",
+    "tia_reference",
+    "dpf_certified_until",
+    "next_review_on",
+    "due_diligence_notes",
+)
+VENDOR_REQUIRED_COLUMNS = (
+    "name",
+    "legal_entity",
+    "country",
+    "role",
+    "purpose_pl",
+    "purpose_en",
+    "locations",
+)
+
+CUSTOMER_CONTACT_COLUMNS = {"email": "email", "contact_name": "name", "locale": "locale"}
+CUSTOMER_TERM_COLUMNS = (
+    "agreement_version_id",
+    "authorisation",
+    "notice_days",
+    "objection_days",
+    "objection_remedy",
+)
+CUSTOMER_COLUMNS = (
+    "external_ref",
+    "name",
+    "started_on",
+    "ended_on",
+    "services",
+    *CUSTOMER_CONTACT_COLUMNS,
+    *CUSTOMER_TERM_COLUMNS,
+)
+CUSTOMER_REQUIRED_COLUMNS = ("external_ref", "name")
+
+
+class VendorImportSchema(RecipientCreateSchema):
+    """One vendor row: a registration body, plus how it stands on the list today."""
+
+    class Meta:
+        # Ids of the target database are unknown to whoever exported the list: a parent is
+        # named instead, and may be a vendor registered earlier or an earlier row.
+        exclude = ("parent_id",)
+
+    listed_from = fields.Date(
+        allow_none=True,
+        metadata={
+            "description": "In use since this date (today or earlier): listed without an "
+            "announcement, because it records the existing state. Omitted: proposed."
+        },
+    )
+    parent = text(
+        200,
+        allow_none=True,
+        metadata={"description": "Name of the parent vendor: registered already or an earlier row"},
+    )
+
+
+class CustomerImportSchema(CustomerCreateSchema):
+    """One customer row, upserted by `external_ref`; fields left out keep their value."""
+
+
+class ImportResultSchema(Schema):
+    import_id = fields.String(
+        metadata={"description": "Entity id of the `import.completed` audit event"}
+    )
+    created = fields.Integer()
+    updated = fields.Integer(metadata={"description": "Existing rows that changed"})
+    unchanged = fields.Integer(metadata={"description": "Existing rows already up to date"})
+    total = fields.Integer(metadata={"description": "Rows in the file"})
+
+
+class RowErrorSchema(Schema):
+    row = fields.Integer(
+        metadata={
+            "description": "1-based data row: CSV counts after the header, a JSON array by "
+            "index + 1, JSON Lines by line"
+        }
+    )
+    line = fields.Integer(metadata={"description": "CSV and JSON Lines: line where the row starts"})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Field (CSV: column; JSON: dotted path) -> messages"},
+    )
+
+
+class RowErrorsSchema(Schema):
+    rows = fields.List(fields.Nested(RowErrorSchema))
+
+
+class ImportProblemSchema(Schema):
+    """problem+json (RFC 9457) of a refused import; nothing was written."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.Nested(RowErrorsSchema)
+    invalid_rows = fields.Integer(metadata={"description": "Rows with errors, reported or not"})
+    unreported_rows = fields.Integer(
+        metadata={"description": "Rows with errors beyond IMPORT_MAX_REPORTED_ERRORS"}
+    )
