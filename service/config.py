@@ -53,6 +53,16 @@ class Defaults:
     MAIL_RETRY_BASE_SECONDS = 30
     MAIL_RETRY_MAX_SECONDS = 3600
     MAIL_MAX_ATTEMPTS = 10
+    # Public subscriptions: how long a confirmation link works, and how seldom one address
+    # may be sent another confirmation (anyone can fill the form in with anyone's address).
+    SUBSCRIPTION_CONFIRM_MAX_AGE_HOURS = 72
+    SUBSCRIPTION_CONFIRM_RESEND_SECONDS = 900
+    # Webhooks: only public HTTPS endpoints unless this is true (development and tests).
+    WEBHOOKS_ALLOW_PRIVATE = False
+    WEBHOOK_TIMEOUT_SECONDS = 5.0
+    # Consecutive failed attempts after which a webhook is disabled and legal staff alerted.
+    WEBHOOK_MAX_FAILURES = 10
+    WEBHOOKS_PER_CUSTOMER = 5
     # A directory whose JSON files replace the packaged reference data of the same name
     # (service/reference/data); read again whenever a file changes.
     REFERENCE_DATA_DIR = ""

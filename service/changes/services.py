@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from service.audit import services as audit
 from service.changes.models import Change
@@ -226,9 +226,13 @@ def get_change(org: Organization, change_id: int) -> Change:
 
 def list_changes(org: Organization, args: dict, page: int, per_page: int) -> tuple[list, int]:
     stmt = select(Change).where(Change.organization_id == org.id)
-    for name in ("status", "kind", "recipient_id", "urgent"):
+    for name in ("status", "kind", "urgent"):
         if args.get(name) is not None:
             stmt = stmt.where(getattr(Change, name) == args[name])
+    if args.get("recipient_id") is not None:
+        # A vendor's changes include the replace that takes it off the list.
+        vendor = args["recipient_id"]
+        stmt = stmt.where(or_(Change.recipient_id == vendor, Change.replaces_id == vendor))
     if args.get("effective_from"):
         stmt = stmt.where(Change.effective_on >= args["effective_from"])
     if args.get("effective_until"):

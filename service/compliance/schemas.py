@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from service.common import ApiSchema
+from service.compliance.rules import RULES, SEVERITIES
+
+RULE_FAMILIES = frozenset(rule.split(".", 1)[0] for rule in RULES)
+
+
+def check_rule(value: str) -> None:
+    if value not in RULES and value not in RULE_FAMILIES:
+        raise ValidationError(
+            f"Unknown rule; use one of {', '.join(sorted(RULE_FAMILIES))} or a full rule id."
+        )
+
+
+class ComplianceArgs(ApiSchema):
+    as_of = fields.Date(metadata={"description": "Judge the register as of this date"})
+    severity = fields.String(validate=validate.OneOf(SEVERITIES))
+    rule = fields.String(
+        validate=check_rule,
+        metadata={"description": "A rule id (transfer.no_mechanism) or a family (transfer)"},
+    )
+    expiring_within = fields.Integer(
+        validate=validate.Range(min=0, max=3650),
+        metadata={"description": "Days ahead that count as expiring (default 60)"},
+    )
+
+
+class ComplianceRecipientSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    status = fields.String()
+
+
+class ComplianceLocationSchema(Schema):
+    country = fields.String(allow_none=True)
+    international_organisation = fields.String(allow_none=True)
+    mechanism = fields.String()
+
+
+class ComplianceChangeSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    effective_on = fields.Date()
+
+
+class ComplianceItemSchema(Schema):
+    severity = fields.String(metadata={"description": "error, warning or info"})
+    rule = fields.String(metadata={"description": "Stable rule id, e.g. transfer.no_mechanism"})
+    recipient = fields.Nested(ComplianceRecipientSchema, allow_none=True)
+    location = fields.Nested(ComplianceLocationSchema, allow_none=True)
+    change = fields.Nested(ComplianceChangeSchema, allow_none=True)
+    due_on = fields.Date(allow_none=True)
+    detail = fields.String()
+    fix = fields.String()
+
+
+class ComplianceSchema(Schema):
+    as_of = fields.Date(required=True)
+    residency_policy = fields.String()
+    summary = fields.Dict(keys=fields.String(), values=fields.Integer())
+    total = fields.Integer()
+    items = fields.List(fields.Nested(ComplianceItemSchema), required=True)
+    reference_data = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "Reference files used, with the day each was retrieved"},
+    )

@@ -1,0 +1,333 @@
+"""The compliance report of an organization on a date, and reminders of coming expiries.
+
+The report is computed when it is read, from the register and the reference data in use at
+that moment: nothing is stored, so replacing a reference file (the DPF falls, a decision is
+renewed) changes the next report at once, and a past `as_of` is judged by the law of its day.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from service import reference
+from service.agreements.models import AgreementVersion
+from service.audit import services as audit
+from service.audit.models import AuditEvent
+from service.changes.models import Change, Notice
+from service.common import local_today, start_of_day
+from service.compliance import rules
+from service.customers.models import Customer, CustomerAgreement
+from service.extensions import db
+from service.organizations.models import Organization
+from service.recipients import services as recipients
+from service.recipients.models import Recipient, RecipientRevision
+
+# Urgent changes stay in the report this long after they took effect.
+URGENT_LOOKBACK_DAYS = 90
+REMINDER_ACTION = "compliance.expiry_reminder"
+
+
+def _day(value: object) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def vendor_facts(recipient: Recipient, day: date) -> rules.Vendor:
+    """The plain data the rules judge: `recipient` as it stands on `day`."""
+    revision = recipients.revision_on(recipient, day)
+    parent = recipient.parent
+    return rules.Vendor(
+        name=recipient.name,
+        country=revision.country,
+        role=revision.role,
+        parent_role=recipients.revision_on(parent, day).role if parent is not None else None,
+        locations=tuple(recipients.location_dict(loc) for loc in revision.locations),
+        sub_dpa_signed_on=recipient.sub_dpa_signed_on,
+        tia_completed_on=recipient.tia_completed_on,
+        dpf_certified_until=recipient.dpf_certified_until,
+        # Stored as JSON, so expiry dates come back as ISO strings.
+        certifications=tuple(
+            {**cert, "expires_on": _day(cert.get("expires_on"))}
+            for cert in recipient.certifications or []
+        ),
+        next_review_on=recipient.next_review_on,
+    )
+
+
+def owed_notice_days(org: Organization, day: date) -> int:
+    """The longest notice the organization owes a customer on `day`.
+
+    The same fallback as customers.services.effective_terms (negotiated override, else the
+    accepted version's default, else the organization's), in one query for any number of
+    customers. With no customer yet, the organization's default is what the next one gets.
+    """
+    longest = db.session.scalar(
+        select(
+            func.max(
+                func.coalesce(
+                    CustomerAgreement.notice_days,
+                    AgreementVersion.notice_days,
+                    org.default_notice_days,
+                )
+            )
+        )
+        .select_from(Customer)
+        .outerjoin(CustomerAgreement, CustomerAgreement.customer_id == Customer.id)
+        .outerjoin(AgreementVersion, AgreementVersion.id == CustomerAgreement.agreement_version_id)
+        .where(
+            Customer.organization_id == org.id,
+            Customer.started_on <= day,
+            or_(Customer.ended_on.is_(None), Customer.ended_on >= day),
+        )
+    )
+    return org.default_notice_days if longest is None else longest
+
+
+def _recipients_judged(org: Organization, day: date, today: date) -> list[Recipient]:
+    """Those on the list on `day`; for today or later also those proposed or announced,
+    whose gaps are best closed before they join."""
+    in_scope = recipients.listed_on(day)
+    if day >= today:
+        in_scope = or_(in_scope, Recipient.listed_from.is_(None), Recipient.listed_from > day)
+    stmt = (
+        select(Recipient)
+        .where(Recipient.organization_id == org.id, in_scope)
+        .order_by(Recipient.name, Recipient.id)
+        .options(
+            selectinload(Recipient.revisions).selectinload(RecipientRevision.locations),
+            selectinload(Recipient.parent).selectinload(Recipient.revisions),
+        )
+    )
+    return list(db.session.scalars(stmt).unique())
+
+
+def _recipient_ref(recipient: Recipient, day: date) -> dict:
+    return {
+        "id": recipient.id,
+        "name": recipient.name,
+        "status": recipients.status_on(recipient, day),
+    }
+
+
+def _item(finding: rules.Finding, recipient: dict | None, change: dict | None = None) -> dict:
+    return {
+        "severity": finding.severity,
+        "rule": finding.rule,
+        "recipient": recipient,
+        "location": finding.location,
+        "change": change,
+        "due_on": finding.due_on,
+        "detail": finding.detail,
+        "fix": finding.fix,
+    }
+
+
+def _change_ref(change: Change) -> dict:
+    return {"id": change.id, "kind": change.kind, "effective_on": change.effective_on}
+
+
+def _notice_items(org: Organization, day: date) -> list[dict]:
+    """Notices of announced changes not delivered by the end of `day`, one item per change."""
+    end = start_of_day(day + timedelta(days=1), org.timezone)
+    counts = db.session.execute(
+        select(Notice.change_id, func.count(Notice.id))
+        .join(Change, Change.id == Notice.change_id)
+        .where(
+            Change.organization_id == org.id,
+            or_(Change.status == "announced", Change.withdrawn_at >= end),
+            Notice.created_at < end,
+            or_(Notice.delivered_at.is_(None), Notice.delivered_at >= end),
+            or_(Notice.withdrawn_at.is_(None), Notice.withdrawn_at >= end),
+        )
+        .group_by(Notice.change_id)
+    ).all()
+    if not counts:
+        return []
+    changes = {
+        c.id: c
+        for c in db.session.scalars(
+            select(Change)
+            .where(Change.id.in_([change_id for change_id, _ in counts]))
+            .options(selectinload(Change.recipient).selectinload(Recipient.revisions))
+        )
+    }
+    items = []
+    for change_id, count in counts:
+        change = changes[change_id]
+        in_effect = change.effective_on <= day
+        finding = rules.Finding(
+            "error" if in_effect else "warning",
+            "notice.undelivered",
+            f"{count} notice(s) of the {change.kind} of {change.recipient.name} effective "
+            f"{change.effective_on} were not delivered"
+            + (": the change applies to those customers without notice." if in_effect else "."),
+            "Check the customers' contact addresses and deliver the notice again; a notice "
+            "that bounced is no notice, and its period runs only from delivery.",
+        )
+        items.append(_item(finding, _recipient_ref(change.recipient, day), _change_ref(change)))
+    return items
+
+
+def _urgent_items(org: Organization, day: date) -> list[dict]:
+    """Urgent changes announced by `day`, not in effect yet or in effect for under 90 days."""
+    end = start_of_day(day + timedelta(days=1), org.timezone)
+    changes = db.session.scalars(
+        select(Change)
+        .where(
+            Change.organization_id == org.id,
+            Change.urgent.is_(True),
+            Change.status == "announced",
+            Change.announced_at < end,
+            Change.effective_on >= day - timedelta(days=URGENT_LOOKBACK_DAYS),
+        )
+        .order_by(Change.effective_on, Change.id)
+        .options(selectinload(Change.recipient).selectinload(Recipient.revisions))
+    )
+    items = []
+    for change in changes:
+        finding = rules.Finding(
+            "info",
+            "notice.urgent_change",
+            f"The {change.kind} of {change.recipient.name} effective {change.effective_on} was "
+            f"announced as urgent, with shortened notice: {change.urgent_justification}",
+            "Keep the justification on file; a customer with specific authorisation must "
+            "still consent before the change applies to it.",
+        )
+        items.append(_item(finding, _recipient_ref(change.recipient, day), _change_ref(change)))
+    return items
+
+
+def _order(item: dict) -> tuple:
+    recipient = item["recipient"] or {}
+    location = item["location"] or {}
+    return (
+        rules.SEVERITIES.index(item["severity"]),
+        (recipient.get("name") or "").casefold(),
+        recipient.get("id") or 0,
+        item["rule"],
+        location.get("country") or location.get("international_organisation") or "",
+    )
+
+
+def compliance_items(org: Organization, day: date, *, within_days: int) -> list[dict]:
+    """Every gap of `org` on `day`, errors first."""
+    today = local_today(org.timezone)
+    owed = owed_notice_days(org, day)
+    items = []
+    for recipient in _recipients_judged(org, day, today):
+        findings = rules.check_vendor(
+            vendor_facts(recipient, day),
+            day,
+            policy=org.residency_policy,
+            owed_notice_days=owed,
+            within_days=within_days,
+        )
+        ref = _recipient_ref(recipient, day)
+        items += [_item(finding, ref) for finding in findings]
+    items += _notice_items(org, day)
+    items += _urgent_items(org, day)
+    return sorted(items, key=_order)
+
+
+def matches(item: dict, *, severity: str | None = None, rule: str | None = None) -> bool:
+    """`rule` names one rule or a family: 'transfer' matches 'transfer.no_mechanism'."""
+    if severity is not None and item["severity"] != severity:
+        return False
+    return rule is None or item["rule"] == rule or item["rule"].startswith(rule + ".")
+
+
+def compliance_report(
+    org: Organization,
+    day: date,
+    *,
+    within_days: int,
+    severity: str | None = None,
+    rule: str | None = None,
+) -> dict:
+    items = [
+        item
+        for item in compliance_items(org, day, within_days=within_days)
+        if matches(item, severity=severity, rule=rule)
+    ]
+    return {
+        "as_of": day,
+        "residency_policy": org.residency_policy,
+        "summary": {s: sum(1 for i in items if i["severity"] == s) for s in rules.SEVERITIES},
+        "total": len(items),
+        "items": items,
+        "reference_data": reference.retrieved_on(),
+    }
+
+
+# --- reminders -------------------------------------------------------------------------------
+
+
+def _expiries(recipient: Recipient, today: date, horizon: date) -> list[tuple[str, str, date]]:
+    """(item key, what, due date) of everything of `recipient` expiring in [today, horizon]."""
+    found = [
+        (f"certification:{cert['name']}", cert["name"], _day(cert.get("expires_on")))
+        for cert in recipient.certifications or []
+    ]
+    found.append(("dpf_certification", "DPF certification", recipient.dpf_certified_until))
+    found.append(("review", "review", recipient.next_review_on))
+    return [(key, what, due) for key, what, due in found if due and today <= due <= horizon]
+
+
+def record_expiry_reminders(within_days: int, *, actor: str = "system:reminders") -> int:
+    """Record one audit event per certification, DPF certification or review of a vendor
+    still in use that expires within `within_days`; never twice for one item and date."""
+    recorded = 0
+    for org in db.session.scalars(select(Organization).order_by(Organization.id)):
+        today = local_today(org.timezone)
+        horizon = today + timedelta(days=within_days)
+        vendors = db.session.scalars(
+            select(Recipient)
+            .where(
+                Recipient.organization_id == org.id,
+                or_(Recipient.listed_until.is_(None), Recipient.listed_until > today),
+            )
+            .order_by(Recipient.id)
+        ).all()
+        due = [(r, *expiry) for r in vendors for expiry in _expiries(r, today, horizon)]
+        if not due:
+            continue
+        # Serialise runs per organization, so two workers cannot both record one reminder.
+        db.session.execute(
+            select(Organization.id).where(Organization.id == org.id).with_for_update()
+        )
+        done = {
+            (event.entity_id, (event.after or {}).get("item"), (event.after or {}).get("due_on"))
+            for event in db.session.scalars(
+                select(AuditEvent).where(
+                    and_(
+                        AuditEvent.organization_id == org.id,
+                        AuditEvent.entity_type == "recipient",
+                        AuditEvent.entity_id.in_({str(r.id) for r, *_ in due}),
+                        AuditEvent.action == REMINDER_ACTION,
+                    )
+                )
+            )
+        }
+        for recipient, key, what, due_on in due:
+            if (str(recipient.id), key, due_on.isoformat()) in done:
+                continue
+            audit.record(
+                org.id,
+                actor,
+                REMINDER_ACTION,
+                "recipient",
+                recipient.id,
+                after={
+                    "item": key,
+                    "vendor": recipient.name,
+                    "what": what,
+                    "due_on": due_on,
+                    "days_left": (due_on - today).days,
+                },
+            )
+            recorded += 1
+    return recorded

@@ -1,0 +1,41 @@
+"""HTTP glue for the compliance report."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+
+from service.common import local_today
+from service.compliance import services
+from service.compliance.schemas import ComplianceArgs, ComplianceSchema
+from service.keys.auth import access, load_organization, require_legal
+from service.web import Blueprint
+
+blp = Blueprint(
+    "compliance",
+    __name__,
+    url_prefix="/api/v1/orgs/<org>/compliance",
+    description="Transfer, residency, due-diligence and notice gaps",
+)
+
+
+@blp.route("")
+class Compliance(MethodView):
+    @access("legal")
+    @blp.arguments(ComplianceArgs, location="query")
+    @blp.response(200, ComplianceSchema)
+    def get(self, args: dict, org: str):
+        """Every gap on `as_of` (today), judged by the reference data in use now."""
+        organization = load_organization(org)
+        require_legal(organization)
+        day = args.get("as_of") or local_today(organization.timezone)
+        within = args.get("expiring_within")
+        if within is None:
+            within = current_app.config["COMPLIANCE_EXPIRY_WARNING_DAYS"]
+        return services.compliance_report(
+            organization,
+            day,
+            within_days=within,
+            severity=args.get("severity"),
+            rule=args.get("rule"),
+        )
