@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 
-from service import config
+from service import config, observability
 from service.errors import (
     DomainError,
     handle_data_error,
@@ -47,7 +46,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
     app.config["OPENAPI_SPEC_OPTIONS"] = config.openapi_spec_options()
-    logging.basicConfig(level=logging.INFO)
+    # Unsafe production settings stop the process before anything connects or listens.
+    config.check_production(app.config)
+    observability.init_app(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
@@ -83,7 +84,10 @@ def _register_models() -> None:
     from service.objections import models as _objections  # noqa: F401
     from service.organizations import models as _organizations  # noqa: F401
     from service.outbox import models as _outbox  # noqa: F401
+    from service.public import cache as _public  # noqa: F401 - its table and the write hooks
     from service.recipients import models as _recipients  # noqa: F401
+    from service.subscriptions import models as _subscriptions  # noqa: F401
+    from service.webhooks import models as _webhooks  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -100,6 +104,11 @@ def _register_blueprints(app: Flask) -> None:
     from service.objections.views import pages as answer_pages
     from service.organizations.views import blp as organizations_blp
     from service.recipients.views import blp as recipients_blp
+    from service.records.views import blp as records_blp
+    from service.retention.views import blp as retention_blp
+    from service.subscriptions.views import blp as subscriptions_blp
+    from service.subscriptions.views import pages as subscription_pages
+    from service.webhooks.views import blp as webhooks_blp
 
     for blp in (
         organizations_blp,
@@ -112,11 +121,19 @@ def _register_blueprints(app: Flask) -> None:
         notices_blp,
         objections_blp,
         compliance_blp,
+        subscriptions_blp,
+        webhooks_blp,
+        records_blp,
+        retention_blp,
     ):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
     app.register_blueprint(docs_bp)
     app.register_blueprint(answer_pages)
+    from service.public.views import bp as public_pages
+
+    app.register_blueprint(public_pages)
+    app.register_blueprint(subscription_pages)
 
 
 def _register_hooks(app: Flask) -> None:

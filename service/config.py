@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ENV_PREFIX = "DPA_"
 
@@ -69,6 +71,26 @@ class Defaults:
     # The compliance report and the reminders look this many days ahead for expiries.
     COMPLIANCE_EXPIRY_WARNING_DAYS = 60
     COMPLIANCE_REMINDER_INTERVAL_SECONDS = 86400.0
+    # How often beat purges the records of ended customer relationships that are due.
+    RETENTION_PURGE_INTERVAL_SECONDS = 86400.0
+    # Production (ENV=production) refuses to start with unsafe settings: see check_production.
+    # Logs: "json" or "text"; empty means JSON in production and text elsewhere.
+    LOG_FORMAT = ""
+    LOG_LEVEL = "INFO"
+    # Old signing keys, still accepted when checking signed links (newest last), as a JSON
+    # list: rotate SECRET_KEY, keep the old one here until its links have expired.
+    SECRET_KEY_FALLBACKS: list = []
+    # Reverse proxies in front of the app: how many X-Forwarded-* hops to trust (0: none).
+    PROXY_FIX_X_FOR = 0
+    PROXY_FIX_X_PROTO = 0
+    PROXY_FIX_X_HOST = 0
+    PROXY_FIX_X_PORT = 0
+    PROXY_FIX_X_PREFIX = 0
+    # /metrics asks for this bearer token when set; empty leaves it open.
+    METRICS_TOKEN = ""
+    # A Celery worker serves its pool's counters on this port when not 0.
+    WORKER_METRICS_PORT = 0
+    WORKER_METRICS_ADDR = "0.0.0.0"  # noqa: S104 - a container's port, published or not
     API_TITLE = "DPA Registry"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.1.0"
@@ -135,3 +157,62 @@ def openapi_spec_options() -> dict:
         },
         "security": [],
     }
+
+
+# --- production ---------------------------------------------------------------------------
+
+ENVIRONMENTS = ("development", "production")
+MIN_SECRET_KEY_LENGTH = 32
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+class UnsafeConfiguration(RuntimeError):
+    """The configuration must not run: the message lists every problem at once."""
+
+
+def signing_keys(config: Mapping) -> list[str]:
+    """Keys for itsdangerous signers, oldest first: signing uses the last, checks try all."""
+    return [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
+
+
+def production_problems(config: Mapping) -> list[str]:
+    """What makes `config` unfit for production; empty outside production."""
+    env = config.get("ENV")
+    if env not in ENVIRONMENTS:
+        return [f"DPA_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}"]
+    if env != "production":
+        return []
+    problems = []
+    keys = [config.get("SECRET_KEY") or "", *(config.get("SECRET_KEY_FALLBACKS") or [])]
+    if any(k == Defaults.SECRET_KEY or len(k) < MIN_SECRET_KEY_LENGTH for k in keys):
+        problems.append(
+            f"DPA_SECRET_KEY (and any DPA_SECRET_KEY_FALLBACKS) must be a random value of at "
+            f"least {MIN_SECRET_KEY_LENGTH} characters, not the development default "
+            "(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    if not str(config.get("SQLALCHEMY_DATABASE_URI") or "").startswith("postgresql"):
+        problems.append("DATABASE_URL must name a PostgreSQL database (SQLite is for make run)")
+    # Plain http only for an explicit trial on this machine; the default means "forgotten".
+    public = str(config.get("PUBLIC_BASE_URL") or "")
+    base = urlsplit(public)
+    if (
+        public == Defaults.PUBLIC_BASE_URL
+        or not base.hostname
+        or (base.scheme != "https" and base.hostname not in LOOPBACK_HOSTS)
+    ):
+        problems.append(
+            "DPA_PUBLIC_BASE_URL must be the https:// address customers reach (links in "
+            "notices are signed credentials)"
+        )
+    if config.get("CELERY_ALWAYS_EAGER"):
+        problems.append("DPA_CELERY_ALWAYS_EAGER must be off: production runs Celery workers")
+    if config.get("MAIL_BACKEND") not in {"smtp", "file"}:
+        problems.append("DPA_MAIL_BACKEND must be smtp (or file, to keep messages on disk)")
+    return problems
+
+
+def check_production(config: Mapping) -> None:
+    """Refuse to start with settings that are unsafe in production."""
+    problems = production_problems(config)
+    if problems:
+        raise UnsafeConfiguration("refusing to start (DPA_ENV=production): " + "; ".join(problems))

@@ -72,6 +72,14 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 
 @pytest.fixture(autouse=True)
+def _shared_celery_app(request: pytest.FixtureRequest) -> None:
+    """Tests that build throwaway apps make their Celery app the default: a test using the
+    shared app gets its Celery app back first, whatever ran before it."""
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").extensions["celery"].set_default()
+
+
+@pytest.fixture(autouse=True)
 def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     """Every test starts from empty tables (real commits, so no nested-transaction tricks)."""
     yield

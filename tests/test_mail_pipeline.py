@@ -25,7 +25,7 @@ class Recorder(MemorySender):
         super().__init__()
         self.refuse: set[str] = set()
 
-    def send(self, message):  # noqa: ANN001, ANN201
+    def send(self, message):
         if message["To"].addresses[0].addr_spec in self.refuse:
             raise PermanentFailure("550 5.1.1 mailbox unavailable")
         return super().send(message)
@@ -74,7 +74,7 @@ def _announce(client, world, org, legal, name="Pocztex Żółć") -> dict:
 def test_an_announcement_is_one_outbox_row_and_one_message_per_contact(
     client, world, setup, outbox_mail, app
 ):
-    org, legal, customers = setup
+    org, legal, _ = setup
     change = _announce(client, world, org, legal)
     with app.app_context():
         rows = db.session.scalars(select(OutboxItem).where(OutboxItem.topic == "change.announced"))
@@ -102,7 +102,8 @@ def test_messages_have_language_headers_and_a_working_link(client, world, setup,
     assert "Subprocessor change" in english["Subject"]
     assert polish["Reply-To"].addresses[0].addr_spec == "dpo@bookero.example"
     assert polish["From"].addresses[0].display_name == "bookero sp. z o.o."
-    assert polish["Message-ID"].startswith("<") and polish["Date"]
+    assert polish["Message-ID"].startswith("<")
+    assert polish["Date"]
     assert "List-Unsubscribe" not in polish  # contractual notice: no unsubscribe
     # Non-ASCII subjects survive the wire format.
     raw = polish.as_bytes(policy=email.policy.SMTP)
@@ -157,3 +158,49 @@ def test_an_undeliverable_notice_stays_a_gap_and_alerts_legal(
     listed = client.get(f"/api/v1/orgs/bookero/changes/{change['id']}/notices", headers=legal)
     undelivered = [n for n in listed.json["items"] if n["delivered_at"] is None]
     assert [n["customer"]["external_ref"] for n in undelivered] == ["C1"]
+
+
+def test_a_chunk_of_customers_without_contacts_does_not_end_the_fan_out(
+    client, world, app, outbox_mail, monkeypatch
+):
+    org = world.org("bookero")
+    legal = bearer(world.key("legal", org))
+    for ref, contacts in (("NOBODY", []), ("SOMEONE", [{"email": "x@salon.example"}])):
+        body = {
+            "external_ref": ref,
+            "name": ref,
+            "contacts": contacts,
+            "agreement": {"notice_days": 14},
+        }
+        assert (
+            client.post("/api/v1/orgs/bookero/customers", json=body, headers=legal).status_code
+            == 201
+        )
+    # One notice per chunk: the first chunk yields no delivery at all.
+    monkeypatch.setitem(app.config, "OUTBOX_CHUNK_SIZE", 1)
+    _announce(client, world, org, legal)
+    # NOBODY's notice reached no one: legal staff (here the organization's contact) hear of it.
+    sent = [m["To"].addresses[0].addr_spec for m in outbox_mail.sent]
+    assert sent == ["x@salon.example", "legal@bookero.example"]
+
+
+def test_legal_staff_see_per_notice_delivery_status_and_message_ids(
+    client, world, setup, outbox_mail
+):
+    org, legal, customers = setup
+    outbox_mail.refuse = {"c1-en@salon.example"}
+    change = _announce(client, world, org, legal)
+    listed = client.get(f"/api/v1/orgs/bookero/changes/{change['id']}/notices", headers=legal)
+    by_ref = {n["customer"]["external_ref"]: n for n in listed.json["items"]}
+    assert by_ref["C0"]["status"] == "delivered"
+    assert by_ref["C1"]["status"] == "undeliverable"
+    sent_ids = {m["Message-ID"] for m in outbox_mail.sent}
+    c0 = by_ref["C0"]["deliveries"]
+    assert {d["address"] for d in c0} == {"c0-pl@salon.example", "c0-en@salon.example"}
+    assert all(d["message_id"] in sent_ids and d["status"] == "sent" for d in c0)
+    assert by_ref["C1"]["deliveries"][0]["last_response"].startswith("550")
+    # Customers see their notices, not the delivery log.
+    own = client.get(
+        f"/api/v1/orgs/bookero/customers/{customers[0]['id']}/notices", headers=legal
+    ).json["items"][0]
+    assert "deliveries" not in own

@@ -3,6 +3,8 @@ Celery worker and beat, started and stopped as an operator would."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import signal
@@ -160,6 +162,19 @@ def test_make_run_serves_the_demo_with_worker_and_beat_and_restarts_on_same_data
     assert status == 201, change
     _, changes = _call(api + "/changes")
     assert changes["items"][0]["id"] == change["id"]
+
+    # The default mail backend of make run writes each notice as an .eml file.
+    mail = stack.workdir / "instance" / "mail"
+
+    def notices_written() -> list:
+        found = [
+            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            for path in mail.glob("*.eml")
+        ]
+        return [m for m in found if "Smoke Mail" in m["Subject"]]
+
+    stack.wait_for(lambda: len(notices_written()) >= 4, 60, "notices as .eml under instance/mail")
+    assert all(m["Message-ID"] and m["Content-Language"] for m in notices_written())
 
     def listed(day: date) -> bool:
         _, page = _call(f"{api}/subprocessors?as_of={day.isoformat()}&per_page=500")

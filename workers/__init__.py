@@ -7,6 +7,8 @@ from pathlib import Path
 from celery import Celery, Task
 from flask import Flask
 
+from service.observability import tasks as observability_tasks
+
 
 def celery_init_app(app: Flask) -> Celery:
     """Bind a Celery app to `app`; every task runs in its application context."""
@@ -48,8 +50,14 @@ def celery_init_app(app: Flask) -> Celery:
                 "task": "workers.tasks.record_change_milestones",
                 "schedule": app.config["MILESTONES_INTERVAL_SECONDS"],
             },
+            "purge-expired-records": {
+                "task": "workers.tasks.purge_expired_records",
+                "schedule": app.config["RETENTION_PURGE_INTERVAL_SECONDS"],
+            },
         },
     )
     celery.set_default()
+    # JSON logs, the request id carried from the API into tasks, task metrics.
+    observability_tasks.connect(celery, app)
     app.extensions["celery"] = celery
     return celery

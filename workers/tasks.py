@@ -92,3 +92,24 @@ def remind_expiries() -> int:
     recorded = record_expiry_reminders(current_app.config["COMPLIANCE_EXPIRY_WARNING_DAYS"])
     db.session.commit()
     return recorded
+
+
+@shared_task(name="workers.tasks.purge_expired_records", acks_late=True)
+def purge_expired_records() -> dict[str, int | str]:
+    """Purge, organization by organization, ended customer relationships past their
+    deletion date and not held; each organization commits on its own, and one whose audit
+    chain does not verify is refused (and logged) without stopping the others."""
+    from service.errors import Conflict
+    from service.extensions import db
+    from service.retention.services import organizations_with_rule, purge_organization
+
+    results: dict[str, int | str] = {}
+    for org in organizations_with_rule():
+        try:
+            results[org.slug] = purge_organization(org).customers
+            db.session.commit()
+        except Conflict as error:
+            db.session.rollback()
+            log.error("retention purge of %s refused: %s", org.slug, error.detail)
+            results[org.slug] = "refused"
+    return results

@@ -32,6 +32,11 @@ class AuditEvent(db.Model):
     after: Mapped[dict | None] = mapped_column(JsonDocument)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Set only by a retention purge that pseudonymised this event's personal data: `hash`
+    # stays the original (the chain still links through it) and `sealed_hash` is the digest
+    # of the rewritten content, which an `audit.checkpoint` event lists (see verify_chain).
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sealed_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditChain(db.Model):

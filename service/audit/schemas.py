@@ -16,6 +16,12 @@ class AuditEventSchema(Schema):
     after = fields.Dict(allow_none=True)
     prev_hash = fields.String()
     hash = fields.String()
+    redacted_at = fields.DateTime(
+        allow_none=True, metadata={"description": "When a retention purge pseudonymised it"}
+    )
+    sealed_hash = fields.String(
+        allow_none=True, metadata={"description": "Digest of the pseudonymised content"}
+    )
 
 
 class AuditListSchema(PageSchema):

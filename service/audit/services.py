@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import Row, event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.audit.models import AuditChain, AuditEvent
 from service.db_types import utcnow
+from service.errors import Conflict
 from service.extensions import db
 
 DEPLOYMENT_CHAIN = 0
+# The event a retention purge records before it pseudonymises earlier events: the seals
+# that let verification accept exactly those rewrites and nothing else.
+CHECKPOINT_ACTION = "audit.checkpoint"
+CHECKPOINT_ENTITY = "audit_chain"
 
 
 def jsonable(value: object) -> object:
@@ -34,7 +40,7 @@ def jsonable(value: object) -> object:
     return value
 
 
-def _digest(event) -> str:
+def _digest(event, sealed_from: str | None = None) -> str:
     body = {
         "organization_id": event.organization_id,
         "seq": event.seq,
@@ -47,6 +53,9 @@ def _digest(event) -> str:
         "after": event.after,
         "prev_hash": event.prev_hash,
     }
+    if sealed_from is not None:
+        # The seal of a redacted event binds its new content to the hash it replaced.
+        body["sealed_from"] = sealed_from
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -74,12 +83,16 @@ def _move_heads(session: Session) -> None:
 
 def _newest(organization_id: int, session: Session | None = None) -> tuple[int, str]:
     """(seq, hash) of the chain's newest event: one index lookup on (organization, seq)."""
-    row = (session or db.session).execute(
-        select(AuditEvent.seq, AuditEvent.hash)
-        .where(AuditEvent.organization_id == organization_id)
-        .order_by(AuditEvent.seq.desc())
-        .limit(1)
-    ).first()
+    row = (
+        (session or db.session)
+        .execute(
+            select(AuditEvent.seq, AuditEvent.hash)
+            .where(AuditEvent.organization_id == organization_id)
+            .order_by(AuditEvent.seq.desc())
+            .limit(1)
+        )
+        .first()
+    )
     return (row.seq, row.hash) if row else (0, "")
 
 
@@ -93,9 +106,7 @@ def _lock_chain(organization_id: int) -> None:
     locked = db.session.info.setdefault(_LOCKED_KEY, set())
     if organization_id in locked:
         return
-    stmt = select(AuditChain.organization_id).where(
-        AuditChain.organization_id == organization_id
-    )
+    stmt = select(AuditChain.organization_id).where(AuditChain.organization_id == organization_id)
     if db.session.execute(stmt.with_for_update()).first() is None:
         try:
             with db.session.begin_nested():
@@ -154,7 +165,7 @@ class ChainReport:
     first_bad_seq: int | None = None
 
 
-def _events(organization_id: int, batch: int = 5000) -> Iterator:
+def events(organization_id: int, batch: int = 5000) -> Iterator:
     """Yield plain rows in seq order, a batch at a time (no ORM identity map growth)."""
     table = AuditEvent.__table__
     last = 0
@@ -171,13 +182,59 @@ def _events(organization_id: int, batch: int = 5000) -> Iterator:
         last = rows[-1].seq
 
 
+def _seals(organization_id: int) -> dict[int, tuple[int, str, str]]:
+    """seq -> (checkpoint seq, original hash, sealed hash) of every event a checkpoint lists.
+
+    Read before the walk; each checkpoint is itself checked when the walk reaches it, so a
+    forged or edited list breaks the chain there. A later checkpoint supersedes an earlier
+    one for the same event (redacted twice).
+    """
+    seals: dict[int, tuple[int, str, str]] = {}
+    rows = db.session.execute(
+        select(AuditEvent.seq, AuditEvent.after)
+        .where(
+            # The entity columns are indexed; checkpoints are about the chain itself.
+            AuditEvent.organization_id == organization_id,
+            AuditEvent.entity_type == CHECKPOINT_ENTITY,
+            AuditEvent.entity_id == str(organization_id),
+            AuditEvent.action == CHECKPOINT_ACTION,
+        )
+        .order_by(AuditEvent.seq)
+    )
+    for seq, after in rows:
+        try:
+            for item in after["redacted"]:
+                seals[int(item["seq"])] = (seq, str(item["hash"]), str(item["sealed_hash"]))
+        except (KeyError, TypeError, ValueError):
+            continue  # an altered checkpoint: its own content check fails
+    return seals
+
+
+def _seal_problem(row, seal: tuple[int, str, str] | None) -> str | None:
+    """Why a redacted event is not one a recorded checkpoint accounts for, or None."""
+    if seal is None or row.action == CHECKPOINT_ACTION:
+        return "event marked redacted without a checkpoint that lists it"
+    checkpoint_seq, original, sealed = seal
+    if checkpoint_seq <= row.seq or original != row.hash:
+        return "redacted event does not match its checkpoint"
+    if row.sealed_hash != sealed or _digest(row, sealed_from=row.hash) != sealed:
+        return "redacted event altered after its checkpoint"
+    return None
+
+
 def verify_chain(organization_id: int) -> ChainReport:
-    """Recompute the chain: any edited, inserted or deleted event breaks it."""
+    """Recompute the chain: any edited, inserted or deleted event breaks it.
+
+    An event pseudonymised by a retention purge keeps its original `hash`, so every link
+    still holds; its content is checked against the seal that the purge's checkpoint event
+    recorded instead of against that hash. Nothing else may differ from its hash.
+    """
     head = db.session.get(AuditChain, organization_id)
+    seals = _seals(organization_id)
     expected_prev = ""
     expected_seq = 1
     count = 0
-    for row in _events(organization_id):
+    for row in events(organization_id):
         count += 1
         if row.seq != expected_seq:
             return ChainReport(
@@ -187,8 +244,11 @@ def verify_chain(organization_id: int) -> ChainReport:
             return ChainReport(
                 organization_id, count, False, "link to previous event broken", row.seq
             )
-        if _digest(row) != row.hash:
-            return ChainReport(organization_id, count, False, "event content altered", row.seq)
+        if row.redacted_at is None and row.sealed_hash is None:
+            if _digest(row) != row.hash:
+                return ChainReport(organization_id, count, False, "event content altered", row.seq)
+        elif problem := _seal_problem(row, seals.get(row.seq)):
+            return ChainReport(organization_id, count, False, problem, row.seq)
         expected_prev = row.hash
         expected_seq += 1
     head_seq = head.seq if head else 0
@@ -199,6 +259,71 @@ def verify_chain(organization_id: int) -> ChainReport:
             organization_id, count, False, "events after the last one were deleted", count + 1
         )
     return ChainReport(organization_id, count, True)
+
+
+def redact(
+    organization_id: int, rewrite: Callable[[Row], dict | None], *, actor: str, reason: str
+) -> AuditEvent | None:
+    """Replace the content of past events and keep the chain verifiable.
+
+    `rewrite` gets each event (a plain row) and returns the new `actor`, `entity_id`,
+    `before` and `after` (those it changes), or None to leave it. Under the chain's lock the
+    chain must verify first: a redaction never launders earlier tampering. Then an
+    `audit.checkpoint` event records, for each event rewritten, its original hash and the
+    seal (digest) of its new content, and the events are rewritten, keeping their `hash`.
+    Call it before recording anything else in the transaction (the check compares the
+    stored head). Returns the checkpoint, or None when nothing changed.
+    """
+    _lock_chain(organization_id)
+    report = verify_chain(organization_id)
+    if not report.ok:
+        raise Conflict(
+            f"The audit chain is broken at event {report.first_bad_seq} ({report.problem}); "
+            "nothing is redacted over it."
+        )
+    rewrites: dict[int, dict] = {}
+    for row in events(organization_id):
+        changes = None if row.action == CHECKPOINT_ACTION else rewrite(row)
+        if not changes:
+            continue
+        new = {**row._asdict(), **{k: jsonable(v) for k, v in changes.items()}}
+        if all(new[k] == getattr(row, k) for k in changes):
+            continue
+        new["sealed_hash"] = _digest(SimpleNamespace(**new), sealed_from=row.hash)
+        rewrites[row.seq] = new
+    if not rewrites:
+        return None
+    checkpoint = record(
+        organization_id,
+        actor,
+        CHECKPOINT_ACTION,
+        CHECKPOINT_ENTITY,
+        organization_id,
+        after={
+            "reason": reason,
+            "verified_through": report.events,
+            "redacted": [
+                {"seq": seq, "hash": new["hash"], "sealed_hash": new["sealed_hash"]}
+                for seq, new in rewrites.items()
+            ],
+        },
+    )
+    now = utcnow()
+    for seq, new in rewrites.items():
+        db.session.execute(
+            update(AuditEvent)
+            .where(AuditEvent.organization_id == organization_id, AuditEvent.seq == seq)
+            .values(
+                actor=new["actor"],
+                entity_id=new["entity_id"],
+                before=new["before"],
+                after=new["after"],
+                redacted_at=now,
+                sealed_hash=new["sealed_hash"],
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return checkpoint
 
 
 def verify_all() -> list[ChainReport]:

@@ -82,7 +82,10 @@ class ChangeListSchema(PageSchema):
 class ChangeListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(STATUSES))
     kind = fields.String(validate=validate.OneOf(KINDS))
-    recipient_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    recipient_id = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "Changes of this vendor, a replace that takes it off included"},
+    )
     urgent = fields.Boolean()
     effective_from = fields.Date(metadata={"description": "effective_on on or after"})
     effective_until = fields.Date(metadata={"description": "effective_on on or before"})

@@ -23,6 +23,7 @@ from service.organizations.models import Organization
 from service.outbox import services as outbox
 from service.recipients import services as recipients
 from service.recipients.models import Recipient, RecipientRevision
+from service.subscriptions import services as subscriptions
 
 
 def _locked_recipient(org: Organization, recipient_id: int, field: str) -> Recipient:
@@ -150,6 +151,7 @@ def announce_change(org: Organization, data: dict, *, actor: str) -> Change:
     if notified:
         # One row, whatever the number of customers: workers expand it in chunks.
         outbox.enqueue("change.announced", {"change_id": change.id}, org.id)
+    subscriptions.notify_subscribers(org, change, "announced")
     audit.record(
         org.id,
         actor,
@@ -200,6 +202,7 @@ def withdraw_change(org: Organization, change: Change, reason: str, *, actor: st
     told = notices.withdraw_notices(change, change.withdrawn_at)
     if told:
         outbox.enqueue("change.withdrawn", {"change_id": change.id}, org.id)
+    subscriptions.notify_subscribers(org, change, "withdrawn")
     voided = objections.void_answers(change)
     audit.record(
         org.id,

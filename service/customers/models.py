@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -47,6 +48,9 @@ class Customer(db.Model):
     name: Mapped[str] = mapped_column(String(300))
     started_on: Mapped[date] = mapped_column(Date)
     ended_on: Mapped[date | None] = mapped_column(Date)
+    # Set while an objection, a claim or a dispute needs the records kept: no purge.
+    legal_hold_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    legal_hold_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

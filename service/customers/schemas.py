@@ -68,6 +68,10 @@ class CustomerSchema(Schema):
     services = fields.List(fields.String())
     contacts = fields.List(fields.Nested(ContactSchema))
     agreement = fields.Nested(TermsOutSchema)
+    deletion_due_on = fields.Date(
+        allow_none=True,
+        metadata={"description": "When the records of the ended relationship are purged"},
+    )
 
 
 class CustomerListSchema(PageSchema):

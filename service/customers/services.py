@@ -9,12 +9,13 @@ from sqlalchemy.orm import selectinload
 
 from service.agreements.models import AgreementVersion
 from service.audit import services as audit
-from service.common import local_today, paginate
+from service.common import MAX_ID, local_today, paginate
 from service.customers.models import Customer, CustomerAgreement, CustomerContact, customer_services
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.extensions import db
 from service.organizations.models import Organization, Service
 from service.organizations.services import resolve_services
+from service.retention.rules import deletion_due_on
 
 TERM_FIELDS = ("authorisation", "notice_days", "objection_days", "objection_remedy")
 FALLBACK_TERMS = {"authorisation": "general", "objection_remedy": "exclude"}
@@ -58,6 +59,9 @@ def present(org: Organization, customer: Customer) -> dict:
             **{name: getattr(agreement, name) if agreement else None for name in TERM_FIELDS},
             "effective": effective_terms(org, agreement),
         },
+        "deletion_due_on": deletion_due_on(
+            customer.ended_on, org.retention_years, org.retention_from
+        ),
     }
 
 
@@ -87,6 +91,8 @@ def _with_children() -> list:
 
 
 def get_customer(org: Organization, customer_id: int) -> Customer:
+    if not 0 < customer_id <= MAX_ID:  # from the URL: beyond `integer` it names nothing
+        raise NotFound("No such customer.")
     customer = db.session.scalars(
         select(Customer)
         .where(Customer.id == customer_id, Customer.organization_id == org.id)

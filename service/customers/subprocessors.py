@@ -26,21 +26,33 @@ def consent_baseline(org: Organization, customer: Customer) -> date:
     return customer.started_on
 
 
-def _consented(customer: Customer) -> set[int]:
-    """Vendors whose addition (or replacement) this customer consented to."""
-    return set(
-        db.session.scalars(
-            select(Change.recipient_id)
-            .join(Objection, Objection.change_id == Change.id)
-            .where(
-                Objection.customer_id == customer.id,
-                Objection.kind == "consent",
-                Objection.status == "recorded",
-                Change.status == "announced",
-                Change.kind.in_(("add", "replace")),
-            )
+def _consents(org: Organization, customer: Customer) -> tuple[set[int], dict[int, date]]:
+    """Vendors whose addition (or replacement) asked this customer's consent, and for those
+    it consented to, the day (organization's calendar) it did.
+
+    Such a vendor applies only from its consent: a refusal, or a later acceptance of the
+    agreement, never stands in for it, nor does the acceptance list if the vendor was
+    announced after it (an urgent addition effective the day of acceptance).
+    """
+    rows = db.session.execute(
+        select(Change.recipient_id, Objection.kind, Objection.status, Objection.filed_at)
+        .select_from(Notice)
+        .join(Change, Change.id == Notice.change_id)
+        .outerjoin(Objection, Objection.notice_id == Notice.id)
+        .where(
+            Notice.customer_id == customer.id,
+            Notice.response == "consent",
+            Change.status == "announced",
+            Change.kind.in_(("add", "replace")),
         )
-    )
+    ).all()
+    asked = {row.recipient_id for row in rows}
+    given = {
+        row.recipient_id: local_today(org.timezone, row.filed_at)
+        for row in rows
+        if row.kind == "consent" and row.status == "recorded"
+    }
+    return asked, given
 
 
 def _excluded(customer: Customer, day: date) -> set[int]:
@@ -60,7 +72,8 @@ def applies(
     *,
     excluded: set[int],
     baseline: date | None,
-    consented: set[int],
+    asked: set[int],
+    consented: dict[int, date],
 ) -> bool:
     scope = recipients.effective_scope(recipient, day)
     if scope is not None and not scope & services:
@@ -68,21 +81,42 @@ def applies(
     if recipient.id in excluded:
         return False
     if baseline is not None and recipients.revision_on(recipient, day).role == "subprocessor":
-        # Specific authorisation: a vendor listed after acceptance waits for consent.
-        return recipient.listed_from <= baseline or recipient.id in consented
+        # Specific authorisation: a vendor listed after acceptance, or whose addition asked
+        # for consent, applies from the day consent was given.
+        if recipient.id in asked:
+            return recipient.id in consented and consented[recipient.id] <= day
+        return recipient.listed_from <= baseline
     return True
 
 
 def customer_list(org: Organization, customer: Customer, day: date) -> list[Recipient]:
     listed = db.session.scalars(recipients.list_query(org, day, recipients.ListFilters())).unique()
     specific = effective_terms(org, customer.agreement)["authorisation"] == "specific"
+    asked, consented = _consents(org, customer) if specific else (set(), {})
     context = {
         "excluded": _excluded(customer, day),
         "baseline": consent_baseline(org, customer) if specific else None,
-        "consented": _consented(customer) if specific else set(),
+        "asked": asked,
+        "consented": consented,
     }
     services = {s.slug for s in customer.services}
-    return [r for r in listed if applies(r, day, services, **context)]
+    listed = list(listed)
+    applied = {r.id for r in listed if applies(r, day, services, **context)}
+    on_list = {r.id for r in listed}
+
+    def through_chain(recipient: Recipient) -> bool:
+        # A child receives data through its parent: where a listed ancestor does not apply
+        # (excluded, awaiting or refused consent), the child does not either.
+        seen: set[int] = set()
+        node = recipient.parent
+        while node is not None and node.id not in seen:
+            if node.id in on_list and node.id not in applied:
+                return False
+            seen.add(node.id)
+            node = node.parent
+        return True
+
+    return [r for r in listed if r.id in applied and through_chain(r)]
 
 
 def upcoming(org: Organization, customer: Customer, day: date) -> list[tuple[Notice, Change]]:

@@ -9,13 +9,16 @@ legal staff are alerted.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from service.changes.models import Notice
+from service.customers.models import Customer
 from service.db_types import utcnow
 from service.extensions import db
 from service.mail.messages import build
@@ -26,10 +29,13 @@ from service.mail.senders import (
     PermanentFailure,
     SMTPSender,
     TemporaryFailure,
+    Unreachable,
 )
 from service.notices.services import deadline
+from service.observability.metrics import observe_delivery
 from service.outbox import services as outbox
 from service.outbox.models import Delivery, OutboxItem
+from service.webhooks.services import send_webhook
 
 log = logging.getLogger(__name__)
 # Tests may install a sender for the process (the in-memory one); production configures.
@@ -69,18 +75,29 @@ def process_item(item_id: int, *, on_chunk: Callable[[list[int]], None] | None =
         return False
     size = current_app.config["OUTBOX_CHUNK_SIZE"]
     batch = current_app.config["MAIL_SEND_BATCH"]
-    while True:
-        ids = outbox.expand_chunk(item, size)
-        db.session.commit()
-        if ids is None:
-            return True
-        for start in range(0, len(ids), batch):
-            chunk = ids[start : start + batch]
-            if on_chunk is not None:
-                on_chunk(chunk)
-            else:
-                outbox.dispatch("workers.tasks.send_deliveries", chunk)
-        item = db.session.get(OutboxItem, item_id)
+    try:
+        while True:
+            ids = outbox.expand_chunk(item, size)
+            if ids is None and item.topic == "change.announced":
+                _alert_if_uncontactable(item)  # in the commit that marks the row done
+            db.session.commit()
+            if ids is None:
+                return True
+            for start in range(0, len(ids), batch):
+                chunk = ids[start : start + batch]
+                if on_chunk is not None:
+                    on_chunk(chunk)
+                else:
+                    outbox.dispatch("workers.tasks.send_deliveries", chunk)
+            item = db.session.get(OutboxItem, item_id)
+    except outbox.LeaseLost:
+        db.session.rollback()  # another worker carries on with the row
+        return False
+    except Exception as exc:
+        # Recorded on the row and tried again after a backoff, not at every sweep.
+        db.session.rollback()
+        outbox.release_item(item_id, f"{type(exc).__name__}: {exc}")
+        raise
 
 
 def send_batch(ids: list[int]) -> dict[str, int]:
@@ -90,17 +107,41 @@ def send_batch(ids: list[int]) -> dict[str, int]:
     if not claimed:
         return counts
     commit_every = current_app.config["MAIL_COMMIT_BATCH"]
+    # A slow batch renews its lease, or the sweep would hand its rest to another worker.
+    renew_after = current_app.config["OUTBOX_LEASE_SECONDS"] / 3
+    renewed = time.monotonic()
+    unreachable: str | None = None  # once the SMTP server cannot be reached, stop trying
     with make_sender() as sender:
         for n, delivery_id in enumerate(claimed, start=1):
+            if time.monotonic() - renewed > renew_after:
+                outbox.renew_deliveries(claimed[n - 1 :])
+                db.session.commit()
+                renewed = time.monotonic()
             delivery = db.session.get(Delivery, delivery_id)
             try:
-                answer = sender.send(build(delivery))
+                if unreachable is not None and delivery.channel == "email":
+                    raise TemporaryFailure(unreachable)
+                if delivery.channel == "webhook":
+                    answer = send_webhook(delivery)
+                else:
+                    answer = sender.send(build(delivery))
             except TemporaryFailure as exc:
+                if isinstance(exc, Unreachable):
+                    unreachable = str(exc)
                 _retry(delivery, str(exc))
                 counts["retry"] += 1
             except PermanentFailure as exc:
                 _fail(delivery, str(exc))
                 counts["failed"] += 1
+            except SQLAlchemyError:
+                raise
+            except Exception as exc:
+                # One message that cannot be built must not fail its batch again and again
+                # (resending the batch's uncommitted messages each time): it backs off alone,
+                # and after MAIL_MAX_ATTEMPTS it fails and legal staff are alerted.
+                log.exception("delivery %s: unexpected error", delivery_id)
+                _retry(delivery, f"error: {type(exc).__name__}: {exc}")
+                counts["retry"] += 1
             else:
                 _sent(delivery, answer)
                 counts["sent"] += 1
@@ -115,14 +156,22 @@ def _sent(delivery: Delivery, answer: str) -> None:
     delivery.status, delivery.accepted_at, delivery.last_response = "sent", now, answer
     delivery.attempts += 1
     delivery.lease_until = None
+    observe_delivery(delivery.channel, "sent")
     if delivery.notice_id and delivery.outbox.topic == "change.announced":
         notice = db.session.get(Notice, delivery.notice_id)
         if notice.delivered_at is None:
-            notice.delivered_at = now
+            values: dict = {"delivered_at": now}
             if notice.response == "objection":
                 org = notice.change.recipient.organization
                 days = notice.objection_days
-                notice.objection_deadline = deadline(org, now, days, notice.change.effective_on)
+                values["objection_deadline"] = deadline(org, now, days, notice.change.effective_on)
+            # The first acceptance is the proof of notice: when another worker delivered to
+            # another contact of the same customer meanwhile, its earlier time stands.
+            db.session.execute(
+                update(Notice)
+                .where(Notice.id == notice.id, Notice.delivered_at.is_(None))
+                .values(**values)
+            )
 
 
 def _retry(delivery: Delivery, error: str) -> None:
@@ -133,17 +182,22 @@ def _retry(delivery: Delivery, error: str) -> None:
         _fail(delivery, f"gave up after {delivery.attempts} attempts: {error}")
         return
     delivery.next_attempt_at = utcnow() + outbox.backoff(delivery.attempts)
+    observe_delivery(delivery.channel, "retry")
 
 
 def _fail(delivery: Delivery, answer: str) -> None:
     delivery.status, delivery.last_response, delivery.lease_until = "failed", answer, None
     delivery.attempts = max(delivery.attempts, 1)
+    observe_delivery(delivery.channel, "failed")
     if delivery.notice_id and delivery.outbox.topic == "change.announced":
         _alert_if_undeliverable(delivery)
 
 
 def _alert_if_undeliverable(delivery: Delivery) -> None:
     """Alert legal staff once no contact of the notice can still receive it."""
+    # Workers failing the notice's last two contacts at once would each see the other still
+    # pending, and neither would alert: the lock on the notice puts them one after the other.
+    db.session.execute(select(Notice.id).where(Notice.id == delivery.notice_id).with_for_update())
     still_possible = db.session.scalar(
         select(
             exists().where(
@@ -168,6 +222,39 @@ def _alert_if_undeliverable(delivery: Delivery) -> None:
             "answer": delivery.last_response,
         },
         delivery.organization_id,
+    )
+
+
+def _alert_if_uncontactable(item: OutboxItem) -> None:
+    """Notices of customers without any contact address were never sent: no notice, so
+    legal staff hear of them (once per announcement, however many there are)."""
+    uncontactable = (
+        select(Customer.name)
+        .join(Notice, Notice.customer_id == Customer.id)
+        .where(Notice.change_id == item.payload["change_id"], Notice.withdrawn_at.is_(None))
+        .where(
+            ~exists().where(
+                Delivery.outbox_id == item.id,
+                Delivery.notice_id == Notice.id,
+                Delivery.channel == "email",
+            )
+        )
+    )
+    count = db.session.scalar(select(func.count()).select_from(uncontactable.subquery()))
+    if not count:
+        return
+    names = db.session.scalars(uncontactable.order_by(Notice.id).limit(20)).all()
+    listed = ", ".join(names) + (f" (+{count - len(names)})" if count > len(names) else "")
+    outbox.enqueue(
+        "alert.legal",
+        {
+            "kind": "notice_undeliverable",
+            "change_id": item.payload["change_id"],
+            "customers": count,
+            "customer": listed,
+            "answer": "no contact e-mail address",
+        },
+        item.organization_id,
     )
 
 

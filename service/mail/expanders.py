@@ -11,6 +11,10 @@ from service.extensions import db
 from service.organizations.models import Organization
 from service.outbox.models import OutboxItem
 from service.outbox.services import expander
+from service.subscriptions import services as subscriptions
+from service.subscriptions.models import Subscription
+from service.webhooks.models import Webhook
+from service.webhooks.services import delivery_address
 
 
 def _notice_filter(item: OutboxItem) -> list:
@@ -53,6 +57,23 @@ def change_notices(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict]
         for notice in notices
         for contact in by_customer.get(notice.customer_id, [])
     ]
+    # The customers' active webhooks get the same notices; not as proof of notice (no
+    # notice_id), which rests on e-mail.
+    hooks = db.session.execute(
+        select(Webhook.id, Webhook.customer_id)
+        .where(Webhook.customer_id.in_({n.customer_id for n in notices}))
+        .where(Webhook.status == "active")
+        .order_by(Webhook.id)
+    ).all()
+    rows += [
+        {
+            "customer_id": hook.customer_id,
+            "channel": "webhook",
+            "address": delivery_address(hook.id),
+            "locale": "en",
+        }
+        for hook in hooks
+    ]
     return rows, notices[-1].id
 
 
@@ -86,3 +107,33 @@ def legal_alert(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict], i
     org = db.session.get(Organization, item.organization_id)
     address = org.legal_contact_email or org.contact_email
     return [{"address": address, "locale": "pl" if org.country == "PL" else "en"}], 1
+
+
+@expander(subscriptions.CONFIRM_TOPIC)
+def subscription_confirmation(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict], int]:
+    """The address that asked to subscribe, while its subscription is still pending."""
+    if cursor:
+        return [], cursor
+    subscription = db.session.get(Subscription, item.payload["subscription_id"])
+    if subscription is None or subscription.status != "pending" or not subscription.email:
+        return [], cursor
+    return [{"address": subscription.email, "locale": subscription.locale}], 1
+
+
+@expander(*subscriptions.AUDIENCE_TOPICS)
+def subscribers(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict], int]:
+    """Every confirmed subscriber of the organization; the cursor is the last subscription id."""
+    found = db.session.execute(
+        select(Subscription.id, Subscription.email, Subscription.locale)
+        .where(
+            Subscription.organization_id == item.organization_id,
+            Subscription.status == "confirmed",
+            Subscription.email.is_not(None),
+            Subscription.id > cursor,
+        )
+        .order_by(Subscription.id)
+        .limit(size)
+    ).all()
+    if not found:
+        return [], cursor
+    return [{"address": s.email, "locale": s.locale} for s in found], found[-1].id

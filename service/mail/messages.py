@@ -3,9 +3,10 @@ contact's language, with headers that cannot be injected through any field."""
 
 from __future__ import annotations
 
+import email.policy
 import email.utils
 from datetime import timedelta
-from email.headerregistry import Address
+from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 
 from flask import current_app, render_template
@@ -13,12 +14,28 @@ from flask import current_app, render_template
 from service.changes.models import Change, Notice
 from service.customers.services import effective_terms
 from service.extensions import db
+from service.mail.senders import PermanentFailure
 from service.mail.texts import TEXTS
 from service.notices.links import answer_url
 from service.objections.models import Objection
 from service.organizations.models import Organization
 from service.outbox.models import Delivery
 from service.recipients import services as recipients
+from service.subscriptions import links as subscription_links
+from service.subscriptions import services as subscriptions
+
+
+class _VerbatimHeader(UnstructuredHeader):
+    """Written as is on one line (RFC 5322 allows 998 characters): folding a long URL would
+    turn it into encoded words, which no mail client reads as a List-Unsubscribe URI."""
+
+    def fold(self, *, policy: email.policy.Policy) -> str:
+        return f"{self.name}: {self}{policy.linesep}"
+
+
+_headers = HeaderRegistry()
+_headers.map_to_type("list-unsubscribe", _VerbatimHeader)
+POLICY = email.policy.default.clone(header_factory=_headers)
 
 
 def one_line(value: object, limit: int = 200) -> str:
@@ -50,6 +67,28 @@ def _change_context(org: Organization, notice: Notice | None, change: Change, la
     }
     if notice is not None and notice.response != "none" and notice.withdrawn_at is None:
         context["answer_url"] = answer_url(org, notice)
+    return context
+
+
+def _subscriber_context(org: Organization, item, delivery: Delivery, lang: str, t: dict) -> dict:
+    """Mail to the public goes only where it is still wanted, and always shows the way out."""
+    subscription = subscriptions.find(org, delivery.address)
+    wanted = "pending" if item.topic == subscriptions.CONFIRM_TOPIC else "confirmed"
+    if subscription is None or subscription.status != wanted:
+        raise PermanentFailure(f"not sent: the subscription is no longer {wanted}")
+    context = {"unsubscribe_url": subscription_links.unsubscribe_url(org, subscription)}
+    if item.topic == subscriptions.CONFIRM_TOPIC:
+        context["confirm_url"] = subscription_links.confirm_url(org, subscription)
+        context["fmt"] = {"org": org.legal_name}
+        return context
+    change = db.session.get(Change, item.payload["change_id"])
+    context |= _change_context(org, None, change, lang)
+    context["list_unsubscribe"] = context["unsubscribe_url"]
+    context["fmt"] = {
+        "org": org.legal_name,
+        "kind": t["kinds"][change.kind],
+        "date": change.effective_on.isoformat(),
+    }
     return context
 
 
@@ -89,8 +128,10 @@ def build(delivery: Delivery) -> EmailMessage:
     elif item.topic == "alert.legal":
         context |= {"alert": item.payload, "alert_text": t["alerts"][item.payload["kind"]]}
         context["fmt"] = {"alert": t["alerts"][item.payload["kind"]]}
+    elif item.topic in subscriptions.TOPICS:
+        context |= _subscriber_context(org, item, delivery, lang, t)
     template = item.topic.split(".")[0]
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["Subject"] = _subject(item.topic, t, context)
     message["From"] = _mailbox(org.legal_name, current_app.config["MAIL_FROM"])
     message["To"] = _mailbox("", delivery.address)
@@ -100,6 +141,9 @@ def build(delivery: Delivery) -> EmailMessage:
     message["Message-ID"] = delivery.message_id
     # Contractual notices cannot be unsubscribed from: no List-Unsubscribe here, on purpose.
     message["Auto-Submitted"] = "auto-generated"
+    if context.get("list_unsubscribe"):  # subscribers of the public only (RFC 2369, 8058)
+        message["List-Unsubscribe"] = f"<{one_line(context['list_unsubscribe'], 900)}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(render_template(f"mail/{template}.txt", **context))
     message.add_alternative(render_template(f"mail/{template}.html", **context), subtype="html")
     # After the body: making the alternative part moves Content-* headers into the parts.

@@ -15,9 +15,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
+SEVEN_BIT = email.policy.SMTP.clone(cte_type="7bit")
+
 
 class TemporaryFailure(Exception):
     """Try again later: 4xx replies, connection failures, timeouts."""
+
+
+class Unreachable(TemporaryFailure):
+    """No connection to the server: the rest of the batch is not tried now either."""
 
 
 class PermanentFailure(Exception):
@@ -68,7 +74,7 @@ class SMTPSender:
             if self.username:
                 smtp.login(self.username, self.password or "")
         except (OSError, smtplib.SMTPException) as exc:
-            raise TemporaryFailure(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
+            raise Unreachable(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
         return smtp
 
     def __enter__(self) -> SMTPSender:
@@ -83,14 +89,30 @@ class SMTPSender:
             self._smtp = None
 
     def send(self, message: EmailMessage) -> str:
-        payload = message.as_bytes(policy=email.policy.SMTP)
         sender = email.utils.parseaddr(message["Return-Path"] or message["From"])[1]
         recipients = [addr for _, addr in email.utils.getaddresses(message.get_all("To", []))]
+        # An address with non-ASCII characters (the API accepts them) needs SMTPUTF8:
+        # without it smtplib cannot even encode the command.
+        utf8 = not all(address.isascii() for address in (sender, *recipients))
         for attempt in (1, 2):
             if self._smtp is None:
                 self._smtp = self._connect()
             try:
-                return self._transaction(sender, recipients, payload)
+                if utf8 and not self._offers("smtputf8"):
+                    raise PermanentFailure(
+                        "553 5.6.7 not sent: the address needs SMTPUTF8, which "
+                        f"{self.host} does not offer"
+                    )
+                # 8-bit bodies (Polish text) only to a server that takes them (RFC 6152);
+                # to any other the generator re-encodes them as 7-bit (base64).
+                eightbit = self._offers("8bitmime")
+                options = ["SMTPUTF8"] if utf8 else []
+                options += ["BODY=8BITMIME"] if eightbit else []
+                policy = (
+                    email.policy.SMTPUTF8 if utf8 else email.policy.SMTP if eightbit else SEVEN_BIT
+                )
+                payload = message.as_bytes(policy=policy)
+                return self._transaction(sender, recipients, payload, options)
             except smtplib.SMTPServerDisconnected as exc:
                 # A reused connection may have been dropped by the server: reconnect once.
                 self._smtp = None
@@ -99,19 +121,35 @@ class SMTPSender:
             except smtplib.SMTPResponseException as exc:
                 if exc.smtp_code == 421:
                     self._smtp = None  # the server is closing the connection
+                else:
+                    self._reset()  # e.g. DATA refused: leave no transaction open
                 raise _failure(exc.smtp_code, exc.smtp_error) from exc
             except (OSError, smtplib.SMTPException) as exc:
                 self._smtp = None
                 raise TemporaryFailure(str(exc)) from exc
         raise TemporaryFailure("unreachable")  # pragma: no cover - the loop returns or raises
 
-    def _transaction(self, sender: str, recipients: list[str], payload: bytes) -> str:
+    def _offers(self, extension: str) -> bool:
+        assert self._smtp is not None
+        self._smtp.ehlo_or_helo_if_needed()
+        return self._smtp.has_extn(extension)
+
+    def _reset(self) -> None:
+        try:
+            if self._smtp is not None:
+                self._smtp.rset()
+        except (OSError, smtplib.SMTPException):
+            self._smtp = None
+
+    def _transaction(
+        self, sender: str, recipients: list[str], payload: bytes, options: list[str]
+    ) -> str:
         """MAIL, RCPT, DATA by hand: send_message() hides the server's final answer, and
         that answer is the proof that the notice was accepted."""
         smtp = self._smtp
         assert smtp is not None
         smtp.ehlo_or_helo_if_needed()
-        code, answer = smtp.mail(sender)
+        code, answer = smtp.mail(sender, options)
         if code != 250:
             smtp.rset()
             raise _failure(code, answer)

@@ -10,6 +10,9 @@ TEXTS: dict[str, dict] = {
             "change.reminder": "Przypomnienie: {kind}: {vendor} od {date}",
             "answer.receipt": "Potwierdzenie: {answer}",
             "alert.legal": "[DPA Registry] {alert}",
+            "subscription.confirm": "Potwierdź subskrypcję zmian podprocesorów: {org}",
+            "subscribers.announced": "{org}: zmiana podprocesorów: {kind}: {vendor} od {date}",
+            "subscribers.withdrawn": "{org}: odwołana zmiana podprocesorów: {vendor}",
         },
         "kinds": {
             "add": "dodanie",
@@ -49,6 +52,15 @@ TEXTS: dict[str, dict] = {
         "Aby zmienić adresy lub język zawiadomień, odpowiedz na tę wiadomość.",
         "receipt_intro": "potwierdzamy otrzymanie Państwa odpowiedzi:",
         "alert_intro": "zdarzenie wymagające uwagi:",
+        "subscriber_intro": "{org} zapowiada zmianę listy podmiotów przetwarzających "
+        "(podprocesorów):",
+        "subscriber_withdrawn_intro": "{org} odwołuje zapowiedzianą zmianę listy podprocesorów:",
+        "subscriber_footer": "Otrzymujesz tę wiadomość, bo zapisałeś(-aś) się na informacje o "
+        "zmianach. Aby się wypisać lub usunąć swój adres, otwórz link:",
+        "confirm_intro": "ktoś (zapewne Ty) poprosił o wiadomości o zmianach listy "
+        "podprocesorów {org}. Aby potwierdzić subskrypcję, otwórz link:",
+        "confirm_ignore": "Jeśli to nie Ty, zignoruj tę wiadomość: bez potwierdzenia nie "
+        "wyślemy nic więcej. Aby nikt więcej nie mógł zapisać tego adresu, otwórz link:",
         "roles": {
             "subprocessor": "podprocesor (art. 28 ust. 4 RODO)",
             "independent_controller": "odrębny administrator",
@@ -62,6 +74,9 @@ TEXTS: dict[str, dict] = {
             "change.reminder": "Reminder: {kind}: {vendor} from {date}",
             "answer.receipt": "Receipt: {answer}",
             "alert.legal": "[DPA Registry] {alert}",
+            "subscription.confirm": "Confirm your subscription to subprocessor changes: {org}",
+            "subscribers.announced": "{org}: subprocessor change: {kind}: {vendor} from {date}",
+            "subscribers.withdrawn": "{org}: subprocessor change withdrawn: {vendor}",
         },
         "kinds": {
             "add": "addition",
@@ -101,6 +116,15 @@ TEXTS: dict[str, dict] = {
         "addresses or language of notices, reply to this message.",
         "receipt_intro": "we confirm receipt of your answer:",
         "alert_intro": "an event that needs attention:",
+        "subscriber_intro": "{org} announces a change of the subprocessors to which it "
+        "entrusts personal data:",
+        "subscriber_withdrawn_intro": "{org} withdraws an announced change of its subprocessors:",
+        "subscriber_footer": "You receive this message because you subscribed to changes. To "
+        "unsubscribe or have your address erased, open this link:",
+        "confirm_intro": "someone (probably you) asked for messages about changes of the "
+        "subprocessors of {org}. To confirm the subscription, open this link:",
+        "confirm_ignore": "If it was not you, ignore this message: without confirmation nothing "
+        "more is sent. To stop anyone from subscribing this address again, open this link:",
         "roles": {
             "subprocessor": "subprocessor (GDPR Art. 28(4))",
             "independent_controller": "independent controller",

@@ -12,6 +12,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from service.changes.models import Notice
+from service.config import signing_keys
 from service.errors import NotFound
 from service.extensions import db
 from service.organizations.models import Organization
@@ -20,7 +21,8 @@ SALT = "dpa-registry/notice-answer"
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+    # Signs with SECRET_KEY; links signed with a key in SECRET_KEY_FALLBACKS still work.
+    return URLSafeTimedSerializer(signing_keys(current_app.config), salt=SALT)
 
 
 def answer_token(org: Organization, notice: Notice) -> str:

@@ -15,6 +15,16 @@ class AnswerSchema(Schema):
     resolution = fields.String(allow_none=True)
 
 
+class DeliverySchema(Schema):
+    channel = fields.String()
+    address = fields.String()
+    status = fields.String(metadata={"description": "pending, sent or failed"})
+    message_id = fields.String()
+    attempts = fields.Integer()
+    accepted_at = fields.DateTime(allow_none=True)
+    last_response = fields.String(allow_none=True, metadata={"description": "Server's answer"})
+
+
 class NoticeSchema(Schema):
     id = fields.Integer()
     change_id = fields.Integer()
@@ -25,6 +35,12 @@ class NoticeSchema(Schema):
     objection_deadline = fields.DateTime(allow_none=True)
     withdrawn_at = fields.DateTime(allow_none=True)
     answer = fields.Nested(AnswerSchema, allow_none=True)
+    status = fields.String(
+        metadata={"description": "Legal staff: delivered, pending or undeliverable"}
+    )
+    deliveries = fields.List(
+        fields.Nested(DeliverySchema), metadata={"description": "Legal staff: proof of notice"}
+    )
     answer_url = fields.String(
         allow_none=True, metadata={"description": "Signed link to answer without a key"}
     )

@@ -65,7 +65,7 @@ def response_for(change: Change, authorisation: str) -> str:
 
 
 def _customers(org: Organization, today: date) -> Iterator[list[Customer]]:
-    """The organization's current customers in chunks, never all in memory."""
+    """The organization's customers still there on `today`, in chunks, never all in memory."""
     last = 0
     while True:
         chunk = db.session.scalars(
@@ -119,7 +119,8 @@ def create_notices(org: Organization, change: Change) -> int:
     short: list[dict] = []
     short_count = 0
     earliest = change.effective_on
-    for chunk in _customers(org, delivered_on):
+    # Those whose relationship ends before the change takes effect are not affected by it.
+    for chunk in _customers(org, change.effective_on):
         for customer in chunk:
             if not concerns(who.scope, customer):
                 continue

@@ -10,6 +10,8 @@ from service.changes.models import Notice
 from service.common import local_today, paginate
 from service.customers import services as customers
 from service.customers.subprocessors import customer_list, upcoming
+from service.db_types import utcnow
+from service.extensions import db
 from service.keys.auth import access, is_legal, load_organization
 from service.notices.links import answer_url
 from service.notices.schemas import (
@@ -20,6 +22,7 @@ from service.notices.schemas import (
     NoticeListSchema,
 )
 from service.objections.services import answer_of
+from service.outbox.models import Delivery
 from service.recipients import services as recipients
 from service.recipients.schemas import AsOfArgs
 from service.web import Blueprint
@@ -32,9 +35,29 @@ blp = Blueprint(
 )
 
 
-def present_notice(org, notice: Notice) -> dict:
+def _deliveries(notice: Notice) -> list[Delivery]:
+    return list(
+        db.session.scalars(
+            select(Delivery).where(Delivery.notice_id == notice.id).order_by(Delivery.id)
+        )
+    )
+
+
+def delivery_status(notice: Notice, deliveries: list[Delivery]) -> str:
+    """delivered once any message was accepted; undeliverable once none can be."""
+    if notice.delivered_at is not None:
+        return "delivered"
+    if deliveries and all(d.status == "failed" for d in deliveries):
+        return "undeliverable"
+    return "pending"
+
+
+def present_notice(org, notice: Notice, *, with_deliveries: bool = False) -> dict:
     answer = answer_of(notice)
-    answerable = notice.response != "none" and notice.withdrawn_at is None and answer is None
+    closed = notice.objection_deadline is not None and utcnow() > notice.objection_deadline
+    answerable = (
+        notice.response != "none" and notice.withdrawn_at is None and answer is None and not closed
+    )
     return {
         "id": notice.id,
         "change_id": notice.change_id,
@@ -50,6 +73,26 @@ def present_notice(org, notice: Notice) -> dict:
         "withdrawn_at": notice.withdrawn_at,
         "answer": answer,
         "answer_url": answer_url(org, notice) if answerable else None,
+    } | (_with_deliveries(notice) if with_deliveries else {})
+
+
+def _with_deliveries(notice: Notice) -> dict:
+    """Proof of notice for legal staff: each message, its Message-ID and the server's answer."""
+    deliveries = _deliveries(notice)
+    return {
+        "status": delivery_status(notice, deliveries),
+        "deliveries": [
+            {
+                "channel": d.channel,
+                "address": d.address,
+                "status": d.status,
+                "message_id": d.message_id,
+                "attempts": d.attempts,
+                "accepted_at": d.accepted_at,
+                "last_response": d.last_response,
+            }
+            for d in deliveries
+        ],
     }
 
 
@@ -151,7 +194,7 @@ class ChangeNotices(MethodView):
         stmt = select(Notice).where(Notice.change_id == change.id).order_by(Notice.id)
         items, total = paginate(stmt, args["page"], args["per_page"])
         return {
-            "items": [present_notice(organization, n) for n in items],
+            "items": [present_notice(organization, n, with_deliveries=True) for n in items],
             "total": total,
             "page": args["page"],
             "per_page": args["per_page"],

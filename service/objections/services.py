@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from service.audit import services as audit
 from service.changes.models import Change, Notice
@@ -165,11 +165,15 @@ def resolve_objection(
 
 
 def void_answers(change: Change) -> int:
-    """A withdrawn change leaves nothing to object to or consent to."""
+    """A withdrawn change leaves nothing to object to or consent to, and no remedy: the
+    exclusions its objections led to go, and a recorded termination right lapses."""
+    answered = select(Objection.id).where(
+        Objection.change_id == change.id,
+        Objection.status.in_(("open", "recorded", "resolved")),
+    )
+    db.session.execute(delete(Exclusion).where(Exclusion.objection_id.in_(answered)))
     result = db.session.execute(
-        update(Objection)
-        .where(Objection.change_id == change.id, Objection.status.in_(("open", "recorded")))
-        .values(status="void")
+        update(Objection).where(Objection.id.in_(answered)).values(status="void")
     )
     return result.rowcount or 0
 

@@ -11,6 +11,9 @@ from service.db_types import UTCDateTime, utcnow
 from service.extensions import db
 
 RESIDENCY_POLICIES = ("none", "eu_only", "eea_only", "eea_or_adequate")
+# Where the retention period of an ended customer relationship starts: its last day, or the
+# last day of the calendar year in which it ended (as Polish limitation periods run).
+RETENTION_FROM = ("end_of_relationship", "end_of_year")
 
 
 class Organization(db.Model):
@@ -22,6 +25,10 @@ class Organization(db.Model):
         ),
         CheckConstraint("default_notice_days >= 0", name="notice_days"),
         CheckConstraint("default_objection_days >= 0", name="objection_days"),
+        CheckConstraint(
+            "retention_from IN ('end_of_relationship', 'end_of_year')", name="retention_from"
+        ),
+        CheckConstraint("retention_years IS NULL OR retention_years >= 0", name="retention_years"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -37,6 +44,10 @@ class Organization(db.Model):
     representative_email: Mapped[str | None] = mapped_column(String(320))
     security_measures: Mapped[str] = mapped_column(Text, default="")
     retention_policy: Mapped[str] = mapped_column(Text, default="")
+    # Records of an ended customer relationship (and its proof of notice) are kept this many
+    # years from `retention_from`, then purged; NULL keeps them until a rule is set.
+    retention_years: Mapped[int | None]
+    retention_from: Mapped[str] = mapped_column(String(30), default="end_of_relationship")
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Warsaw")
     default_notice_days: Mapped[int] = mapped_column(default=30)
     default_objection_days: Mapped[int] = mapped_column(default=14)

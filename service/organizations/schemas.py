@@ -5,7 +5,7 @@ from zoneinfo import available_timezones
 from marshmallow import Schema, ValidationError, fields, validate
 
 from service.common import ApiSchema, Country, required_text, text
-from service.organizations.models import RESIDENCY_POLICIES
+from service.organizations.models import RESIDENCY_POLICIES, RETENTION_FROM
 
 SLUG = validate.Regexp(
     r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", error="Lower-case letters, digits and '-'."
@@ -29,6 +29,8 @@ class OrganizationFields(ApiSchema):
     representative_email = fields.Email(allow_none=True)
     security_measures = text(20_000)
     retention_policy = text(5_000)
+    retention_years = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=100))
+    retention_from = fields.String(validate=validate.OneOf(RETENTION_FROM))
     timezone = fields.String(validate=check_timezone)
     default_notice_days = fields.Integer(validate=validate.Range(min=0, max=365))
     default_objection_days = fields.Integer(validate=validate.Range(min=0, max=365))

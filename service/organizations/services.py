@@ -22,6 +22,8 @@ ORG_FIELDS = (
     "representative_email",
     "security_measures",
     "retention_policy",
+    "retention_years",
+    "retention_from",
     "timezone",
     "default_notice_days",
     "default_objection_days",

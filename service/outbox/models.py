@@ -45,11 +45,12 @@ class OutboxItem(db.Model):
 
 class Delivery(db.Model):
     """One message to one address (or endpoint), with a Message-ID that never changes, so a
-    resend after a crash is recognisably the same message."""
+    resend after a crash is recognisably the same message. One address may serve several
+    customers (an accountant for two salons): each customer's notice is its own message."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("outbox_id", "channel", "address"),
+        UniqueConstraint("outbox_id", "customer_id", "channel", "address"),
         UniqueConstraint("message_id"),
         CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
         CheckConstraint("channel IN ('email', 'webhook')", name="channel"),

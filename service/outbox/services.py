@@ -2,8 +2,9 @@
 
 Delivery is at-least-once. Recovery rests on leases: a worker that dies leaves rows whose
 lease expires, and the beat sweep hands them to another worker; nothing waits for the
-broker's visibility timeout. A message handed to the SMTP server is recorded in the same
-commit as at most MAIL_COMMIT_BATCH - 1 others, so a crash can resend at most that many.
+broker's visibility timeout. A message handed to the SMTP server is recorded in one commit
+with at most MAIL_COMMIT_BATCH - 1 others, so a crash resends at most MAIL_COMMIT_BATCH
+messages per worker process (the last commit may have been under way when it died).
 """
 
 from __future__ import annotations
@@ -123,24 +124,54 @@ def new_message_id() -> str:
     return f"<{uuid.uuid4().hex}@{current_app.config['MAIL_MESSAGE_ID_DOMAIN']}>"
 
 
+class LeaseLost(Exception):
+    """Another worker moved the row on (this one's lease had expired): this one stops."""
+
+
 def expand_chunk(item: OutboxItem, size: int) -> list[int] | None:
-    """Write the deliveries of the next chunk; None when the row is fully expanded."""
+    """Write the deliveries of the next chunk; None when the row is fully expanded.
+
+    Raises LeaseLost when another worker moved the cursor meanwhile: the cursor moves only
+    from where this worker found it, so a chunk is never expanded twice."""
     from service.mail import expanders  # noqa: F401 - registers the topic handlers
 
-    rows, cursor = EXPANDERS[item.topic](item, item.cursor, size)
+    start = item.cursor
+    rows, cursor = EXPANDERS[item.topic](item, start, size)
     now = utcnow()
-    if not rows:
-        item.status, item.done_at, item.lease_until = "done", now, None
+    # Done when the cursor stops moving, not when a chunk yields no rows: a chunk of
+    # customers without contacts yields none, and the rest must still be expanded.
+    finished = cursor == start
+    if finished:
+        values = {"status": "done", "done_at": now, "lease_until": None}
+    else:
+        values = {"cursor": cursor, "lease_until": now + _lease()}
+    # A second worker on the same row waits here for this transaction, then matches nothing.
+    moved = db.session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == item.id, OutboxItem.cursor == start)
+        .where(OutboxItem.status == "pending")
+        .values(**values)
+    ).rowcount
+    if not moved:
+        raise LeaseLost(item.id)
+    if finished:
         return None
-    # A crashed run may have written part of this chunk already: skip what exists.
+    if not rows:
+        return []
+    # Skip what exists (nothing, unless an expander's chunks overlap). The key is per
+    # customer: one address may be the contact of several customers, each owed a notice.
     existing = set(
         db.session.execute(
-            select(Delivery.channel, Delivery.address)
+            select(Delivery.customer_id, Delivery.channel, Delivery.address)
             .where(Delivery.outbox_id == item.id)
             .where(Delivery.address.in_([r["address"] for r in rows]))
         ).all()
     )
-    fresh = [r for r in rows if (r.get("channel", "email"), r["address"]) not in existing]
+    fresh = [
+        r
+        for r in rows
+        if (r.get("customer_id"), r.get("channel", "email"), r["address"]) not in existing
+    ]
     deliveries = [
         Delivery(
             outbox_id=item.id,
@@ -151,10 +182,23 @@ def expand_chunk(item: OutboxItem, size: int) -> list[int] | None:
         for row in fresh
     ]
     db.session.add_all(deliveries)
-    item.cursor = cursor
-    item.lease_until = now + _lease()
     db.session.flush()
     return [d.id for d in deliveries]
+
+
+def release_item(item_id: int, error: str) -> None:
+    """Expanding the row failed: record why, and let it be tried again after a backoff
+    (not at every sweep), its lease given up."""
+    db.session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == item_id, OutboxItem.status == "pending")
+        .values(
+            last_error=error[:2000],
+            lease_until=None,
+            available_at=utcnow() + backoff(db.session.get(OutboxItem, item_id).attempts),
+        )
+    )
+    db.session.commit()
 
 
 def claim_deliveries(ids: Iterable[int], now: datetime | None = None) -> list[int]:
@@ -172,6 +216,16 @@ def claim_deliveries(ids: Iterable[int], now: datetime | None = None) -> list[in
     ).all()
     db.session.commit()
     return sorted(claimed)
+
+
+def renew_deliveries(ids: list[int], now: datetime | None = None) -> None:
+    """Extend the lease of a batch still being sent, so the sweep leaves it to its worker."""
+    now = now or utcnow()
+    db.session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.status == "pending")
+        .values(lease_until=now + _lease())
+    )
 
 
 def backoff(attempts: int) -> timedelta:

@@ -1,0 +1,281 @@
+"""What the public page and feeds show, and the JSON, CSV and Atom renderings of it.
+
+Every function takes the organization's local `day` instead of reading a clock, so the
+list as of any date (tomorrow's included) can be rendered and tested without waiting.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import date, datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from service import reference
+from service.changes.models import Change
+from service.extensions import db
+from service.organizations.models import Organization
+from service.public.texts import TEXTS
+from service.recipients import services as recipients
+from service.recipients.schemas import RecipientSchema
+
+CHANGELOG_LIMIT = 100
+ATOM_NS = "http://www.w3.org/2005/Atom"
+
+
+# --- what is shown ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Place:
+    """One processing location as the page shows it."""
+
+    where: str
+    activity: str
+    mechanism: str
+    detail: str
+
+
+def listed(org: Organization, day: date) -> list[dict]:
+    """The list in force on `day`, as the public API presents it (no due diligence)."""
+    return [recipients.present(r, day, legal=False) for r in recipients.all_listed(org, day)]
+
+
+def _changes(org: Organization):
+    return (
+        select(Change)
+        .where(Change.organization_id == org.id)
+        .options(selectinload(Change.recipient), selectinload(Change.replaces))
+    )
+
+
+def upcoming(org: Organization, day: date) -> list[Change]:
+    """Announced changes that take effect after `day`, soonest first."""
+    stmt = _changes(org).where(Change.status == "announced", Change.effective_on > day)
+    return list(db.session.scalars(stmt.order_by(Change.effective_on, Change.id)))
+
+
+def changelog(org: Organization, limit: int | None = None) -> list[Change]:
+    """Announced and withdrawn changes, newest announcement first."""
+    stmt = _changes(org).order_by(Change.announced_at.desc(), Change.id.desc())
+    stmt = stmt.limit(limit or CHANGELOG_LIMIT)
+    return list(db.session.scalars(stmt))
+
+
+def country_label(code: str | None) -> str:
+    return f"{reference.country_name(code)} ({code})" if code else ""
+
+
+def place(location: dict, lang: str) -> Place:
+    t = TEXTS[lang]
+    mechanism = location["mechanism"]
+    detail = ""
+    if mechanism == "scc" and location.get("scc_module"):
+        detail = t["scc_module"].format(module=location["scc_module"])
+    elif mechanism == "derogation" and location.get("derogation_ground"):
+        ground = location["derogation_ground"]
+        detail = t.get(ground) or t["derogation_ground"].format(ground=ground)
+    else:
+        detail = next(
+            (
+                location[name]
+                for name in (
+                    "adequacy_reference",
+                    "bcr_reference",
+                    "code_of_conduct_name",
+                    "certification_name",
+                    "ad_hoc_authorisation",
+                )
+                if location.get(name)
+            ),
+            "",
+        )
+    return Place(
+        where=country_label(location.get("country")) or location.get("international_organisation"),
+        activity=location.get("activity") or "",
+        mechanism=t["mechanisms"].get(mechanism, mechanism),
+        detail=detail,
+    )
+
+
+# --- JSON -------------------------------------------------------------------------------------
+
+_ITEM_SCHEMA = RecipientSchema(many=True, exclude=("due_diligence",))
+
+
+def json_body(org: Organization, day: date) -> bytes:
+    """The list as JSON: the items of the public API, with the organization and the date."""
+    items = listed(org, day)
+    body = {
+        "organization": {"slug": org.slug, "legal_name": org.legal_name},
+        "as_of": day.isoformat(),
+        "items": _ITEM_SCHEMA.dump(items),
+        "total": len(items),
+    }
+    return json.dumps(body, ensure_ascii=False, indent=1).encode()
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    "id",
+    "name",
+    "legal_entity",
+    "country",
+    "role",
+    "purpose_pl",
+    "purpose_en",
+    "data_categories_pl",
+    "data_categories_en",
+    "data_subject_categories",
+    "services",
+    "locations",
+    "listed_from",
+    "listed_until",
+    "parent_id",
+    "website",
+)
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection,
+# e.g. `=HYPERLINK(...)` in a vendor name). A leading apostrophe makes it text and shows
+# as nothing in the cell; `-` and `+` are caught too, at the cost of prefixing a rare
+# legitimate value.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def safe_cell(value: object) -> str:
+    if value is None:
+        text = ""
+    elif isinstance(value, list | tuple):
+        text = "; ".join(str(v) for v in value)
+    elif isinstance(value, date):
+        text = value.isoformat()
+    else:
+        text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _location_cell(location: dict) -> str:
+    where = location.get("country") or location.get("international_organisation") or ""
+    mechanism = location["mechanism"]
+    if mechanism == "scc" and location.get("scc_module"):
+        mechanism += f" (module {location['scc_module']})"
+    elif mechanism == "derogation" and location.get("derogation_ground"):
+        mechanism += f" ({location['derogation_ground']})"
+    activity = f" [{location['activity']}]" if location.get("activity") else ""
+    return f"{where}: {mechanism}{activity}"
+
+
+def csv_body(org: Organization, day: date) -> bytes:
+    """The list as CSV (RFC 4180, UTF-8, CRLF), safe to open in a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for item in listed(org, day):
+        row = {**item, "services": item["effective_services"]}
+        row["locations"] = [_location_cell(loc) for loc in item["locations"]]
+        writer.writerow([safe_cell(row.get(name)) for name in CSV_COLUMNS])
+    return out.getvalue().encode()
+
+
+# --- Atom 1.0 (RFC 4287) ----------------------------------------------------------------------
+
+# Characters XML 1.0 cannot carry at all; a vendor name containing one must not break the feed.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(value: str) -> str:
+    return _NOT_XML.sub("", value)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def tag_uri(base_url: str, day: date, specific: str) -> str:
+    """A permanent id (RFC 4151) that does not change when the page moves."""
+    authority = (urlsplit(base_url).hostname or "localhost").lower()
+    return f"tag:{authority},{day.isoformat()}:{specific}"
+
+
+def change_title(change: Change, lang: str) -> str:
+    t = TEXTS[lang]
+    vendor = change.recipient.name
+    if change.replaces is not None:
+        vendor = f"{vendor} {t['replaces']} {change.replaces.name}"
+    title = t["entry_title"].format(
+        kind=t["kinds"][change.kind], vendor=vendor, day=change.effective_on.isoformat()
+    )
+    return t["entry_withdrawn"].format(title=title) if change.status == "withdrawn" else title
+
+
+def change_summary(change: Change, lang: str) -> str:
+    t = TEXTS[lang]
+    lines = [
+        f"{change.recipient.name} ({change.recipient.legal_entity})",
+        f"{t['kinds'][change.kind]}, {t['effective']} {change.effective_on.isoformat()}.",
+    ]
+    if change.replaces is not None:
+        lines.append(
+            f"{t['replaces'].capitalize()}: {change.replaces.name} "
+            f"({change.replaces.legal_entity})."
+        )
+    if change.update_diff:
+        names = [t["fields"].get(n, n) for n in (change.update_diff.get("after") or {})]
+        lines.append(f"{t['updated_fields']}: {', '.join(names)}.")
+    if change.urgent:
+        lines.append(f"{t['urgent']}: {change.urgent_justification or ''}")
+    if change.reason:
+        lines.append(f"{t['reason']}: {change.reason}")
+    if change.status == "withdrawn":
+        when = change.withdrawn_at.date().isoformat() if change.withdrawn_at else ""
+        lines.append(f"{t['withdrawn'].capitalize()} {when}: {change.withdrawal_reason or ''}")
+    return "\n".join(lines)
+
+
+def page_url(base_url: str, org: Organization, lang: str) -> str:
+    return f"{base_url.rstrip('/')}/orgs/{org.slug}/subprocessors?lang={lang}"
+
+
+def atom_body(org: Organization, lang: str, base_url: str) -> bytes:
+    """Announced and withdrawn changes as an Atom 1.0 feed, newest first."""
+    t = TEXTS[lang]
+    changes = changelog(org)
+    page = page_url(base_url, org, lang)
+
+    def sub(parent: ET.Element, name: str, text: str | None = None, **attrs: str) -> ET.Element:
+        element = ET.SubElement(parent, name, attrs)
+        if text is not None:
+            element.text = _xml_text(text)
+        return element
+
+    # Plain names and a literal xmlns: ElementTree's namespace support would prefix every
+    # element (ns0:entry), which is valid but unkind to readers of the source.
+    feed = ET.Element("feed", {"xmlns": ATOM_NS, "xml:lang": lang})
+    sub(feed, "id", tag_uri(base_url, org.created_at.date(), f"{org.slug}/changes"))
+    sub(feed, "title", t["feed_title"].format(org=org.legal_name))
+    sub(feed, "subtitle", t["feed_subtitle"])
+    moments = [c.withdrawn_at or c.announced_at for c in changes] or [org.created_at]
+    sub(feed, "updated", _stamp(max(moments)))
+    author = sub(feed, "author")
+    sub(author, "name", org.legal_name)
+    sub(author, "email", org.contact_email)
+    self_url = f"{base_url.rstrip('/')}/orgs/{org.slug}/changes.atom?lang={lang}"
+    sub(feed, "link", rel="self", type="application/atom+xml", href=self_url)
+    sub(feed, "link", rel="alternate", type="text/html", hreflang=lang, href=page)
+    for change in changes:
+        entry = sub(feed, "entry")
+        specific = f"{org.slug}/changes/{change.id}"
+        sub(entry, "id", tag_uri(base_url, change.announced_at.date(), specific))
+        sub(entry, "title", change_title(change, lang))
+        sub(entry, "published", _stamp(change.announced_at))
+        sub(entry, "updated", _stamp(change.withdrawn_at or change.announced_at))
+        sub(entry, "link", rel="alternate", type="text/html", href=f"{page}#change-{change.id}")
+        sub(entry, "summary", change_summary(change, lang), type="text")
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)

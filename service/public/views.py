@@ -1,0 +1,184 @@
+"""The public subprocessor page, its JSON, CSV and Atom forms, and the subscribe form.
+
+Anyone may read these: they show only what the anonymous API shows. Every GET is served
+from `service.public.cache` under a key that moves with every write and with the
+organization's local date, and answers conditional requests without rendering.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Blueprint, Response, current_app, render_template, request
+from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError
+from werkzeug.http import http_date, is_resource_modified
+
+from service.common import local_today, start_of_day
+from service.db_types import utcnow
+from service.errors import NotFound
+from service.extensions import db
+from service.keys.auth import load_organization
+from service.organizations.models import Organization
+from service.public import cache, services
+from service.public.texts import TEXTS, negotiate
+
+bp = Blueprint("public", __name__, url_prefix="/orgs/<org>")
+
+# Browsers and proxies may reuse a copy for a minute, then must ask again (a cheap 304).
+# Our own cache is never stale; this minute is the only delay a reader can see.
+CACHE_CONTROL = "public, max-age=60, must-revalidate"
+CONTENT_TYPES = {
+    "html": "text/html; charset=utf-8",
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "atom": "application/atom+xml; charset=utf-8",
+}
+
+
+def now() -> datetime:
+    """The clock of the public views; tests move it to see tomorrow's list."""
+    return utcnow()
+
+
+@bp.get("/subprocessors")
+def page(org: str) -> Response:
+    """The list in force today, upcoming changes, the changelog and the subscribe form."""
+    lang = negotiate(request.args.get("lang"), request.accept_languages)
+    try:
+        organization = load_organization(org)
+    except NotFound:
+        return _not_found(lang)
+    return _serve(organization, "html", lang)
+
+
+@bp.get("/subprocessors.json")
+def list_json(org: str) -> Response:
+    return _serve(load_organization(org), "json", "-")
+
+
+@bp.get("/subprocessors.csv")
+def list_csv(org: str) -> Response:
+    return _serve(load_organization(org), "csv", "-")
+
+
+@bp.get("/changes.atom")
+def changes_atom(org: str) -> Response:
+    lang = negotiate(request.args.get("lang"), request.accept_languages)
+    return _serve(load_organization(org), "atom", lang)
+
+
+@bp.post("/subprocessors/subscribe")
+def subscribe(org: str) -> Response:
+    """The subscribe form's target: the same double opt-in as the API, answered as a page."""
+    from service.subscriptions import services as subscriptions
+    from service.subscriptions.schemas import SubscribeSchema
+
+    lang = negotiate(request.form.get("lang"), request.accept_languages)
+    try:
+        organization = load_organization(org)
+    except NotFound:
+        return _not_found(lang)
+    form = {"email": request.form.get("email", "").strip(), "locale": lang}
+    try:
+        data = SubscribeSchema().load(form)
+    except ValidationError:
+        return _uncached(
+            "public/subscribe.html", 422, org=organization, lang=lang, t=TEXTS[lang],
+            error=TEXTS[lang]["invalid_email"], email=form["email"],
+        )  # fmt: skip
+    try:
+        subscriptions.subscribe(organization, data["email"], data["locale"])
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # a concurrent request for the address won and asks it
+    return _uncached("public/subscribe.html", 200, org=organization, lang=lang, t=TEXTS[lang])
+
+
+# --- serving from the cache -------------------------------------------------------------------
+
+
+def _serve(org: Organization, form: str, lang: str) -> Response:
+    moment = now()
+    today = local_today(org.timezone, moment)
+    headers = {"Cache-Control": CACHE_CONTROL, "Content-Type": CONTENT_TYPES[form]}
+    if form in ("html", "atom"):
+        headers["Vary"] = "Accept-Language"
+    if form == "csv":
+        headers["Content-Disposition"] = f'attachment; filename="{org.slug}-subprocessors.csv"'
+    state = cache.list_state(org.id)
+    if state is None:  # written around the ORM: serve it, but neither cache nor validate
+        headers["Cache-Control"] = "no-cache"
+        return Response(_render(org, form, today, lang), headers=headers)
+    key = cache.Key(org.id, state.token, today, lang, form)
+    # What is shown changes with writes and at local midnight (the date is on the page).
+    modified = max(state.changed_at, start_of_day(today, org.timezone))
+    headers["ETag"] = f'"{key.etag}"'
+    # A validator in the current second could miss a later write in that same second.
+    last_modified = (
+        modified if modified.replace(microsecond=0) < moment.replace(microsecond=0) else None
+    )
+    if last_modified is not None:
+        headers["Last-Modified"] = http_date(last_modified)
+    if not is_resource_modified(request.environ, etag=key.etag, last_modified=last_modified):
+        headers.pop("Content-Type")
+        return Response(status=304, headers=headers)
+    body = cache.bodies.get(key)
+    headers["X-Cache"] = "hit" if body is not None else "miss"
+    if body is None:
+        body = _render(org, form, today, lang)
+        cache.bodies.put(key, body)
+    return Response(body, headers=headers)
+
+
+def _render(org: Organization, form: str, day: date, lang: str) -> bytes:
+    base_url = current_app.config["PUBLIC_BASE_URL"]
+    if form == "json":
+        return services.json_body(org, day)
+    if form == "csv":
+        return services.csv_body(org, day)
+    if form == "atom":
+        return services.atom_body(org, lang, base_url)
+    return render_template("public/subprocessors.html", **_page_context(org, day, lang)).encode()
+
+
+def _page_context(org: Organization, day: date, lang: str) -> dict:
+    items = services.listed(org, day)
+    names = {item["id"]: item["name"] for item in items}
+    rows = [
+        {
+            **item,
+            "role_label": TEXTS[lang]["roles"].get(item["role"], item["role"]),
+            "purpose": item[f"purpose_{lang}"],
+            "country_label": services.country_label(item["country"]),
+            "places": [services.place(loc, lang) for loc in item["locations"]],
+            "parent_name": names.get(item["parent_id"]),
+        }
+        for item in items
+    ]
+    log = services.changelog(org)
+    return {
+        "org": org,
+        "lang": lang,
+        "t": TEXTS[lang],
+        "languages": [(code, TEXTS[code]["language_name"]) for code in TEXTS],
+        "day": day,
+        "rows": rows,
+        "upcoming": services.upcoming(org, day),
+        "changelog": log,
+        "changelog_full": len(log) < services.CHANGELOG_LIMIT,
+        "title_of": lambda change: services.change_title(change, lang),
+        "fields_of": lambda change: [
+            TEXTS[lang]["fields"].get(n, n) for n in ((change.update_diff or {}).get("after") or {})
+        ],
+    }
+
+
+def _uncached(template: str, status: int, **context: object) -> Response:
+    response = Response(render_template(template, **context), status=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _not_found(lang: str) -> Response:
+    return _uncached("public/not_found.html", 404, lang=lang, t=TEXTS[lang])

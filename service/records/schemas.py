@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from service.common import ApiSchema
+from service.public.texts import LANGUAGES
+
+AS_OF = {"description": "The register as of this date (default: today, organization's zone)"}
+LANG = {"description": "Language of the register's bilingual fields (default: Accept-Language)"}
+
+
+def _format(*choices: str, what: str) -> fields.String:
+    return fields.String(
+        validate=validate.OneOf(choices),
+        metadata={"description": f"{what}: {', '.join(choices)} (else from Accept)"},
+    )
+
+
+class RecordArgs(ApiSchema):
+    as_of = fields.Date(metadata=AS_OF)
+    lang = fields.String(validate=validate.OneOf(LANGUAGES), metadata=LANG)
+    format = _format("json", "csv", "xlsx", what="Rendering")
+
+
+class AnnexArgs(ApiSchema):
+    as_of = fields.Date(metadata=AS_OF)
+    lang = fields.String(validate=validate.OneOf(LANGUAGES), metadata=LANG)
+    format = _format("json", "html", what="Rendering; html is a printable page")
+
+
+class ExportArgs(ApiSchema):
+    as_of = fields.Date(metadata=AS_OF)
+    format = _format("json", "csv", what="Rendering")
+
+
+class PolicySectionArgs(ApiSchema):
+    as_of = fields.Date(metadata=AS_OF)
+    lang = fields.String(validate=validate.OneOf(LANGUAGES), metadata=LANG)
+    format = _format("text", "markdown", "html", what="Rendering")
+
+
+class PartyContactSchema(Schema):
+    name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+
+
+class ProcessorSchema(Schema):
+    name = fields.String()
+    address = fields.String()
+    country = fields.String()
+    contact_email = fields.String()
+    legal_contact_email = fields.String(allow_none=True)
+    dpo = fields.Nested(PartyContactSchema)
+    representative = fields.Nested(PartyContactSchema)
+
+
+class PlaceSchema(Schema):
+    country = fields.String(allow_none=True)
+    international_organisation = fields.String(allow_none=True)
+    where = fields.String()
+    activity = fields.String()
+    mechanism = fields.String()
+    mechanism_label = fields.String()
+    detail = fields.String()
+
+
+class ParentSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class RecipientEntrySchema(Schema):
+    number = fields.Integer(metadata={"description": "Position in an annex"})
+    id = fields.Integer()
+    name = fields.String()
+    legal_entity = fields.String()
+    address = fields.String()
+    country = fields.String()
+    country_label = fields.String()
+    website = fields.String(allow_none=True)
+    role = fields.String()
+    role_label = fields.String()
+    purpose = fields.String()
+    data_categories = fields.List(fields.String())
+    data_subject_categories = fields.List(fields.String())
+    locations = fields.List(fields.Nested(PlaceSchema))
+    parent = fields.Nested(ParentSchema, allow_none=True)
+
+
+class TransferSchema(Schema):
+    recipient_id = fields.Integer()
+    recipient = fields.String()
+    legal_entity = fields.String()
+    importer_country = fields.String()
+    location = fields.String()
+    third_countries = fields.List(fields.String())
+    activity = fields.String()
+    mechanism = fields.String()
+    mechanism_label = fields.String()
+    scc_module = fields.Integer(allow_none=True)
+    safeguard = fields.String()
+    tia_reference = fields.String(allow_none=True)
+
+
+class ControllerSchema(Schema):
+    id = fields.Integer()
+    external_ref = fields.String()
+    name = fields.String()
+    contacts = fields.List(fields.String())
+    started_on = fields.Date()
+    ended_on = fields.Date(allow_none=True)
+    services = fields.List(fields.String())
+    processing_categories = fields.List(fields.String())
+    data_categories = fields.List(fields.String())
+    data_subject_categories = fields.List(fields.String())
+    recipients = fields.List(fields.Nested(RecipientEntrySchema))
+    transfers = fields.List(fields.Nested(TransferSchema))
+
+
+class RecordSchema(Schema):
+    as_of = fields.Date()
+    lang = fields.String()
+    processor = fields.Nested(ProcessorSchema)
+    controllers = fields.List(fields.Nested(ControllerSchema))
+    total = fields.Integer()
+    security_measures = fields.String()
+
+
+class CustomerRefSchema(Schema):
+    id = fields.Integer()
+    external_ref = fields.String()
+    name = fields.String()
+
+
+class AnnexSchema(Schema):
+    title = fields.String()
+    intro = fields.String()
+    as_of = fields.Date()
+    lang = fields.String()
+    processor = fields.Nested(ProcessorSchema)
+    customer = fields.Nested(CustomerRefSchema)
+    authorisation = fields.String()
+    items = fields.List(fields.Nested(RecipientEntrySchema))
+    total = fields.Integer()
+
+
+class ClausesSchema(Schema):
+    where = fields.String()
+    scc_module = fields.Integer()
+    scc_signed_on = fields.Date(allow_none=True)
+    scc_clause9_option = fields.String(allow_none=True)
+    scc_clause9_notice_days = fields.Integer(allow_none=True)
+
+
+class AnnexIIISchema(Schema):
+    title = fields.String()
+    intro = fields.String()
+    as_of = fields.Date()
+    lang = fields.String()
+    processor = fields.Nested(ProcessorSchema)
+    importer = fields.Nested(RecipientEntrySchema)
+    clauses = fields.List(fields.Nested(ClausesSchema))
+    items = fields.List(fields.Nested(RecipientEntrySchema))
+    total = fields.Integer()

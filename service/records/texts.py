@@ -1,0 +1,118 @@
+"""The words of the annexes and of the privacy-policy section, in Polish and English."""
+
+from __future__ import annotations
+
+TEXTS: dict[str, dict[str, str]] = {
+    "pl": {
+        "annex_title": "Wykaz podprocesorów",
+        "annex_intro": (
+            "Załącznik do umowy powierzenia przetwarzania danych osobowych między {customer} "
+            "(administrator) a {org} (podmiot przetwarzający): podmioty, którym podmiot "
+            "przetwarzający może podpowierzyć przetwarzanie danych osobowych (art. 28 ust. 2 "
+            "i 4 RODO)."
+        ),
+        "annex_iii_title": "Załącznik III: wykaz podprocesorów",
+        "annex_iii_intro": (
+            "Standardowe klauzule umowne (decyzja wykonawcza Komisji (UE) 2021/914), moduł 3: "
+            "podprocesorzy, z których korzysta importer danych ({importer})."
+        ),
+        "as_of": "Stan na dzień",
+        "processor": "Podmiot przetwarzający",
+        "controller": "Administrator",
+        "importer": "Importer danych",
+        "clauses": "Klauzule",
+        "clause9_general": "ogólna zgoda na dalszych podprocesorów, z uprzedzeniem {days} dni",
+        "clause9_specific": "szczegółowa zgoda na każdego dalszego podprocesora",
+        "name": "Nazwa",
+        "address": "Adres",
+        "contact": "Podmiot i dane kontaktowe",
+        "description": "Opis przetwarzania",
+        "data_categories": "Kategorie danych",
+        "data_subjects": "Kategorie osób",
+        "locations": "Miejsca przetwarzania i podstawa transferu",
+        "engaged_by": "Podprocesor podmiotu {parent}",
+        "none": "Brak.",
+        "authorisation_general": "ogólna zgoda na podprocesorów (art. 28 ust. 2 RODO)",
+        "authorisation_specific": "szczegółowa zgoda na każdego podprocesora (art. 28 ust. 2 RODO)",
+        "authorisation": "Rodzaj zgody",
+        "policy_heading": "Odbiorcy danych osobowych",
+        "processors_heading": "Podmioty przetwarzające dane na nasze zlecenie",
+        "processors_intro": (
+            "Powierzamy przetwarzanie danych osobowych podmiotom, które świadczą dla nas "
+            "usługi (podmioty przetwarzające, art. 28 RODO). Przetwarzają one dane wyłącznie "
+            "na nasze polecenie i w zakresie potrzebnym do świadczenia tych usług:"
+        ),
+        "controllers_heading": "Zaufani partnerzy",
+        "controllers_intro": (
+            "Dane osobowe otrzymują także nasi zaufani partnerzy, którzy przetwarzają je jako "
+            "odrębni administratorzy albo wspólnie z nami jako współadministratorzy (art. 26 "
+            "RODO), na zasadach opisanych w swoich politykach prywatności:"
+        ),
+        "purpose": "cel",
+        "established": "siedziba",
+        "transfer": "przekazywanie danych poza Europejski Obszar Gospodarczy ({where}) na "
+        "podstawie: {safeguard}",
+        "transfers_note": (
+            "Jeśli dane są przekazywane poza Europejski Obszar Gospodarczy, przy odbiorcy "
+            "podajemy państwo i zabezpieczenie, na którym opiera się transfer. Kopię "
+            "zabezpieczeń można otrzymać, pisząc na adres podany w polityce."
+        ),
+        "no_transfers": "Nie przekazujemy danych osobowych poza Europejski Obszar Gospodarczy.",
+        "policy_as_of": "Stan na dzień {day}.",
+    },
+    "en": {
+        "annex_title": "List of sub-processors",
+        "annex_intro": (
+            "Annex to the data processing agreement between {customer} (controller) and {org} "
+            "(processor): the sub-processors the processor may engage to process personal "
+            "data (Art. 28(2) and (4) GDPR)."
+        ),
+        "annex_iii_title": "Annex III: list of sub-processors",
+        "annex_iii_intro": (
+            "Standard contractual clauses (Commission Implementing Decision (EU) 2021/914), "
+            "Module 3: the sub-processors engaged by the data importer ({importer})."
+        ),
+        "as_of": "As of",
+        "processor": "Processor",
+        "controller": "Controller",
+        "importer": "Data importer",
+        "clauses": "Clauses",
+        "clause9_general": "general authorisation of further sub-processors, {days} days' notice",
+        "clause9_specific": "specific authorisation of each further sub-processor",
+        "name": "Name",
+        "address": "Address",
+        "contact": "Legal entity and contact details",
+        "description": "Description of the processing",
+        "data_categories": "Categories of personal data",
+        "data_subjects": "Categories of data subjects",
+        "locations": "Processing locations and transfer mechanism",
+        "engaged_by": "Sub-processor of {parent}",
+        "none": "None.",
+        "authorisation_general": "general authorisation of sub-processors (Art. 28(2) GDPR)",
+        "authorisation_specific": "specific authorisation of each sub-processor (Art. 28(2) GDPR)",
+        "authorisation": "Authorisation",
+        "policy_heading": "Recipients of personal data",
+        "processors_heading": "Processors acting on our behalf",
+        "processors_intro": (
+            "We entrust personal data to providers that perform services for us (processors, "
+            "Art. 28 GDPR). They process it only on our instructions and only as far as those "
+            "services require:"
+        ),
+        "controllers_heading": "Trusted partners",
+        "controllers_intro": (
+            "Our trusted partners also receive personal data; they process it as independent "
+            "controllers, or jointly with us as joint controllers (Art. 26 GDPR), as their own "
+            "privacy policies describe:"
+        ),
+        "purpose": "purpose",
+        "established": "established in",
+        "transfer": "transfer outside the European Economic Area ({where}) based on: {safeguard}",
+        "transfers_note": (
+            "Where data leaves the European Economic Area, the country and the safeguard the "
+            "transfer rests on are named with the recipient. A copy of the safeguards can be "
+            "obtained by writing to the address given in this policy."
+        ),
+        "no_transfers": "We do not transfer personal data outside the European Economic Area.",
+        "policy_as_of": "As of {day}.",
+    },
+}

@@ -1,0 +1,170 @@
+"""HTTP glue for the Art. 30(2) record, the annexes, the exports and the policy section."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Response, render_template, request
+from flask.views import MethodView
+
+from service.common import local_today
+from service.customers.services import get_customer
+from service.keys.auth import access, load_organization
+from service.organizations.models import Organization
+from service.public import services as public
+from service.public.texts import negotiate
+from service.recipients.services import get_recipient
+from service.records import formats, services
+from service.records.schemas import (
+    AnnexArgs,
+    AnnexIIISchema,
+    AnnexSchema,
+    ExportArgs,
+    PolicySectionArgs,
+    RecordArgs,
+    RecordSchema,
+)
+from service.records.texts import TEXTS
+from service.web import Blueprint
+
+blp = Blueprint(
+    "records",
+    __name__,
+    url_prefix="/api/v1/orgs/<org>",
+    description="The processor's record (Art. 30(2)), DPA annexes, exports, policy section",
+)
+
+# What each `format` is served as; without `format`, the Accept header picks among them.
+MEDIA_TYPES = {
+    "json": "application/json",
+    "csv": "text/csv",
+    "xlsx": formats.XLSX_TYPE,
+    "html": "text/html",
+    "text": "text/plain",
+    "markdown": "text/markdown",
+}
+
+
+def _as(*forms: str):
+    """Document the other media types a 200 may come as (the JSON one has its schema)."""
+    binary = {"type": "string", "format": "binary"}
+
+    def decorator(view):
+        for form in reversed(forms):
+            view = blp.alt_response(200, schema=binary, content_type=MEDIA_TYPES[form])(view)
+        return view
+
+    return decorator
+
+
+def _format(asked: str | None, offered: tuple[str, ...]) -> str:
+    if asked:
+        return asked
+    types = [MEDIA_TYPES[name] for name in offered]
+    best = request.accept_mimetypes.best_match(types, default=types[0])
+    return offered[types.index(best)]
+
+
+def _day(organization: Organization, args: dict) -> date:
+    return args.get("as_of") or local_today(organization.timezone)
+
+
+def _lang(args: dict) -> str:
+    return negotiate(args.get("lang"), request.accept_languages)
+
+
+def _file(body: bytes | str, form: str, filename: str | None = None) -> Response:
+    charset = "" if form == "xlsx" else "; charset=utf-8"
+    response = Response(body, content_type=MEDIA_TYPES[form] + charset)
+    if filename is not None:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Vary"] = "Accept, Accept-Language"
+    return response
+
+
+def _annex(args: dict, annex: dict, lang: str) -> dict | Response:
+    """The annex as JSON, or as a printable page."""
+    if _format(args.get("format"), ("json", "html")) == "json":
+        return annex
+    page = render_template("records/annex.html", annex=annex, t=TEXTS[lang], lang=lang)
+    return _file(page, "html")
+
+
+@blp.route("/record")
+class Record(MethodView):
+    @access("legal")
+    @blp.arguments(RecordArgs, location="query")
+    @blp.response(200, RecordSchema)
+    @_as("csv", "xlsx")
+    def get(self, args: dict, org: str):
+        """The record of processing the processor keeps (Art. 30(2)): JSON, CSV or XLSX."""
+        organization = load_organization(org)
+        day = _day(organization, args)
+        form = _format(args.get("format"), ("json", "csv", "xlsx"))
+        record = services.record(organization, day, args.get("lang") or "en")
+        if form == "json":
+            return record
+        name = f"{organization.slug}-record-{day.isoformat()}.{form}"
+        render = formats.record_csv if form == "csv" else formats.record_xlsx
+        return _file(render(record), form, name)
+
+
+@blp.route("/customers/<int:customer_id>/annex")
+class CustomerAnnex(MethodView):
+    @access("customer_or_legal")
+    @blp.arguments(AnnexArgs, location="query")
+    @blp.response(200, AnnexSchema)
+    @_as("html")
+    def get(self, args: dict, org: str, customer_id: int):
+        """The customer's authorised sub-processors: the DPA annex (Annex IV of 2021/915)."""
+        organization = load_organization(org)
+        customer = get_customer(organization, customer_id)
+        lang = _lang(args)
+        annex = services.customer_annex(organization, customer, _day(organization, args), lang)
+        return _annex(args, annex, lang)
+
+
+@blp.route("/subprocessors/<int:recipient_id>/scc-annex-iii")
+class SccAnnexIII(MethodView):
+    @access("legal")
+    @blp.arguments(AnnexArgs, location="query")
+    @blp.response(200, AnnexIIISchema)
+    @_as("html")
+    def get(self, args: dict, org: str, recipient_id: int):
+        """Annex III of the Module 3 SCCs signed with this vendor: its own sub-processors."""
+        organization = load_organization(org)
+        importer = get_recipient(organization, recipient_id)
+        lang = _lang(args)
+        annex = services.scc_annex_iii(organization, importer, _day(organization, args), lang)
+        return _annex(args, annex, lang)
+
+
+@blp.route("/subprocessors/export")
+class Export(MethodView):
+    @blp.arguments(ExportArgs, location="query")
+    @_as("json", "csv")
+    def get(self, args: dict, org: str):
+        """The public list in force on `as_of` as a JSON or CSV file (the public page's)."""
+        organization = load_organization(org)
+        day = _day(organization, args)
+        form = _format(args.get("format"), ("json", "csv"))
+        render = public.csv_body if form == "csv" else public.json_body
+        name = f"{organization.slug}-subprocessors-{day.isoformat()}.{form}"
+        return _file(render(organization, day), form, name)
+
+
+@blp.route("/privacy-policy-section")
+class PolicySection(MethodView):
+    @blp.arguments(PolicySectionArgs, location="query")
+    @_as("text", "markdown", "html")
+    def get(self, args: dict, org: str):
+        """The privacy policy's recipients and trusted partners section, from the register."""
+        organization = load_organization(org)
+        section = services.policy_section(organization, _day(organization, args), _lang(args))
+        form = _format(args.get("format"), ("text", "markdown", "html"))
+        if form == "html":
+            body = render_template("records/policy_section.html", section=section)
+        else:
+            body = formats.policy_text(section, markdown=form == "markdown")
+        return _file(body, form)
