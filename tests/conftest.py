@@ -103,7 +103,21 @@ def ctx(app: Flask) -> Iterator[Flask]:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+    """The test client, failing the test at any server error: no request may end in a 500.
+
+    503 is the one 5xx the service answers on purpose (readiness, database unavailable)."""
+    client = app.test_client()
+    original = client.open
+
+    def open_checked(*args: object, **kwargs: object):
+        response = original(*args, **kwargs)
+        assert response.status_code < 500 or response.status_code == 503, response.get_data(
+            as_text=True
+        )
+        return response
+
+    client.open = open_checked
+    return client
 
 
 class World:

@@ -15,19 +15,6 @@ from tests.conftest import bearer, vendor
 PROBLEM = "application/problem+json"
 
 
-def refuse_5xx(client):
-    """Wrap the test client so that any 5xx answer fails the test where it happens."""
-    original = client.open
-
-    def open_checked(*args, **kwargs):
-        response = original(*args, **kwargs)
-        assert response.status_code < 500, response.get_data(as_text=True)
-        return response
-
-    client.open = open_checked
-    return client
-
-
 def assert_problem(response, status: int) -> dict:
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == PROBLEM

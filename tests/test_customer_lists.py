@@ -10,12 +10,7 @@ from sqlalchemy import text
 
 from service.extensions import db
 from service.notices import services as notice_services
-from tests.notice_kit import Desk, assert_problem, local_midnight, parse_dt, refuse_5xx
-
-
-@pytest.fixture
-def client(client):
-    return refuse_5xx(client)
+from tests.notice_kit import Desk, assert_problem, local_midnight, parse_dt
 
 
 @pytest.fixture

@@ -5,12 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.notice_kit import Desk, assert_problem, refuse_5xx
-
-
-@pytest.fixture
-def client(client):
-    return refuse_5xx(client)
+from tests.notice_kit import Desk, assert_problem
 
 
 @pytest.fixture

@@ -12,12 +12,7 @@ from sqlalchemy import select
 from service.changes.milestones import record_milestones
 from service.changes.models import Change, Notice
 from service.extensions import db
-from tests.notice_kit import Desk, assert_problem, local_midnight, refuse_5xx
-
-
-@pytest.fixture
-def client(client):
-    return refuse_5xx(client)
+from tests.notice_kit import Desk, assert_problem, local_midnight
 
 
 @pytest.fixture

@@ -11,20 +11,6 @@ from service.extensions import db
 from tests.conftest import bearer, vendor
 
 
-@pytest.fixture
-def client(client):
-    """The test client, refusing any 5xx answer."""
-    original = client.open
-
-    def open_checked(*args, **kwargs):
-        response = original(*args, **kwargs)
-        assert response.status_code < 500, response.get_data(as_text=True)
-        return response
-
-    client.open = open_checked
-    return client
-
-
 class Scenario:
     def __init__(self, client, world):
         self.client, self.world = client, world

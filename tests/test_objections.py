@@ -15,12 +15,7 @@ from service.extensions import db
 from service.objections import services as answers
 from service.organizations.models import Organization
 from tests.conftest import bearer
-from tests.notice_kit import Desk, assert_problem, craft_token, parse_dt, refuse_5xx
-
-
-@pytest.fixture
-def client(client):
-    return refuse_5xx(client)
+from tests.notice_kit import Desk, assert_problem, craft_token, parse_dt
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import json
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -18,17 +17,12 @@ from service.demo.seed import seed
 from service.extensions import db
 from service.organizations.models import Organization
 from tests.conftest import bearer, vendor
-from tests.notice_kit import assert_problem, refuse_5xx
+from tests.notice_kit import assert_problem
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BOOKERO = "/api/v1/orgs/bookero"
 BEZ = "/api/v1/orgs/bezkalkulatora"
 EVIL = '=HYPERLINK("http://evil.example","x")'
-
-
-@pytest.fixture
-def client(client: FlaskClient) -> FlaskClient:
-    return refuse_5xx(client)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import json
 from datetime import date
 
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 
 from service.audit import services as audit
@@ -24,15 +23,10 @@ from service.retention import services as retention
 from service.retention.rules import add_years, deletion_due_on
 from service.webhooks.models import Webhook
 from tests.conftest import bearer
-from tests.notice_kit import Desk, assert_problem, refuse_5xx
+from tests.notice_kit import Desk, assert_problem
 
 ENDED = {"started_on": "2015-01-10", "ended_on": "2018-03-31"}  # due on 2026-01-01
 PURGE_DAY = date(2026, 1, 1)
-
-
-@pytest.fixture
-def client(client: FlaskClient) -> FlaskClient:
-    return refuse_5xx(client)
 
 
 @pytest.fixture
