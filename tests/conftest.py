@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
+from email.message import EmailMessage
 
 import psycopg
 import pytest
@@ -22,6 +23,8 @@ from service import create_app
 from service.common import local_today
 from service.extensions import db
 from service.keys import services as keys
+from service.mail import delivery as mail_delivery
+from service.mail.senders import MemorySender, PermanentFailure
 from service.organizations.services import create_organization, create_service
 
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -165,6 +168,44 @@ class World:
 @pytest.fixture
 def world(app: Flask) -> World:
     return World(app)
+
+
+@pytest.fixture
+def org(world: World) -> dict:
+    """The organization most tests work in; modules may override it."""
+    return world.org("bookero")
+
+
+@pytest.fixture
+def legal(world: World, org: dict) -> dict:
+    """Authorization headers of that organization's legal staff."""
+    return bearer(world.key("legal", org))
+
+
+class MailSink(MemorySender):
+    """The in-memory sender, shared across batches: `refuse` makes chosen addresses fail
+    for good (a 550), `hook` runs before each message is kept."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refuse: set[str] = set()
+        self.hook: Callable[[EmailMessage], None] | None = None
+
+    def send(self, message: EmailMessage) -> str:
+        if message["To"].addresses[0].addr_spec in self.refuse:
+            raise PermanentFailure("550 5.1.1 mailbox unavailable")
+        if self.hook is not None:
+            self.hook(message)
+        return super().send(message)
+
+
+@pytest.fixture
+def outbox_mail() -> Iterator[MailSink]:
+    """Messages the in-process pipeline sends during the test, instead of .eml files."""
+    sink = MailSink()
+    mail_delivery.use_sender(lambda: sink)
+    yield sink
+    mail_delivery.use_sender(None)
 
 
 def bearer(token: str) -> dict:

@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.conftest import bearer, vendor
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def org(world) -> dict:
-    return world.org("bookero")
-
-
-@pytest.fixture
-def legal(world, org) -> dict:
-    return bearer(world.key("legal", org))
 
 
 def changes_url(org: dict, suffix: str = "") -> str:

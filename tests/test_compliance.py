@@ -37,11 +37,6 @@ def org(world) -> dict:
     return world.org("acme")
 
 
-@pytest.fixture
-def legal(world, org) -> dict:
-    return bearer(world.key("legal", org))
-
-
 def register(client, org: dict, headers: dict, **overrides: object) -> dict:
     body = vendor(**{"sub_dpa_signed_on": "2020-01-01", **overrides})
     response = client.post(f"/api/v1/orgs/{org['slug']}/subprocessors", json=body, headers=headers)

@@ -31,16 +31,6 @@ def customer_body(**overrides: object) -> dict:
     return body
 
 
-@pytest.fixture
-def org(world) -> dict:
-    return world.org("bookero")
-
-
-@pytest.fixture
-def legal(world, org) -> dict:
-    return bearer(world.key("legal", org))
-
-
 def create(client, org: dict, headers: dict, **overrides: object) -> dict:
     response = client.post(customers_url(org), json=customer_body(**overrides), headers=headers)
     assert response.status_code == 201, response.json

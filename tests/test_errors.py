@@ -4,7 +4,6 @@ import pytest
 
 from service import create_app
 from service.errors import PROBLEM_BASE
-from tests.conftest import bearer
 
 PROBLEM = "application/problem+json"
 
@@ -17,16 +16,6 @@ def assert_problem(response, status: int) -> dict:
     assert body["type"].startswith(PROBLEM_BASE)
     assert body["title"]
     return body
-
-
-@pytest.fixture
-def org(world) -> dict:
-    return world.org("bookero")
-
-
-@pytest.fixture
-def legal(world, org) -> dict:
-    return bearer(world.key("legal", org))
 
 
 @pytest.mark.parametrize("path", ["/nope", "/api/v1/nope", "/api/v1/orgs/bookero/nothing/here"])

@@ -34,16 +34,6 @@ def post_csv(client, url: str, body: str | bytes, headers: dict, charset: str | 
     return client.post(url, data=body, content_type=content_type, headers=headers)
 
 
-@pytest.fixture
-def org(world) -> dict:
-    return world.org("bookero")
-
-
-@pytest.fixture
-def legal(world, org) -> dict:
-    return bearer(world.key("legal", org))
-
-
 def counts(app, org: dict) -> dict:
     """What an import may write: a refused one must leave all of it as it was."""
     with app.app_context():

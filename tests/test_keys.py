@@ -16,11 +16,6 @@ from tests.conftest import bearer
 PROTECTED = "/api/v1/orgs/bookero/customers"
 
 
-@pytest.fixture
-def org(world) -> dict:
-    return world.org("bookero")
-
-
 def test_created_key_authenticates(client, world, org):
     token = world.key("legal", org)
     assert token.startswith("dpa_")

@@ -5,7 +5,6 @@ on one outbox row. Real processes are in test_delivery_real.py."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
@@ -15,31 +14,15 @@ from service.changes.models import Notice
 from service.db_types import utcnow
 from service.extensions import db
 from service.mail import delivery as mail_delivery
-from service.mail.senders import MemorySender, Unreachable
+from service.mail.senders import Unreachable
 from service.outbox import services as outbox
 from service.outbox.models import Delivery, OutboxItem
 from tests.conftest import bearer, vendor
 
 
-class Sender(MemorySender):
-    """In-memory, shared across batches; `hook` runs before each message is kept."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.hook = None
-
-    def send(self, message):
-        if self.hook is not None:
-            self.hook(message)
-        return super().send(message)
-
-
 @pytest.fixture
-def sender() -> Iterator[Sender]:
-    kept = Sender()
-    mail_delivery.use_sender(lambda: kept)
-    yield kept
-    mail_delivery.use_sender(None)
+def sender(outbox_mail):
+    return outbox_mail
 
 
 @pytest.fixture

@@ -5,38 +5,14 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
 
 from service.changes.models import Notice
 from service.extensions import db
-from service.mail import delivery as mail_delivery
-from service.mail.senders import MemorySender, PermanentFailure
 from service.outbox.models import Delivery, OutboxItem
 from tests.conftest import bearer, vendor
-
-
-class Recorder(MemorySender):
-    """In-memory sender shared across batches; may refuse chosen addresses for good."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.refuse: set[str] = set()
-
-    def send(self, message):
-        if message["To"].addresses[0].addr_spec in self.refuse:
-            raise PermanentFailure("550 5.1.1 mailbox unavailable")
-        return super().send(message)
-
-
-@pytest.fixture
-def outbox_mail() -> Iterator[Recorder]:
-    recorder = Recorder()
-    mail_delivery.use_sender(lambda: recorder)
-    yield recorder
-    mail_delivery.use_sender(None)
 
 
 @pytest.fixture

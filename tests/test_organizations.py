@@ -24,16 +24,6 @@ def new_org(**overrides: object) -> dict:
 
 
 @pytest.fixture
-def org(world) -> dict:
-    return world.org("bookero")
-
-
-@pytest.fixture
-def legal(world, org) -> dict:
-    return bearer(world.key("legal", org))
-
-
-@pytest.fixture
 def admin(world) -> dict:
     return bearer(world.key("admin"))
 

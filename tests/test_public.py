@@ -33,11 +33,6 @@ def org(world) -> dict:
     return world.org("bookero", address="ul. Spacerowa 25, 05-152 Czosnów")
 
 
-@pytest.fixture
-def legal(world, org) -> dict:
-    return bearer(world.key("legal", org))
-
-
 def api(org: dict, suffix: str = "") -> str:
     return f"/api/v1/orgs/{org['slug']}{suffix}"
 

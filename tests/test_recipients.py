@@ -14,16 +14,6 @@ from tests.conftest import bearer, vendor
 PROBLEM = "application/problem+json"
 
 
-@pytest.fixture
-def org(world) -> dict:
-    return world.org("bookero")
-
-
-@pytest.fixture
-def legal(world, org) -> dict:
-    return bearer(world.key("legal", org))
-
-
 def url(org: dict, suffix: str = "") -> str:
     return f"/api/v1/orgs/{org['slug']}/subprocessors{suffix}"
 
