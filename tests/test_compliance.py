@@ -932,3 +932,18 @@ def test_the_report_is_documented_in_openapi(client):
         "expiring_within",
     }
     assert "ComplianceItem" in spec["components"]["schemas"]
+
+
+def test_expiry_reminders_reach_legal_staff_by_e_mail(app, client, world, org, legal, outbox_mail):
+    from service.mail.delivery import drain
+    from workers.tasks import remind_expiries
+
+    register(client, org, legal, name="Due soon", next_review_on=world.day(org, 7))
+    with app.app_context():
+        assert remind_expiries() == 1
+        drain()
+    alerts = [m for m in outbox_mail.sent if m["To"].addresses[0].addr_spec == "legal@acme.example"]
+    assert len(alerts) == 1
+    body = alerts[0].get_body(("plain",)).get_content()
+    assert "Due soon" in body
+    assert world.day(org, 7) in body

@@ -79,10 +79,8 @@ def remind_expiries() -> int:
 
     Certifications, DPF certifications and vendor reviews due within
     COMPLIANCE_EXPIRY_WARNING_DAYS each get one `compliance.expiry_reminder` audit event per
-    item and expiry date, so running it twice (or after a crash) records nothing new. E-mail
-    delivery of these reminders to legal staff (an `alert.legal` outbox row per reminder)
-    comes with the e-mail issue; until then they are read in the audit trail and the
-    compliance report.
+    item and expiry date, so running it twice (or after a crash) records nothing new, and an
+    `alert.legal` outbox row that e-mails it to legal staff.
     """
     from flask import current_app
 

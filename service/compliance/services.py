@@ -22,6 +22,7 @@ from service.compliance import rules
 from service.customers.models import Customer, CustomerAgreement
 from service.extensions import db
 from service.organizations.models import Organization
+from service.outbox import services as outbox
 from service.recipients import services as recipients
 from service.recipients.models import Recipient, RecipientRevision
 
@@ -329,5 +330,14 @@ def record_expiry_reminders(within_days: int, *, actor: str = "system:reminders"
                     "days_left": (due_on - today).days,
                 },
             )
+            # The reminder reaches legal staff by e-mail, through the outbox like any alert.
+            alert = {
+                "kind": "expiry_reminder",
+                "vendor": recipient.name,
+                "what": what,
+                "due_on": due_on.isoformat(),
+                "days_left": (due_on - today).days,
+            }
+            outbox.enqueue("alert.legal", alert, org.id)
             recorded += 1
     return recorded

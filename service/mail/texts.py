@@ -30,6 +30,7 @@ TEXTS: dict[str, dict] = {
             "consent_refused": "Klient odmówił zgody",
             "notice_undeliverable": "Nie udało się doręczyć zawiadomienia",
             "webhook_disabled": "Webhook klienta został wyłączony",
+            "expiry_reminder": "Zbliża się termin ważności lub przeglądu u dostawcy",
         },
         "greeting": "Dzień dobry,",
         "intro": "informujemy o planowanej zmianie listy podmiotów przetwarzających "
@@ -94,6 +95,7 @@ TEXTS: dict[str, dict] = {
             "consent_refused": "A customer refused consent",
             "notice_undeliverable": "A notice could not be delivered",
             "webhook_disabled": "A customer's webhook was disabled",
+            "expiry_reminder": "A vendor's certification or review falls due soon",
         },
         "greeting": "Hello,",
         "intro": "we are giving you notice of an intended change of the subprocessors to which "
