@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format migrate seed worker clean
+.PHONY: help install run test lint format migrate seed worker clean bench
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ migrate: $(STAMP) ## Apply migrations to DATABASE_URL (default: SQLite under ins
 
 seed: $(STAMP) ## Load the demo organizations (idempotent)
 	$(BIN)/flask --app service seed demo
+
+bench: $(STAMP) ## Run the benchmarks against their baselines (bench/RESULTS.md)
+	@bash bench/run.sh
 
 clean: ## Remove the virtualenv, the embedded database and caches
 	rm -rf $(VENV) instance .tmp .pytest_cache .ruff_cache test-artifacts

@@ -1,0 +1,141 @@
+"""Targets 1, 2 and the list half of 5: the lists under gunicorn against a baseline.
+
+    .venv/bin/python bench/http_list.py [--rounds 3] [--seconds 10] [--growth 10,100,1000,10000]
+
+Our app and the baseline (bench/baseline_app.py: the same bytes from memory) run side by
+side under gunicorn.conf.py with production settings (DPA_ENV=production, JSON logs to a
+file, Prometheus multiprocess metrics); wrk -t2 -c16 alternates between them, round after
+round, and the medians are compared. Writes bench/results/http_list.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from common import (
+    bench_database,
+    clone_vendors,
+    fetch,
+    machine,
+    median,
+    start_baseline,
+    start_ours,
+    wrk,
+)
+
+OUT = Path(__file__).resolve().parent / "results"
+
+
+def compare(cases: dict, baseline_url: str, rounds: int, seconds: int) -> dict:
+    """Interleave baseline and every case, `rounds` times; medians per case."""
+    runs: dict[str, list[dict]] = {"baseline": [], **{name: [] for name in cases}}
+    for n in range(rounds):
+        runs["baseline"].append(wrk(baseline_url, seconds=seconds))
+        for name, (url, headers) in cases.items():
+            runs[name].append(wrk(url, seconds=seconds, headers=headers))
+        print(
+            f"  round {n + 1}: " + ", ".join(f"{k} {v[-1]['rps']:.0f}/s" for k, v in runs.items())
+        )
+    summary = {}
+    base = median([r["rps"] for r in runs["baseline"]])
+    for name, results in runs.items():
+        rps = median([r["rps"] for r in results])
+        summary[name] = {
+            "rps_median": rps,
+            "p50_ms_median": median([r["p50_ms"] for r in results]),
+            "p99_ms_median": median([r["p99_ms"] for r in results]),
+            "ratio_to_baseline": rps / base,
+            "non_2xx": sum(r["non_2xx"] for r in results),
+            "runs": results,
+        }
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--growth", default="10,100,1000,10000")
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    report: dict = {"machine": machine(), "args": vars(args)}
+    with bench_database() as database:
+        with database.connect() as conn:
+            vendors = clone_vendors(conn, "bookero", 50)
+        ours = start_ours(database)
+        try:
+            public = f"{ours.base}/orgs/bookero/subprocessors.json"
+            status, headers, body = fetch(public)
+            assert status == 200, (status, body[:500])
+            etag = headers["ETag"]
+            customer = database.scalar(
+                "SELECT customer_id FROM api_keys WHERE customer_id IS NOT NULL LIMIT 1"
+            )
+            own = f"{ours.base}/api/v1/orgs/bookero/customers/{customer}/subprocessors"
+            auth = {"Authorization": f"Bearer {database.keys['BOOKERO_CUSTOMER_KEY']}"}
+            status, _, own_body = fetch(own, auth)
+            assert status == 200, (status, own_body[:500])
+            status, _, _ = fetch(public, {"If-None-Match": etag})
+            assert status == 304, status
+            baseline = start_baseline(database, body, headers)
+            try:
+                print(f"lists: {vendors} vendors, public JSON {len(body)} bytes")
+                report["list"] = {
+                    "vendors": vendors,
+                    "public_json_bytes": len(body),
+                    "own_list_bytes": len(own_body),
+                    "results": compare(
+                        {
+                            "public_json": (public, None),
+                            "public_json_304": (public, {"If-None-Match": etag}),
+                            "customer_own_list": (own, auth),
+                        },
+                        f"{baseline.base}/orgs/bookero/subprocessors.json",
+                        args.rounds,
+                        args.seconds,
+                    ),
+                }
+            finally:
+                baseline.stop()
+        finally:
+            ours.stop()
+
+    # Cost growth: each size in a fresh server (bodies cached per process), one round each
+    # of the cached public JSON and the uncached API list (first page of 50).
+    growth = []
+    for size in [int(s) for s in args.growth.split(",") if s]:
+        with bench_database() as database:
+            with database.connect() as conn:
+                vendors = clone_vendors(conn, "bookero", size)
+            ours = start_ours(database)
+            try:
+                public = f"{ours.base}/orgs/bookero/subprocessors.json"
+                api = f"{ours.base}/api/v1/orgs/bookero/subprocessors?per_page=50"
+                _, _, body = fetch(public)
+                seconds = max(3, args.seconds // 2)
+                row = {"vendors": vendors, "public_json_bytes": len(body)}
+                for name, url in (("public_json", public), ("api_page_50", api)):
+                    fetch(url)
+                    results = [wrk(url, seconds=seconds) for _ in range(args.rounds)]
+                    row[name] = {
+                        "rps_median": median([r["rps"] for r in results]),
+                        "p50_ms_median": median([r["p50_ms"] for r in results]),
+                        "p99_ms_median": median([r["p99_ms"] for r in results]),
+                    }
+                print(f"  growth {row}")
+                growth.append(row)
+            finally:
+                ours.stop()
+    report["growth"] = growth
+    (OUT / "http_list.json").write_text(json.dumps(report, indent=2))
+    for name, r in report["list"]["results"].items():
+        print(
+            f"{name:20s} {r['rps_median']:8.0f} req/s  p99 {r['p99_ms_median']:6.1f} ms  "
+            f"ratio {r['ratio_to_baseline']:.2f}  non-2xx/3xx {r['non_2xx']}"
+        )
+
+
+if __name__ == "__main__":
+    main()

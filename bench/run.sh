@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, ours against its baseline in the same run. Needs wrk,
+# PostgreSQL at TEST_DATABASE_URL (databases are created and dropped) and Redis at
+# BENCH_REDIS_URL (databases 11 and 12). Figures land in bench/results/; see bench/RESULTS.md.
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=../.venv/bin/python
+command -v wrk >/dev/null || { echo "make bench: wrk is needed (apt-get install wrk)" >&2; exit 2; }
+mkdir -p results
+$PY -u http_list.py "$@"
+$PY -u announce.py
+$PY -u large_registry.py
