@@ -8,12 +8,13 @@ from pathlib import Path
 from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from service import config, observability
 from service.errors import (
     DomainError,
     handle_data_error,
+    handle_database_unavailable,
     handle_domain_error,
     handle_integrity_error,
     handle_unexpected,
@@ -59,9 +60,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_models()
     _register_blueprints(app)
     _register_hooks(app)
+    from service import ratelimit
+
+    ratelimit.init_app(app)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(DataError, handle_data_error)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(Exception, handle_unexpected)
 
     from service.cli import register_cli

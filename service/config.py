@@ -59,6 +59,12 @@ class Defaults:
     # may be sent another confirmation (anyone can fill the form in with anyone's address).
     SUBSCRIPTION_CONFIRM_MAX_AGE_HOURS = 72
     SUBSCRIPTION_CONFIRM_RESEND_SECONDS = 900
+    # Rate limits per client address and route, per window (see service/ratelimit.py):
+    # subscribing (API and form) and the signed-link pages; 429 with Retry-After beyond.
+    RATE_LIMIT_ENABLED = True
+    RATE_LIMIT_WINDOW_SECONDS = 60
+    RATE_LIMIT_SUBSCRIBE = 10
+    RATE_LIMIT_LINKS = 30
     # Webhooks: only public HTTPS endpoints unless this is true (development and tests).
     WEBHOOKS_ALLOW_PRIVATE = False
     WEBHOOK_TIMEOUT_SECONDS = 5.0

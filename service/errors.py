@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import http
 import logging
 
+import marshmallow as ma
 from flask import Response, json
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,12 @@ class Conflict(DomainError):
     status = 409
     slug = "conflict"
     title = "Conflicts with the current state"
+
+
+class PreconditionFailed(DomainError):
+    status = 412
+    slug = "precondition-failed"
+    title = "The resource changed since it was read"
 
 
 class Unauthorized(DomainError):
@@ -96,8 +105,36 @@ def _flatten_webargs_messages(messages: dict) -> dict:
     return flat
 
 
+class ProblemSchema(ma.Schema):
+    """An error as documented in the OpenAPI document (RFC 9457); only for documentation."""
+
+    class Meta:
+        unknown = ma.INCLUDE  # a problem may carry extension members (e.g. `retry_after`)
+
+    type = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    status = ma.fields.Integer(required=True)
+    detail = ma.fields.String()
+    errors = ma.fields.Dict(metadata={"description": "Field name to messages"})
+
+
 class ProblemApi(Api):
     """flask-smorest Api whose error handler answers problem+json instead of its own shape."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        # flask-smorest documents its own error shape as application/json; ours is
+        # application/problem+json, for every status and for the default error response.
+        for status in http.HTTPStatus:
+            response: dict = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_MIMETYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_MIMETYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         if isinstance(error, InternalServerError):
@@ -152,6 +189,19 @@ def handle_integrity_error(error: Exception) -> Response:
         "Conflicts with the current state",
         "Another request changed the same data at the same time; reload and try again.",
         slug="conflict",
+    )
+
+
+def handle_database_unavailable(error: Exception) -> Response:
+    # A dropped connection, a restarting server, a failover: the client may simply retry.
+    # pool_pre_ping replaces the dead connection on the next checkout.
+    log.warning("database unavailable: %s", type(error).__name__)
+    return problem(
+        503,
+        "Database unavailable",
+        "The database could not be reached; nothing was written. Try again shortly.",
+        slug="database-unavailable",
+        headers={"Retry-After": "5"},
     )
 
 

@@ -29,6 +29,10 @@ from service.organizations.services import create_organization, create_service
 
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+# Every app a test builds (and every server it starts) runs without rate limits: the suite
+# subscribes and opens signed links far faster than any person. tests/test_rate_limits.py
+# turns them on where they are the subject.
+os.environ.setdefault("DPA_RATE_LIMIT_ENABLED", "false")
 
 
 def _with_database(url: str, name: str) -> str:

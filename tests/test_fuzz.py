@@ -6,8 +6,8 @@ with another organization's legal key. Each answer must not be a server error an
 conform to the schema the document declares for its status (errors included: they are
 documented once, as application/problem+json).
 
-Bounded for CI: FUZZ_EXAMPLES examples per operation (default 12), no shrinking, no
-example database; the module runs in about two minutes on two cores.
+Bounded for CI: FUZZ_EXAMPLES examples per operation (default 20), no shrinking, no
+example database; the module runs in about two minutes on two cores (46 operations).
 """
 
 from __future__ import annotations
@@ -23,8 +23,14 @@ from service import create_app
 from tests.conftest import bearer
 from tests.notice_kit import Desk
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
 ORG = "fuzzed"
+
+
+@schemathesis.serializer("application/x-ndjson")
+def _ndjson(ctx, value) -> bytes:
+    # The imports document JSON Lines as a string: send it as it was generated.
+    return value.encode() if isinstance(value, str) else str(value).encode()
 
 
 # The document does not depend on the database: read it from an app on in-memory SQLite,

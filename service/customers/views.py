@@ -12,6 +12,7 @@ from service.customers.schemas import (
     CustomerPatchSchema,
     CustomerSchema,
 )
+from service.etags import check_if_match, etag_of, with_etag
 from service.extensions import db
 from service.keys.auth import access, load_organization, require_customer_or_legal, require_legal
 from service.web import Blueprint
@@ -62,7 +63,8 @@ class CustomerResource(MethodView):
         """Show a customer (legal key, or that customer's own key)."""
         organization = load_organization(org)
         require_customer_or_legal(organization, customer_id)
-        return services.present(organization, services.get_customer(organization, customer_id))
+        customer = services.get_customer(organization, customer_id)
+        return with_etag(CustomerSchema(), services.present(organization, customer))
 
     @access("legal")
     @blp.arguments(CustomerPatchSchema)
@@ -72,6 +74,7 @@ class CustomerResource(MethodView):
         organization = load_organization(org)
         principal = require_legal(organization)
         customer = services.get_customer(organization, customer_id)
+        check_if_match(etag_of(CustomerSchema(), services.present(organization, customer)))
         services.edit_customer(organization, customer, data, actor=principal.actor)
         db.session.commit()
-        return services.present(organization, customer)
+        return with_etag(CustomerSchema(), services.present(organization, customer))

@@ -129,6 +129,9 @@ class RowErrorSchema(Schema):
 
 class RowErrorsSchema(Schema):
     rows = fields.List(fields.Nested(RowErrorSchema))
+    columns = fields.List(
+        fields.String(), metadata={"description": "CSV header problems: unknown or missing"}
+    )
 
 
 class ImportProblemSchema(Schema):

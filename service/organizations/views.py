@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from sqlalchemy import select
 
+from service.etags import check_if_match, etag_of, with_etag
 from service.extensions import db
 from service.keys.auth import access, actor, load_organization, require_admin, require_legal
 from service.organizations import services
@@ -44,19 +45,20 @@ class Organizations(MethodView):
 class OrganizationResource(MethodView):
     @blp.response(200, OrganizationSchema)
     def get(self, org: str):
-        """Show an organization's public details."""
-        return load_organization(org)
+        """Show an organization's public details, with an ETag for `If-Match` on PATCH."""
+        return with_etag(OrganizationSchema(), load_organization(org))
 
     @access("legal")
     @blp.arguments(OrganizationPatchSchema(partial=True))
     @blp.response(200, OrganizationSchema)
     def patch(self, data: dict, org: str):
-        """Edit an organization's details (legal key)."""
+        """Edit an organization's details (legal key); `If-Match` with a stale ETag: 412."""
         organization = load_organization(org)
         principal = require_legal(organization)
+        check_if_match(etag_of(OrganizationSchema(), organization))
         services.update_organization(organization, data, actor=principal.actor)
         db.session.commit()
-        return organization
+        return with_etag(OrganizationSchema(), organization)
 
 
 @blp.route("/<org>/services")

@@ -6,6 +6,7 @@ from flask.views import MethodView
 
 from service.common import local_today
 from service.errors import Forbidden, NotFound
+from service.etags import check_if_match, etag_of, with_etag
 from service.extensions import db
 from service.keys.auth import access, is_legal, load_organization, require_legal
 from service.recipients import services
@@ -75,7 +76,7 @@ class Subprocessor(MethodView):
         if not legal and not services.is_public(recipient):
             raise NotFound("No such recipient.")
         day = args.get("as_of") or local_today(organization.timezone)
-        return services.present(recipient, day, legal=legal)
+        return with_etag(RecipientSchema(), services.present(recipient, day, legal=legal))
 
     @access("legal")
     @blp.arguments(RecipientPatchSchema)
@@ -85,6 +86,9 @@ class Subprocessor(MethodView):
         organization = load_organization(org)
         principal = require_legal(organization)
         recipient = services.get_recipient(organization, recipient_id)
+        today = local_today(organization.timezone)
+        # The ETag legal staff saw: their GET's representation (today, proposed shown).
+        check_if_match(etag_of(RecipientSchema(), services.present(recipient, today, legal=True)))
         services.edit_recipient(organization, recipient, data, actor=principal.actor)
         db.session.commit()
-        return services.present(recipient, local_today(organization.timezone), legal=True)
+        return with_etag(RecipientSchema(), services.present(recipient, today, legal=True))

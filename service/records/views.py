@@ -51,7 +51,9 @@ def _as(*forms: str):
 
     def decorator(view):
         for form in reversed(forms):
-            view = blp.alt_response(200, schema=binary, content_type=MEDIA_TYPES[form])(view)
+            # A JSON file without a schema of its own is still a JSON document, not bytes.
+            shape = {"type": "object"} if form == "json" else binary
+            view = blp.alt_response(200, schema=shape, content_type=MEDIA_TYPES[form])(view)
         return view
 
     return decorator

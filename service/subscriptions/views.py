@@ -37,6 +37,7 @@ ACCEPTED = {
 
 @blp.route("")
 class Subscriptions(MethodView):
+    @access("public")
     @blp.arguments(SubscribeSchema)
     @blp.response(202, AcceptedSchema)
     def post(self, data: dict, org: str):
