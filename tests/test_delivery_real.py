@@ -12,6 +12,7 @@ MAIL_COMMIT_BATCH messages per process of its pool (MAIL_COMMIT_BATCH x concurre
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -104,6 +105,9 @@ class SmtpSink:
     # address -> monotonic times of each RCPT for it
     attempts: dict[str, list[float]] = field(default_factory=dict)
     smtputf8: bool = True
+    # seconds to wait before answering DATA: longer than the client's timeout simulates a
+    # server that hangs
+    stall: float = 0.0
     controller: Controller | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -119,6 +123,8 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.stall:
+            await asyncio.sleep(self.stall)
         with self.lock:
             self.messages.append(
                 Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content, time.time())
