@@ -90,6 +90,11 @@ class PageSchema(Schema):
     per_page = fields.Integer(required=True)
 
 
+def page_body(items: list, total: int, page: int, per_page: int, **extra: object) -> dict:
+    """The shape of every list answer: one page of items and the size of the whole list."""
+    return {"items": items, "total": total, "page": page, "per_page": per_page, **extra}
+
+
 def paginate(stmt: Select, page: int, per_page: int, *, scalars: bool = True) -> tuple[list, int]:
     """Run one page of `stmt` and count the whole result."""
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))

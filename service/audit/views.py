@@ -8,7 +8,7 @@ from sqlalchemy import select
 from service.audit import services
 from service.audit.models import AuditEvent
 from service.audit.schemas import AuditListArgs, AuditListSchema, ChainReportSchema
-from service.common import paginate
+from service.common import page_body, paginate
 from service.keys.auth import access, load_organization, require_legal
 from service.web import Blueprint
 
@@ -34,7 +34,7 @@ class Audit(MethodView):
         for name, value in args.items():
             stmt = stmt.where(getattr(AuditEvent, name) == value)
         items, total = paginate(stmt.order_by(AuditEvent.seq.desc()), page, per_page)
-        return {"items": items, "total": total, "page": page, "per_page": per_page}
+        return page_body(items, total, page, per_page)
 
 
 @blp.route("/verification")

@@ -12,7 +12,7 @@ from service.changes.schemas import (
     ChangeSchema,
     WithdrawSchema,
 )
-from service.common import local_today
+from service.common import local_today, page_body
 from service.extensions import db
 from service.keys.auth import access, load_organization, require_legal
 from service.web import Blueprint
@@ -35,12 +35,7 @@ class Changes(MethodView):
         page, per_page = args.pop("page"), args.pop("per_page")
         items, total = services.list_changes(organization, args, page, per_page)
         today = local_today(organization.timezone)
-        return {
-            "items": [services.present(c, today) for c in items],
-            "total": total,
-            "page": page,
-            "per_page": per_page,
-        }
+        return page_body([services.present(c, today) for c in items], total, page, per_page)
 
     @access("legal")
     @blp.arguments(ChangeCreateSchema)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from service.common import page_body
 from service.customers import services
 from service.customers.schemas import (
     CustomerCreateSchema,
@@ -36,12 +37,8 @@ class Customers(MethodView):
         require_legal(organization)
         page, per_page = args.pop("page"), args.pop("per_page")
         items, total = services.list_customers(organization, args, page, per_page)
-        return {
-            "items": [services.present(organization, c) for c in items],
-            "total": total,
-            "page": page,
-            "per_page": per_page,
-        }
+        presented = [services.present(organization, c) for c in items]
+        return page_body(presented, total, page, per_page)
 
     @access("legal")
     @blp.arguments(CustomerCreateSchema)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from service.changes import services as changes
 from service.changes.models import Notice
-from service.common import local_today, paginate
+from service.common import local_today, page_body, paginate
 from service.customers import services as customers
 from service.customers.subprocessors import customer_list, upcoming
 from service.db_types import utcnow
@@ -174,12 +174,8 @@ class CustomerNotices(MethodView):
             .order_by(Notice.created_at.desc(), Notice.id.desc())
         )
         items, total = paginate(stmt, args["page"], args["per_page"])
-        return {
-            "items": [present_notice(organization, n) for n in items],
-            "total": total,
-            "page": args["page"],
-            "per_page": args["per_page"],
-        }
+        presented = [present_notice(organization, n) for n in items]
+        return page_body(presented, total, args["page"], args["per_page"])
 
 
 @blp.route("/changes/<int:change_id>/notices")
@@ -193,9 +189,5 @@ class ChangeNotices(MethodView):
         change = changes.get_change(organization, change_id)
         stmt = select(Notice).where(Notice.change_id == change.id).order_by(Notice.id)
         items, total = paginate(stmt, args["page"], args["per_page"])
-        return {
-            "items": [present_notice(organization, n, with_deliveries=True) for n in items],
-            "total": total,
-            "page": args["page"],
-            "per_page": args["per_page"],
-        }
+        presented = [present_notice(organization, n, with_deliveries=True) for n in items]
+        return page_body(presented, total, args["page"], args["per_page"])

@@ -7,6 +7,7 @@ from flask import Response, render_template, request
 from flask.views import MethodView
 
 from service.changes import services as changes
+from service.common import page_body
 from service.errors import Conflict, DomainError
 from service.extensions import db
 from service.keys.auth import access, actor, load_organization, require_customer
@@ -76,12 +77,7 @@ class ObjectionList(MethodView):
         organization = load_organization(org)
         page, per_page = args.pop("page"), args.pop("per_page")
         items, total = services.list_objections(organization, args, page, per_page)
-        return {
-            "items": [services.present(o) for o in items],
-            "total": total,
-            "page": page,
-            "per_page": per_page,
-        }
+        return page_body([services.present(o) for o in items], total, page, per_page)
 
 
 @blp.route("/objections/<int:objection_id>/resolution")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from service.common import local_today
+from service.common import local_today, page_body
 from service.errors import Forbidden, NotFound
 from service.etags import check_if_match, etag_of, with_etag
 from service.extensions import db
@@ -44,13 +44,8 @@ class Subprocessors(MethodView):
         items, total = services.list_recipients(
             organization, day, services.ListFilters(**args), page, per_page, listed=listed
         )
-        return {
-            "items": [services.present(r, day, legal=legal) for r in items],
-            "total": total,
-            "page": page,
-            "per_page": per_page,
-            "as_of": day,
-        }
+        presented = [services.present(r, day, legal=legal) for r in items]
+        return page_body(presented, total, page, per_page, as_of=day)
 
     @access("legal")
     @blp.arguments(RecipientCreateSchema)
