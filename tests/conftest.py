@@ -212,6 +212,17 @@ def outbox_mail() -> Iterator[MailSink]:
     mail_delivery.use_sender(None)
 
 
+def audit_events(client: FlaskClient, org: dict, headers: dict, **filters: object) -> list[dict]:
+    """The organization's audit events, newest first, as legal staff read them."""
+    response = client.get(
+        f"/api/v1/orgs/{org['slug']}/audit",
+        query_string={"per_page": 500, **filters},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.json
+    return response.json["items"]
+
+
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 

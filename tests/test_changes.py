@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import bearer, vendor
+from tests.conftest import audit_events, bearer, vendor
 
 PROBLEM = "application/problem+json"
 
@@ -63,16 +63,6 @@ def shown(client, org: dict, recipient_id: int, as_of: str, headers: dict | None
     )
     assert response.status_code == 200, response.json
     return response.json
-
-
-def audit_events(client, org: dict, headers: dict, **filters: object) -> list[dict]:
-    response = client.get(
-        f"/api/v1/orgs/{org['slug']}/audit",
-        query_string={"per_page": 500, **filters},
-        headers=headers,
-    )
-    assert response.status_code == 200, response.json
-    return response.json["items"]
 
 
 def written(client, org: dict, headers: dict) -> tuple[int, int]:

@@ -9,7 +9,7 @@ from service.agreements.models import AgreementVersion
 from service.audit.models import AuditEvent
 from service.customers.models import Customer, CustomerContact
 from service.extensions import db
-from tests.conftest import bearer
+from tests.conftest import audit_events, bearer
 
 
 def customers_url(org: dict, suffix: str = "") -> str:
@@ -35,16 +35,6 @@ def create(client, org: dict, headers: dict, **overrides: object) -> dict:
     response = client.post(customers_url(org), json=customer_body(**overrides), headers=headers)
     assert response.status_code == 201, response.json
     return response.json
-
-
-def audit_events(client, org: dict, headers: dict, **filters: str) -> list[dict]:
-    response = client.get(
-        f"/api/v1/orgs/{org['slug']}/audit",
-        query_string={"per_page": 500, **filters},
-        headers=headers,
-    )
-    assert response.status_code == 200
-    return response.json["items"]
 
 
 def assert_chain_ok(client, org: dict, headers: dict) -> None:

@@ -20,13 +20,12 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from email.message import EmailMessage
@@ -45,6 +44,7 @@ from service.notices.links import read_answer_token
 from service.organizations.models import Organization
 from service.outbox.models import Delivery, OutboxItem
 from tests.conftest import bearer, vendor
+from tests.processes import Process
 from workers import celery_init_app
 
 pytestmark = pytest.mark.delivery
@@ -165,45 +165,6 @@ def smtp() -> Iterator[SmtpSink]:
 
 
 # --- processes ----------------------------------------------------------------------------------
-
-
-class Process:
-    """A subprocess in its own session, logging to a file, killed with its whole group."""
-
-    def __init__(self, argv: list[str], env: dict, log: Path) -> None:
-        self.log = log
-        with log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                argv,
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        with suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, sig)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        # The pool's children belong to the group too: wait until none is left.
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(self.proc.pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.05)
 
 
 class RedisServer:

@@ -5,7 +5,6 @@ request into the worker, /metrics counters that move, refusal of unsafe settings
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -27,6 +26,7 @@ from alembic.script import ScriptDirectory
 
 from service import MIGRATIONS
 from tests.conftest import ADMIN_URL, REDIS_URL, _admin, _with_database, vendor
+from tests.processes import Process
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(os.environ.get("VIRTUAL_ENV") or ROOT / ".venv") / "bin"
@@ -48,52 +48,6 @@ def wait_for(check: Callable[[], object], seconds: float, what: str, output=lamb
             return
         time.sleep(0.1)
     pytest.fail(f"timed out waiting for {what}; output:\n{output()[-4000:]}")
-
-
-class Process:
-    """A command in its own session, output to a file, stopped with its whole group."""
-
-    def __init__(self, argv: list[str], env: dict, log: Path) -> None:
-        self.log = log
-        with log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                argv,
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def json_lines(self) -> list[dict]:
-        found = []
-        for line in self.output().splitlines():
-            if line.startswith("{"):
-                with contextlib.suppress(ValueError):
-                    found.append(json.loads(line))
-        return found
-
-    def stop(self, sig: int = signal.SIGTERM) -> int | None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, sig)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        deadline = time.monotonic() + 10  # the group's children (pool, gunicorn workers)
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(self.proc.pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)
-        else:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        return self.proc.returncode
 
 
 @pytest.fixture

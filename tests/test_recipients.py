@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from service.extensions import db
 from service.keys import services as keys
-from tests.conftest import bearer, vendor
+from tests.conftest import audit_events, bearer, vendor
 
 PROBLEM = "application/problem+json"
 
@@ -48,16 +48,6 @@ def names(client, org: dict, headers: dict | None = None, **query: object) -> li
     response = client.get(url(org), query_string=query, headers=headers or {})
     assert response.status_code == 200, response.json
     return [item["name"] for item in response.json["items"]]
-
-
-def audit_events(client, org: dict, headers: dict, **filters: object) -> list[dict]:
-    response = client.get(
-        f"/api/v1/orgs/{org['slug']}/audit",
-        query_string={"per_page": 500, **filters},
-        headers=headers,
-    )
-    assert response.status_code == 200, response.json
-    return response.json["items"]
 
 
 def written(client, org: dict, headers: dict) -> tuple[int, int]:
