@@ -1,0 +1,26 @@
+"""performance: indexes and columns for the hot paths
+
+Revision ID: 0010_performance
+Revises: 0009_portal
+Create Date: 2026-11-22 02:30:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import service.db_types
+
+
+# revision identifiers, used by Alembic.
+revision = '0010_performance'
+down_revision = '0009_portal'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
