@@ -1,0 +1,26 @@
+"""fanout: notices written by the worker
+
+Revision ID: 0011_fanout
+Revises: 0010_performance
+Create Date: 2026-11-22 02:30:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import service.db_types
+
+
+# revision identifiers, used by Alembic.
+revision = '0011_fanout'
+down_revision = '0010_performance'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
