@@ -96,6 +96,8 @@ def _register_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from service.agreements.views import blp as agreements_blp
+    from service.agreements.views import pages as agreement_pages
     from service.audit.views import blp as audit_blp
     from service.changes.views import blp as changes_blp
     from service.compliance.views import blp as compliance_blp
@@ -130,11 +132,13 @@ def _register_blueprints(app: Flask) -> None:
         webhooks_blp,
         records_blp,
         retention_blp,
+        agreements_blp,
     ):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
     app.register_blueprint(docs_bp)
     app.register_blueprint(answer_pages)
+    app.register_blueprint(agreement_pages)
     from service.public.views import bp as public_pages
 
     app.register_blueprint(public_pages)

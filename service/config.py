@@ -32,6 +32,12 @@ class Defaults:
     NOTICE_LINK_MAX_AGE_DAYS = 120
     # Beat records a reminder this many days before a change takes effect.
     REMINDER_DAYS_BEFORE = 7
+    # A new agreement version: its acceptance links work this long (reminders carry fresh
+    # ones); customers that have not accepted are reminded every AGREEMENT_REMINDER_DAYS,
+    # checked by beat every AGREEMENT_REMINDER_INTERVAL_SECONDS.
+    AGREEMENT_LINK_MAX_AGE_DAYS = 60
+    AGREEMENT_REMINDER_DAYS = 7
+    AGREEMENT_REMINDER_INTERVAL_SECONDS = 3600.0
     MILESTONES_INTERVAL_SECONDS = 900.0
     # Mail: "file" writes .eml files under instance/mail (make run), "smtp" sends.
     MAIL_BACKEND = "file"

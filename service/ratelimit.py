@@ -28,6 +28,7 @@ LIMITED: dict[str, tuple[frozenset[str], str]] = {
     "subscriptions.Subscriptions": (frozenset({"POST"}), "RATE_LIMIT_SUBSCRIBE"),
     "public.subscribe": (frozenset({"POST"}), "RATE_LIMIT_SUBSCRIBE"),
     "answers.answer_page": (frozenset({"GET", "POST"}), "RATE_LIMIT_LINKS"),
+    "agreement_pages.accept_page": (frozenset({"GET", "POST"}), "RATE_LIMIT_LINKS"),
     "subscription_pages.confirm_page": (frozenset({"GET", "POST"}), "RATE_LIMIT_LINKS"),
     "subscription_pages.unsubscribe_page": (frozenset({"GET", "POST"}), "RATE_LIMIT_LINKS"),
 }

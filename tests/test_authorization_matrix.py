@@ -27,6 +27,14 @@ PREFIX = "/api/v1/orgs/<org>"
 EXPECTED: dict[tuple[str, str], str] = {
     ("GET", ""): "public",
     ("PATCH", ""): "legal",
+    ("GET", "/agreements"): "public",
+    ("POST", "/agreements"): "legal",
+    ("GET", "/agreements/<version>"): "public",
+    ("PATCH", "/agreements/<version>"): "legal",
+    ("DELETE", "/agreements/<version>"): "legal",
+    ("GET", "/agreements/<version>/acceptances"): "legal",
+    ("POST", "/agreements/<version>/acceptances"): "customer",
+    ("POST", "/agreements/<version>/publish"): "legal",
     ("GET", "/audit"): "legal",
     ("GET", "/audit/verification"): "legal",
     ("GET", "/changes"): "public",
@@ -41,9 +49,11 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/customers"): "legal",
     ("GET", "/customers/<int:customer_id>"): "customer_or_legal",
     ("PATCH", "/customers/<int:customer_id>"): "legal",
+    ("GET", "/customers/<int:customer_id>/agreement-evidence"): "customer_or_legal",
     ("GET", "/customers/<int:customer_id>/annex"): "customer_or_legal",
     ("PATCH", "/customers/<int:customer_id>/legal-hold"): "legal",
     ("GET", "/customers/<int:customer_id>/notices"): "customer_or_legal",
+    ("POST", "/customers/<int:customer_id>/offboarding"): "legal",
     ("GET", "/customers/<int:customer_id>/subprocessors"): "customer_or_legal",
     ("GET", "/customers/<int:customer_id>/subprocessors/diff"): "customer_or_legal",
     ("GET", "/customers/<int:customer_id>/webhooks"): "customer_or_legal",
@@ -130,6 +140,17 @@ def setup(client, world) -> dict:
     desk.customer("C2")
     vendor = desk.listed(offset=0, name="Secretvendor", legal_entity="Secretvendor GmbH")
     change = desk.add(desk.vendor(name="Othervendor", legal_entity="Othervendor SA"), 40)
+    published = client.post(
+        desk.url("/agreements"),
+        json={
+            "version": "v1",
+            "effective_on": desk.day(0),
+            "texts": [{"language": "en", "text": "Terms."}],
+            "publish": True,
+        },
+        headers=desk.legal,
+    )
+    assert published.status_code == 201, published.json
     stranger = world.org("stranger")
     stranger_customer = Desk(client, world, "stranger-two").customer("S1")
     keys = {
@@ -149,6 +170,7 @@ def setup(client, world) -> dict:
         "objection_id": 1,
         "webhook_id": 1,
         "prefix": "nosuchkey",
+        "version": "v1",
     }
     return {"keys": keys, "values": values, "secrets": ("Secretvendor", "Salon C1", "c1@")}
 

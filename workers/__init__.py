@@ -50,6 +50,10 @@ def celery_init_app(app: Flask) -> Celery:
                 "task": "workers.tasks.record_change_milestones",
                 "schedule": app.config["MILESTONES_INTERVAL_SECONDS"],
             },
+            "remind-agreement-acceptance": {
+                "task": "workers.tasks.remind_agreement_acceptance",
+                "schedule": app.config["AGREEMENT_REMINDER_INTERVAL_SECONDS"],
+            },
             "purge-expired-records": {
                 "task": "workers.tasks.purge_expired_records",
                 "schedule": app.config["RETENTION_PURGE_INTERVAL_SECONDS"],

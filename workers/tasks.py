@@ -111,3 +111,20 @@ def purge_expired_records() -> dict[str, int | str]:
             log.error("retention purge of %s refused: %s", org.slug, error.detail)
             results[org.slug] = "refused"
     return results
+
+
+@shared_task(name="workers.tasks.remind_agreement_acceptance", acks_late=True)
+def remind_agreement_acceptance() -> int:
+    """Remind customers that have not accepted the newest agreement version, each at most
+    once every AGREEMENT_REMINDER_DAYS: a second run (or a redelivered task) finds nobody
+    due, so it sends nothing twice."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from service.agreements.services import send_reminders
+    from service.extensions import db
+
+    reminded = send_reminders(timedelta(days=current_app.config["AGREEMENT_REMINDER_DAYS"]))
+    db.session.commit()
+    return reminded

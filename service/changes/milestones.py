@@ -12,6 +12,7 @@ from sqlalchemy import and_, exists, or_, select, update
 from service.audit import services as audit
 from service.changes.models import Change, Notice
 from service.common import local_today
+from service.customers.models import Customer
 from service.db_types import utcnow
 from service.extensions import db
 from service.objections.models import Objection
@@ -36,10 +37,15 @@ def _due(org: Organization, *conditions: object) -> list[Change]:
 def _awaiting_answer(change: Change, now: datetime):
     """Notices that still ask something: consent not given, or objection window open."""
     answered = exists().where(Objection.notice_id == Notice.id)
+    # Offboarded before the change takes effect: it no longer concerns the customer.
+    gone = exists().where(
+        Customer.id == Notice.customer_id, Customer.ended_on < change.effective_on
+    )
     return and_(
         Notice.change_id == change.id,
         Notice.withdrawn_at.is_(None),
         ~answered,
+        ~gone,
         or_(
             Notice.response == "consent",
             and_(Notice.response == "objection", Notice.objection_deadline > now),

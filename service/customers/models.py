@@ -48,6 +48,7 @@ class Customer(db.Model):
     name: Mapped[str] = mapped_column(String(300))
     started_on: Mapped[date] = mapped_column(Date)
     ended_on: Mapped[date | None] = mapped_column(Date)
+    end_reason: Mapped[str | None] = mapped_column(Text)
     # Set while an objection, a claim or a dispute needs the records kept: no purge.
     legal_hold_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     legal_hold_reason: Mapped[str | None] = mapped_column(Text)
@@ -111,6 +112,10 @@ class CustomerAgreement(db.Model):
         ForeignKey("agreement_versions.id", ondelete="RESTRICT"), index=True
     )
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The acceptance in force; its history is in agreement_acceptances.
+    acceptance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agreement_acceptances.id", ondelete="SET NULL")
+    )
     evidence: Mapped[dict] = mapped_column(JsonDocument, default=dict)
     authorisation: Mapped[str | None] = mapped_column(String(10))
     notice_days: Mapped[int | None]

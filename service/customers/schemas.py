@@ -65,6 +65,7 @@ class CustomerSchema(Schema):
     name = fields.String()
     started_on = fields.Date()
     ended_on = fields.Date(allow_none=True)
+    end_reason = fields.String(allow_none=True)
     services = fields.List(fields.String())
     contacts = fields.List(fields.Nested(ContactSchema))
     agreement = fields.Nested(TermsOutSchema)
@@ -72,6 +73,19 @@ class CustomerSchema(Schema):
         allow_none=True,
         metadata={"description": "When the records of the ended relationship are purged"},
     )
+
+
+class OffboardingSchema(ApiSchema):
+    ended_on = fields.Date(
+        metadata={"description": "The relationship's last day; default today (local)"}
+    )
+    reason = required_text(2000)
+
+
+class OffboardingResultSchema(Schema):
+    customer = fields.Nested(CustomerSchema)
+    agreement_requests_closed = fields.Integer()
+    deliveries_cancelled = fields.Integer()
 
 
 class CustomerListSchema(PageSchema):

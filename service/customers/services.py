@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import selectinload
 
-from service.agreements.models import AgreementVersion
+from service.agreements.models import AgreementRequest, AgreementVersion
 from service.audit import services as audit
+from service.changes.models import Change, Notice
 from service.common import MAX_ID, local_today, paginate
 from service.customers.models import Customer, CustomerAgreement, CustomerContact, customer_services
+from service.db_types import utcnow
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.extensions import db
 from service.organizations.models import Organization, Service
 from service.organizations.services import resolve_services
+from service.outbox.models import Delivery
 from service.retention.rules import deletion_due_on
 
 TERM_FIELDS = ("authorisation", "notice_days", "objection_days", "objection_remedy")
@@ -49,6 +52,7 @@ def present(org: Organization, customer: Customer) -> dict:
         "name": customer.name,
         "started_on": customer.started_on,
         "ended_on": customer.ended_on,
+        "end_reason": customer.end_reason,
         "services": [s.slug for s in customer.services],
         "contacts": [
             {"email": c.email, "name": c.name, "locale": c.locale} for c in customer.contacts
@@ -133,7 +137,9 @@ def _check_version(org: Organization, version_id: int | None) -> None:
         return
     found = db.session.scalar(
         select(AgreementVersion.id).where(
-            AgreementVersion.id == version_id, AgreementVersion.organization_id == org.id
+            AgreementVersion.id == version_id,
+            AgreementVersion.organization_id == org.id,
+            AgreementVersion.published_at.is_not(None),
         )
     )
     if found is None:
@@ -227,7 +233,10 @@ def edit_customer(org: Organization, customer: Customer, data: dict, *, actor: s
         if taken:
             raise Conflict("external_ref is taken.", errors={"external_ref": ["Taken."]})
     before = snapshot(customer)
+    was_ended = customer.ended_on is not None
     apply_customer(org, customer, data)
+    if customer.ended_on is not None and not was_ended:
+        stop_notices(customer)
     db.session.flush()
     old, new = audit.changed(before, snapshot(customer))
     if new:
@@ -235,6 +244,60 @@ def edit_customer(org: Organization, customer: Customer, data: dict, *, actor: s
             org.id, actor, "customer.edited", "customer", customer.id, before=old, after=new
         )
     return customer
+
+
+def stop_notices(customer: Customer) -> dict[str, int]:
+    """Close the customer's open requests to accept an agreement and cancel the mail still
+    waiting for it, except notices of changes that take effect while it is still there."""
+    now = utcnow()
+    closed = db.session.execute(
+        update(AgreementRequest)
+        .where(AgreementRequest.customer_id == customer.id, AgreementRequest.closed_at.is_(None))
+        .values(closed_at=now, closed_because="ended")
+    ).rowcount
+    still_owed = (
+        select(Notice.id)
+        .join(Change, Change.id == Notice.change_id)
+        .where(Notice.id == Delivery.notice_id, Change.effective_on <= customer.ended_on)
+        .exists()
+    )
+    cancelled = db.session.execute(
+        update(Delivery)
+        .where(Delivery.customer_id == customer.id, Delivery.status == "pending", ~still_owed)
+        .values(
+            status="cancelled",
+            lease_until=None,
+            last_response=f"cancelled: the customer's relationship ends on {customer.ended_on}",
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return {"agreement_requests_closed": closed or 0, "deliveries_cancelled": cancelled or 0}
+
+
+def offboard_customer(
+    org: Organization, customer: Customer, ended_on: date, reason: str, *, actor: str
+) -> dict[str, int]:
+    """End the relationship on `ended_on` (its last day): retention runs from it, and from
+    now on the customer gets no agreement requests, reminders or notices it no longer
+    needs; mail not yet sent to it is cancelled."""
+    if customer.ended_on is not None:
+        raise Conflict(
+            f"The relationship already ends on {customer.ended_on}.",
+            errors={"ended_on": ["Already set."]},
+        )
+    if ended_on < customer.started_on:
+        raise ValidationFailed(
+            "The relationship ends before it starts.", errors={"ended_on": ["Before started_on."]}
+        )
+    customer.ended_on, customer.end_reason = ended_on, reason
+    stopped = stop_notices(customer)
+    db.session.flush()
+    audit.record(
+        org.id, actor, "customer.offboarded", "customer", customer.id,
+        before={"ended_on": None, "end_reason": None},
+        after={"ended_on": ended_on, "end_reason": reason, **stopped},
+    )  # fmt: skip
+    return stopped
 
 
 def ended(customer: Customer, today: date) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from service.common import page_body
+from service.common import local_today, page_body
 from service.customers import services
 from service.customers.schemas import (
     CustomerCreateSchema,
@@ -12,6 +12,8 @@ from service.customers.schemas import (
     CustomerListSchema,
     CustomerPatchSchema,
     CustomerSchema,
+    OffboardingResultSchema,
+    OffboardingSchema,
 )
 from service.etags import check_if_match, etag_of, with_etag
 from service.extensions import db
@@ -75,3 +77,22 @@ class CustomerResource(MethodView):
         services.edit_customer(organization, customer, data, actor=principal.actor)
         db.session.commit()
         return with_etag(CustomerSchema(), services.present(organization, customer))
+
+
+@blp.route("/<int:customer_id>/offboarding")
+class CustomerOffboarding(MethodView):
+    @access("legal")
+    @blp.arguments(OffboardingSchema)
+    @blp.response(200, OffboardingResultSchema)
+    def post(self, data: dict, org: str, customer_id: int):
+        """End the relationship: its end date starts the retention period, and notices,
+        agreement requests and unsent mail to the customer stop (legal key)."""
+        organization = load_organization(org)
+        principal = require_legal(organization)
+        customer = services.get_customer(organization, customer_id)
+        ended_on = data.get("ended_on") or local_today(organization.timezone)
+        stopped = services.offboard_customer(
+            organization, customer, ended_on, data["reason"], actor=principal.actor
+        )
+        db.session.commit()
+        return {"customer": services.present(organization, customer), **stopped}

@@ -18,10 +18,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from service.agreements import services as agreements
+from service.agreements.models import AgreementAcceptance
+from service.agreements.schemas import AgreementCreateSchema
 from service.audit import services as audit
 from service.customers.models import Customer
 from service.customers.schemas import CustomerCreateSchema
 from service.customers.services import create_customer
+from service.errors import NotFound
 from service.extensions import db
 from service.keys.models import ApiKey
 from service.keys.services import create_key
@@ -60,6 +64,8 @@ def seed(instance_path: str, *, actor: str) -> list[str]:
             _recipient(org, item, listed_from, actor, created)
         for item in entry.get("customers", []):
             _customer(org, item, actor, created)
+        for item in entry.get("agreements", []):
+            _agreement(org, item, actor, created)
         for item in entry.get("keys", []):
             token = _key(org, item, actor, created)
             if token is not None:
@@ -134,6 +140,39 @@ def _customer(org: Organization, item: dict, actor: str, created: list[str]) -> 
     if exists is None:
         create_customer(org, data, actor=actor)
         created.append(f"customer {org.slug}/{data['external_ref']}")
+
+
+def _agreement(org: Organization, item: dict, actor: str, created: list[str]) -> None:
+    """Publish the version without asking anyone (its customers accepted it before the
+    registry existed), then record those acceptances as imported."""
+    data = AgreementCreateSchema().load(_fields(item, "accepted_by"))
+    try:
+        version = agreements.get_version(org, data["version"])
+    except NotFound:
+        version = agreements.create_version(org, data, actor=actor)
+        agreements.publish_version(org, version, actor=actor, notify=False)
+        created.append(f"agreement {org.slug}/{version.label}")
+    for ref in item.get("accepted_by", []):
+        customer = db.session.scalar(
+            select(Customer).where(Customer.organization_id == org.id, Customer.external_ref == ref)
+        )
+        if customer is None:
+            raise LookupError(f"demo data: no customer '{ref}' in {org.slug}")
+        done = db.session.scalar(
+            select(AgreementAcceptance.id).where(
+                AgreementAcceptance.customer_id == customer.id,
+                AgreementAcceptance.version == version.label,
+            )
+        )
+        if done is not None:
+            continue
+        contact = customer.contacts[0]
+        agreements.accept_version(
+            org, customer, version.label,
+            name=contact.name, email=contact.email, ip=None, user_agent=None,
+            channel="import", actor=actor,
+        )  # fmt: skip
+        created.append(f"acceptance {org.slug}/{ref}/{version.label}")
 
 
 def _key(org: Organization, item: dict, actor: str, created: list[str]) -> str | None:

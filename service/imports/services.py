@@ -655,7 +655,10 @@ def import_customers(
     slugs = set(db.session.scalars(select(Service.slug).where(Service.organization_id == org_id)))
     version_ids = set(
         db.session.scalars(
-            select(AgreementVersion.id).where(AgreementVersion.organization_id == org_id)
+            select(AgreementVersion.id).where(
+                AgreementVersion.organization_id == org_id,
+                AgreementVersion.published_at.is_not(None),
+            )
         )
     )
     seen: dict[str, int] = {}  # external_ref -> first row: the only state kept across chunks

@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from service.changes.models import Notice
+from service.agreements import services as agreements
+from service.agreements.models import AgreementRequest
+from service.changes.models import Change, Notice
 from service.customers.models import Customer, CustomerContact
 from service.extensions import db
 from service.organizations.models import Organization
@@ -18,7 +20,13 @@ from service.webhooks.services import delivery_address
 
 
 def _notice_filter(item: OutboxItem) -> list:
-    conditions = [Notice.change_id == item.payload["change_id"]]
+    change = db.session.get(Change, item.payload["change_id"])
+    # A customer offboarded since the announcement, leaving before the change takes
+    # effect, is no longer told of it.
+    gone = select(Customer.id).where(
+        Customer.id == Notice.customer_id, Customer.ended_on < change.effective_on
+    )
+    conditions = [Notice.change_id == change.id, ~gone.exists()]
     if item.topic == "change.withdrawn":
         conditions.append(Notice.withdrawn_at.is_not(None))
     elif item.topic == "change.reminder":
@@ -75,6 +83,39 @@ def change_notices(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict]
         for hook in hooks
     ]
     return rows, notices[-1].id
+
+
+@expander(*agreements.TOPICS)
+def agreement_requests(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict], int]:
+    """Every contact of the customers this row asks to accept a version (or reminds), while
+    the request is open; the cursor is the last request id."""
+    names = (
+        AgreementRequest.notice_outbox_id
+        if item.topic == agreements.PUBLISHED_TOPIC
+        else AgreementRequest.reminder_outbox_id
+    )
+    requests = db.session.execute(
+        select(AgreementRequest.id, AgreementRequest.customer_id)
+        .where(names == item.id, AgreementRequest.id > cursor)
+        .order_by(AgreementRequest.id)
+        .limit(size)
+    ).all()
+    if not requests:
+        return [], cursor
+    contacts = db.session.execute(
+        select(CustomerContact.customer_id, CustomerContact.email, CustomerContact.locale)
+        .join(AgreementRequest, AgreementRequest.customer_id == CustomerContact.customer_id)
+        .where(
+            AgreementRequest.id.in_([r.id for r in requests]),
+            # Accepted or offboarded meanwhile: nothing to ask any more.
+            AgreementRequest.closed_at.is_(None),
+        )
+        .order_by(CustomerContact.id)
+    ).all()
+    rows = [
+        {"customer_id": c.customer_id, "address": c.email, "locale": c.locale} for c in contacts
+    ]
+    return rows, requests[-1].id
 
 
 @expander("answer.receipt")

@@ -10,7 +10,11 @@ from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 
 from flask import current_app, render_template
+from sqlalchemy import select
 
+from service.agreements import links as agreement_links
+from service.agreements import services as agreements
+from service.agreements.models import AgreementRequest
 from service.changes.models import Change, Notice
 from service.customers.services import effective_terms
 from service.extensions import db
@@ -92,6 +96,29 @@ def _subscriber_context(org: Organization, item, delivery: Delivery, lang: str, 
     return context
 
 
+def _agreement_context(org: Organization, item, delivery: Delivery, lang: str) -> dict:
+    """A request still open when its mail goes: one accepted or offboarded meanwhile is not
+    asked again."""
+    label = item.payload["version"]
+    request = db.session.scalar(
+        select(AgreementRequest).where(
+            AgreementRequest.customer_id == delivery.customer_id, AgreementRequest.version == label
+        )
+    )
+    if request is None or request.closed_at is not None:
+        why = request.closed_because if request else "gone"
+        raise PermanentFailure(f"not sent: the request to accept {label} is closed ({why})")
+    version = agreements.get_version(org, label)
+    row = version.in_language(lang)
+    return {
+        "version": version,
+        "row": row,
+        "accept_url": agreement_links.accept_url(org, delivery.customer_id, label, row.language),
+        "text_url": f"{_base()}/orgs/{org.slug}/agreement/versions/{label}?lang={row.language}",
+        "fmt": {"version": label, "date": row.effective_on.isoformat()},
+    }
+
+
 def _base() -> str:
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/")
 
@@ -117,6 +144,8 @@ def build(delivery: Delivery) -> EmailMessage:
             customer = notice.customer
             context["customer"] = customer
             context["terms"] = effective_terms(org, customer.agreement)
+    elif item.topic in agreements.TOPICS:
+        context |= _agreement_context(org, item, delivery, lang)
     elif item.topic == "answer.receipt":
         answer = db.session.get(Objection, item.payload["objection_id"])
         context |= {

@@ -13,6 +13,8 @@ TEXTS: dict[str, dict] = {
             "subscription.confirm": "Potwierdź subskrypcję zmian podprocesorów: {org}",
             "subscribers.announced": "{org}: zmiana podprocesorów: {kind}: {vendor} od {date}",
             "subscribers.withdrawn": "{org}: odwołana zmiana podprocesorów: {vendor}",
+            "agreement.published": "Nowa wersja umowy powierzenia ({version}) od {date}",
+            "agreement.reminder": "Przypomnienie: akceptacja umowy powierzenia ({version})",
         },
         "kinds": {
             "add": "dodanie",
@@ -62,6 +64,14 @@ TEXTS: dict[str, dict] = {
         "podprocesorów {org}. Aby potwierdzić subskrypcję, otwórz link:",
         "confirm_ignore": "Jeśli to nie Ty, zignoruj tę wiadomość: bez potwierdzenia nie "
         "wyślemy nic więcej. Aby nikt więcej nie mógł zapisać tego adresu, otwórz link:",
+        "agreement_intro": "{org} publikuje nową wersję umowy powierzenia przetwarzania danych "
+        "osobowych (art. 28 RODO), która dotyczy Państwa konta.",
+        "agreement_reminder_intro": "przypominamy, że nowa wersja umowy powierzenia "
+        "przetwarzania danych osobowych czeka na Państwa akceptację.",
+        "agreement_version": "Wersja",
+        "agreement_summary": "Co się zmienia",
+        "agreement_cta": "Aby przeczytać i zaakceptować tekst umowy, otwórz link:",
+        "agreement_text": "Pełny tekst umowy",
         "roles": {
             "subprocessor": "podprocesor (art. 28 ust. 4 RODO)",
             "independent_controller": "odrębny administrator",
@@ -78,6 +88,10 @@ TEXTS: dict[str, dict] = {
             "subscription.confirm": "Confirm your subscription to subprocessor changes: {org}",
             "subscribers.announced": "{org}: subprocessor change: {kind}: {vendor} from {date}",
             "subscribers.withdrawn": "{org}: subprocessor change withdrawn: {vendor}",
+            "agreement.published": "New version of the data processing agreement ({version}) "
+            "from {date}",
+            "agreement.reminder": "Reminder: please accept the data processing agreement "
+            "({version})",
         },
         "kinds": {
             "add": "addition",
@@ -127,6 +141,14 @@ TEXTS: dict[str, dict] = {
         "subprocessors of {org}. To confirm the subscription, open this link:",
         "confirm_ignore": "If it was not you, ignore this message: without confirmation nothing "
         "more is sent. To stop anyone from subscribing this address again, open this link:",
+        "agreement_intro": "{org} publishes a new version of its data processing agreement "
+        "(GDPR Art. 28) that applies to your account.",
+        "agreement_reminder_intro": "a reminder: the new version of the data processing "
+        "agreement is still waiting for your acceptance.",
+        "agreement_version": "Version",
+        "agreement_summary": "What changes",
+        "agreement_cta": "To read and accept the agreement, open this link:",
+        "agreement_text": "Full text of the agreement",
         "roles": {
             "subprocessor": "subprocessor (GDPR Art. 28(4))",
             "independent_controller": "independent controller",

@@ -12,7 +12,7 @@ from service.db_types import JsonDocument, UTCDateTime, utcnow
 from service.extensions import db
 
 OUTBOX_STATUSES = ("pending", "done", "failed")
-DELIVERY_STATUSES = ("pending", "sent", "failed")
+DELIVERY_STATUSES = ("pending", "sent", "failed", "cancelled")
 
 
 class OutboxItem(db.Model):
@@ -52,7 +52,8 @@ class Delivery(db.Model):
     __table_args__ = (
         UniqueConstraint("outbox_id", "customer_id", "channel", "address"),
         UniqueConstraint("message_id"),
-        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+        # `cancelled`: never sent, because the customer's relationship ended first.
+        CheckConstraint("status IN ('pending', 'sent', 'failed', 'cancelled')", name="status"),
         CheckConstraint("channel IN ('email', 'webhook')", name="channel"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
     )

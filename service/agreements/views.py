@@ -1,0 +1,309 @@
+"""HTTP glue for agreement versions: the API, the signed acceptance link, the public text."""
+
+from __future__ import annotations
+
+from flask import Blueprint as PageBlueprint
+from flask import Response, render_template, request
+from flask.views import MethodView
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from marshmallow import ValidationError
+
+from service.agreements import services
+from service.agreements.links import read_accept_token
+from service.agreements.schemas import (
+    AcceptanceCreateSchema,
+    AcceptanceSchema,
+    AcceptanceStatusListSchema,
+    AgreementCreateSchema,
+    AgreementListArgs,
+    AgreementListSchema,
+    AgreementPatchSchema,
+    AgreementSchema,
+    EvidenceArgs,
+    EvidenceSchema,
+    StatusArgs,
+)
+from service.agreements.texts import TEXTS
+from service.common import local_today, page_body
+from service.customers.services import get_customer
+from service.errors import DomainError
+from service.extensions import db
+from service.keys.auth import (
+    access,
+    is_legal,
+    load_organization,
+    require_customer,
+    require_customer_or_legal,
+    require_legal,
+)
+from service.public.texts import negotiate
+from service.web import Blueprint
+
+blp = Blueprint(
+    "agreements",
+    __name__,
+    url_prefix="/api/v1/orgs/<org>",
+    description="Versions of the data-processing agreement and their acceptance",
+)
+pages = PageBlueprint("agreement_pages", __name__, url_prefix="/orgs/<org>/agreement")
+
+# Markdown from legal staff, shown to anyone: CommonMark with raw HTML off (it is escaped
+# as text), and markdown-it's link check refuses javascript:, vbscript: and data: URLs.
+_markdown = MarkdownIt("commonmark", {"html": False})
+
+
+def render_markdown(text: str | None) -> Markup | None:
+    return Markup(_markdown.render(text)) if text else None  # noqa: S704 - html is off
+
+
+@blp.route("/agreements")
+class Agreements(MethodView):
+    @access("public")
+    @blp.arguments(AgreementListArgs, location="query")
+    @blp.response(200, AgreementListSchema)
+    def get(self, args: dict, org: str):
+        """Agreement versions, newest first; legal staff may ask for drafts."""
+        organization = load_organization(org)
+        if args["status"] != "published":
+            require_legal(organization)
+        versions = services.list_versions(organization, status=args["status"])
+        page, per_page = args["page"], args["per_page"]
+        shown = versions[(page - 1) * per_page : page * per_page]
+        return page_body(
+            [services.present_version(v) for v in shown], len(versions), page, per_page
+        )
+
+    @access("legal")
+    @blp.arguments(AgreementCreateSchema)
+    @blp.response(201, AgreementSchema)
+    def post(self, data: dict, org: str):
+        """Write a draft version (or publish it at once with `publish`) (legal key)."""
+        organization = load_organization(org)
+        principal = require_legal(organization)
+        version = services.create_version(organization, data, actor=principal.actor)
+        db.session.commit()
+        return services.present_version(version, with_text=True)
+
+
+@blp.route("/agreements/<version>")
+class AgreementResource(MethodView):
+    @access("public")
+    @blp.response(200, AgreementSchema)
+    def get(self, org: str, version: str):
+        """One version with its texts; drafts only for legal staff."""
+        organization = load_organization(org)
+        found = services.get_version(organization, version, drafts=is_legal(organization))
+        return services.present_version(found, with_text=True)
+
+    @access("legal")
+    @blp.arguments(AgreementPatchSchema)
+    @blp.response(200, AgreementSchema)
+    def patch(self, data: dict, org: str, version: str):
+        """Edit a draft; a published version is refused with 409 (legal key)."""
+        organization = load_organization(org)
+        principal = require_legal(organization)
+        found = services.get_version(organization, version, drafts=True, lock=True)
+        found = services.edit_draft(organization, found, data, actor=principal.actor)
+        db.session.commit()
+        return services.present_version(found, with_text=True)
+
+    @access("legal")
+    @blp.response(204)
+    def delete(self, org: str, version: str):
+        """Delete a draft; a published version is refused with 409 (legal key)."""
+        organization = load_organization(org)
+        principal = require_legal(organization)
+        found = services.get_version(organization, version, drafts=True, lock=True)
+        services.delete_draft(organization, found, actor=principal.actor)
+        db.session.commit()
+
+
+@blp.route("/agreements/<version>/publish")
+class AgreementPublication(MethodView):
+    @access("legal")
+    @blp.response(200, AgreementSchema)
+    def post(self, org: str, version: str):
+        """Publish a draft: it is frozen, and every customer in a relationship is asked by
+        e-mail to accept it, then reminded until it does (legal key)."""
+        organization = load_organization(org)
+        principal = require_legal(organization)
+        found = services.get_version(organization, version, drafts=True, lock=True)
+        services.publish_version(organization, found, actor=principal.actor)
+        db.session.commit()
+        return services.present_version(found, with_text=True)
+
+
+@blp.route("/agreements/<version>/acceptances")
+class Acceptances(MethodView):
+    @access("legal")
+    @blp.arguments(StatusArgs, location="query")
+    @blp.response(200, AcceptanceStatusListSchema)
+    def get(self, args: dict, org: str, version: str):
+        """Who accepted this version and who has not yet, with requests and reminders
+        (legal key)."""
+        organization = load_organization(org)
+        found = services.get_version(organization, version)
+        page, per_page = args.pop("page"), args.pop("per_page")
+        items, total, summary = services.acceptance_status(
+            organization, found, args, page, per_page
+        )
+        return page_body(items, total, page, per_page, version=found.label, summary=summary)
+
+    @access("customer")
+    @blp.arguments(AcceptanceCreateSchema)
+    @blp.response(201, AcceptanceSchema)
+    def post(self, data: dict, org: str, version: str):
+        """Accept a version on behalf of the customer; the request is the evidence
+        (customer key)."""
+        organization = load_organization(org)
+        principal = require_customer(organization)
+        customer = get_customer(organization, principal.customer_id)
+        acceptance = _accept(organization, customer, version, data, "api", principal.actor)
+        db.session.commit()
+        return services.present_acceptance(acceptance)
+
+
+def _accept(organization, customer, version, data: dict, channel: str, actor: str | None = None):
+    """Accept with the evidence of this request: its client address and user agent."""
+    return services.accept_version(
+        organization,
+        customer,
+        version,
+        name=data["name"],
+        email=data["email"],
+        ip=request.remote_addr,
+        user_agent=request.user_agent.string,
+        channel=channel,
+        language=data.get("language"),
+        shown_sha256=data.get("text_sha256"),
+        actor=actor,
+    )
+
+
+@blp.route("/customers/<int:customer_id>/agreement-evidence")
+class AgreementEvidence(MethodView):
+    @access("customer_or_legal")
+    @blp.arguments(EvidenceArgs, location="query")
+    @blp.response(200, EvidenceSchema)
+    @blp.alt_response(200, schema={"type": "string"}, content_type="text/html")
+    def get(self, args: dict, org: str, customer_id: int):
+        """The customer's acceptance history with hashes and evidence: JSON, or a
+        printable page with `format=html`."""
+        organization = load_organization(org)
+        require_customer_or_legal(organization, customer_id)
+        customer = get_customer(organization, customer_id)
+        evidence = services.evidence(organization, customer)
+        if args["format"] == "json":
+            return evidence
+        lang = args["lang"]
+        body = render_template(
+            "agreements/evidence.html", evidence=evidence, t=TEXTS[lang], lang=lang
+        )
+        response = Response(body, content_type="text/html; charset=utf-8")
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+# --- pages: the public text and archive, and the signed acceptance link ---------------------
+
+
+def _page(template: str, status: int = 200, cache: str = "no-store", **context) -> Response:
+    response = Response(render_template(template, **context), status=status)
+    response.headers["Cache-Control"] = cache
+    return response
+
+
+def _lang() -> str:
+    return negotiate(request.args.get("lang"), request.accept_languages)
+
+
+def _text_page(org: str, found: services.Version | None, lang: str) -> Response:
+    organization = load_organization(org)
+    row = found.in_language(lang) if found else None
+    today = local_today(organization.timezone)
+    response = _page(
+        "agreements/text.html",
+        cache="public, max-age=60, must-revalidate",
+        org=organization,
+        lang=lang,
+        t=TEXTS[lang],
+        languages=[(code, TEXTS[code]["language_name"]) for code in TEXTS],
+        row=row,
+        body=render_markdown(row.text) if row else None,
+        upcoming=row is not None and row.effective_on > today,
+    )
+    response.headers["Vary"] = "Accept-Language"
+    return response
+
+
+@pages.get("")
+def current(org: str) -> Response:
+    """The agreement in force today, in the asked (or negotiated) language."""
+    organization = load_organization(org)
+    return _text_page(
+        org, services.in_force(organization, local_today(organization.timezone)), _lang()
+    )
+
+
+@pages.get("/versions")
+def archive(org: str) -> Response:
+    """Every published version with its languages and hashes."""
+    organization = load_organization(org)
+    lang = _lang()
+    return _page(
+        "agreements/archive.html",
+        cache="public, max-age=60, must-revalidate",
+        org=organization,
+        lang=lang,
+        t=TEXTS[lang],
+        versions=services.list_versions(organization),
+    )
+
+
+@pages.get("/versions/<version>")
+def version(org: str, version: str) -> Response:
+    organization = load_organization(org)
+    return _text_page(org, services.get_version(organization, version), _lang())
+
+
+@pages.route("/accept/<token>", methods=["GET", "POST"])
+def accept_page(org: str, token: str) -> Response:
+    """GET shows the text and asks; POST accepts the text that was shown."""
+    organization = load_organization(org)
+    customer, label = read_accept_token(organization, token)
+    lang = _lang()
+    found = services.get_version(organization, label)
+    row = found.in_language(request.form.get("language"), lang)
+    context = {
+        "org": organization,
+        "customer": customer,
+        "row": row,
+        "body": render_markdown(row.text),
+        "t": TEXTS[lang],
+        "lang": lang,
+        "form": {},
+    }
+    if request.method == "GET":
+        return _page("agreements/accept.html", **context)
+    form = {
+        key: request.form.get(key, "")[:limit].replace("\x00", "").strip()
+        for key, limit in (("name", 200), ("email", 320), ("text_sha256", 64))
+    }
+    context["form"] = form
+    try:
+        data = AcceptanceCreateSchema().load(
+            {"name": form["name"], "email": form["email"], "text_sha256": row.text_sha256}
+        )
+        if request.form.get("authorised") != "yes":
+            raise ValidationError("not authorised")
+    except ValidationError:
+        return _page("agreements/accept.html", status=422, error=TEXTS[lang]["invalid"], **context)
+    try:
+        shown = {**data, "text_sha256": form["text_sha256"] or None}
+        acceptance = _accept(organization, customer, row, shown, "link")
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        return _page("agreements/accept.html", status=error.status, error=error.detail, **context)
+    return _page("agreements/accepted.html", acceptance=acceptance, **context)
