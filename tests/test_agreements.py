@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -305,6 +305,10 @@ def test_signed_link_get_asks_post_accepts(client, desk, outbox_mail):
 
     status = client.get(desk.url("/agreements/2027-01/acceptances"), headers=desk.legal).json
     assert status["summary"] == {"customers": 1, "accepted": 1, "pending": 0}
+    # Opened again, the link shows what was accepted and asks nothing.
+    again = client.get(path_of(link)).get_data(as_text=True)
+    assert sha(TEXT_EN) in again
+    assert "<form" not in again
 
 
 def test_forged_or_foreign_link_is_not_found(client, desk, world, outbox_mail):
@@ -393,6 +397,38 @@ def test_offboarding_stops_requests_and_cancels_unsent_mail(app, client, desk, o
     assert event["after"]["end_reason"] == "Contract terminated"
 
 
+def test_offboarding_starts_the_retention_period(client, world):
+    desk = Desk(client, world, "kept", retention_years=2)
+    customer = desk.customer("C1", started_on="2024-01-01")
+    response = client.post(
+        desk.url(f"/customers/{customer['id']}/offboarding"),
+        json={"reason": "Contract ended", "ended_on": "2025-03-31"},
+        headers=desk.legal,
+    )
+    assert response.status_code == 200, response.json
+    # Kept two years from the day after the last day of the relationship.
+    assert response.json["customer"]["deletion_due_on"] == "2027-04-01"
+    assert response.json["customer"]["end_reason"] == "Contract ended"
+    early = client.post(
+        desk.url(f"/customers/{customer['id']}/offboarding"),
+        json={"reason": "x", "ended_on": "2023-01-01"},
+        headers=desk.legal,
+    )
+    assert_problem(early, 409)
+
+
+def test_offboarding_before_the_start_is_refused(client, desk):
+    customer = desk.customer("C1", started_on="2024-01-01")
+    response = client.post(
+        desk.url(f"/customers/{customer['id']}/offboarding"),
+        json={"reason": "x", "ended_on": "2023-12-31"},
+        headers=desk.legal,
+    )
+    assert_problem(response, 422)
+    shown = client.get(desk.url(f"/customers/{customer['id']}"), headers=desk.legal).json
+    assert shown["ended_on"] is None
+
+
 def test_offboarded_customer_gets_no_new_version_notice(client, desk, outbox_mail):
     gone = desk.customer("C1", locale="en", started_on=desk.day(-30))
     desk.customer("C2", locale="en")
@@ -478,3 +514,39 @@ def test_acceptance_row_is_append_only_history(ctx, client, desk):
     assert [a["version"] for a in evidence["acceptances"]] == ["v2", "v1"]
     assert evidence["current_acceptance_id"] == evidence["acceptances"][0]["id"]
     assert db.session.scalar(select(db.func.count()).select_from(AgreementAcceptance)) == 2
+
+
+def test_publish_and_accept_on_sqlite(tmp_path):
+    """`make run` uses SQLite: the INSERT ... SELECT of publication and the locks of
+    acceptance must work there too."""
+    from flask_migrate import upgrade
+
+    from service import create_app
+    from service.customers.services import create_customer
+    from service.organizations.services import create_organization
+
+    app = create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'a.sqlite3'}"}
+    )
+    with app.app_context():
+        upgrade()
+        org = create_organization(
+            {"slug": "lite", "legal_name": "Lite", "country": "PL", "contact_email": "l@l.example"},
+            actor="test",
+        )
+        customer = create_customer(
+            org,
+            {"external_ref": "C1", "name": "C1", "contacts": [{"email": "c@l.example"}]},
+            actor="test",
+        )
+        data = {**body(), "publish": True, "effective_on": date(2027, 1, 1)}
+        version = agreements.create_version(org, data, actor="test")
+        db.session.commit()
+        accepted = agreements.accept_version(
+            org, customer, version.label, name="C", email="c@l.example", ip=None,
+            user_agent=None, channel="api",
+        )  # fmt: skip
+        db.session.commit()
+        assert accepted.text_sha256 == sha(TEXT_PL)
+        assert agreements.send_reminders(timedelta(0), now=utcnow() + timedelta(days=1)) == 0
+        db.engine.dispose()

@@ -124,8 +124,24 @@ def get_version(
 
 def latest(org: Organization) -> Version | None:
     """The version customers are asked to accept: the one published last."""
-    published = list_versions(org)
-    return published[0] if published else None
+    label = db.session.scalar(
+        select(AgreementVersion.version)
+        .where(
+            AgreementVersion.organization_id == org.id,
+            AgreementVersion.published_at.is_not(None),
+        )
+        .order_by(AgreementVersion.published_at.desc(), AgreementVersion.id.desc())
+        .limit(1)
+    )
+    return None if label is None else get_version(org, label)
+
+
+def acceptance_of(customer: Customer, label: str) -> AgreementAcceptance | None:
+    return db.session.scalar(
+        select(AgreementAcceptance).where(
+            AgreementAcceptance.customer_id == customer.id, AgreementAcceptance.version == label
+        )
+    )
 
 
 def in_force(org: Organization, day) -> Version | None:
@@ -406,11 +422,7 @@ def accept_version(
             f"Version '{label}' was superseded by '{newest.label}'; accept that one.",
             current_version=newest.label,
         )
-    already = db.session.scalar(
-        select(AgreementAcceptance).where(
-            AgreementAcceptance.customer_id == customer.id, AgreementAcceptance.version == label
-        )
-    )
+    already = acceptance_of(customer, label)
     if already is not None:
         raise Conflict(
             f"Version '{label}' was already accepted on {already.accepted_at.isoformat()}.",

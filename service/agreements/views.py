@@ -285,6 +285,10 @@ def accept_page(org: str, token: str) -> Response:
         "form": {},
     }
     if request.method == "GET":
+        # Opened again after accepting (or by a colleague): show what was accepted.
+        done = services.acceptance_of(customer, found.label)
+        if done is not None:
+            return _page("agreements/accepted.html", acceptance=done, **context)
         return _page("agreements/accept.html", **context)
     form = {
         key: request.form.get(key, "")[:limit].replace("\x00", "").strip()

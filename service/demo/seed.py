@@ -19,7 +19,6 @@ from pathlib import Path
 from sqlalchemy import select
 
 from service.agreements import services as agreements
-from service.agreements.models import AgreementAcceptance
 from service.agreements.schemas import AgreementCreateSchema
 from service.audit import services as audit
 from service.customers.models import Customer
@@ -158,13 +157,7 @@ def _agreement(org: Organization, item: dict, actor: str, created: list[str]) ->
         )
         if customer is None:
             raise LookupError(f"demo data: no customer '{ref}' in {org.slug}")
-        done = db.session.scalar(
-            select(AgreementAcceptance.id).where(
-                AgreementAcceptance.customer_id == customer.id,
-                AgreementAcceptance.version == version.label,
-            )
-        )
-        if done is not None:
+        if agreements.acceptance_of(customer, version.label) is not None:
             continue
         contact = customer.contacts[0]
         agreements.accept_version(
