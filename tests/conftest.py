@@ -83,7 +83,11 @@ def _shared_celery_app(request: pytest.FixtureRequest) -> None:
     """Tests that build throwaway apps make their Celery app the default: a test using the
     shared app gets its Celery app back first, whatever ran before it."""
     if "app" in request.fixturenames:
-        request.getfixturevalue("app").extensions["celery"].set_default()
+        celery = request.getfixturevalue("app").extensions["celery"]
+        celery.set_default()
+        # A new Celery app is also made the thread's current one, which shared tasks
+        # resolve to before the default.
+        celery.set_current()
 
 
 @pytest.fixture(autouse=True)

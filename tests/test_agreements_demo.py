@@ -88,6 +88,7 @@ def test_new_bookero_version_reaches_every_customer_and_one_accepts(
     assert accepted.status_code == 200, accepted.get_data(as_text=True)
 
     customers = client.get(f"{api}/customers?external_ref=BK-0002", headers=legal).json["items"]
+    assert customers[0]["agreement"]["version"] == "2027-01"
     evidence_url = f"{api}/customers/{customers[0]['id']}/agreement-evidence"
     evidence = client.get(evidence_url, headers=legal).json
     newest, oldest = evidence["acceptances"]

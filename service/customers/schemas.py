@@ -55,6 +55,9 @@ class CustomerPatchSchema(CustomerCreateSchema):
 
 
 class TermsOutSchema(AgreementTermsSchema):
+    version = fields.String(
+        allow_none=True, metadata={"description": "Label of the agreement version in force"}
+    )
     accepted_at = fields.DateTime(allow_none=True)
     effective = fields.Dict(metadata={"description": "Terms in force after the fallbacks"})
 

@@ -59,6 +59,7 @@ def present(org: Organization, customer: Customer) -> dict:
         ],
         "agreement": {
             "agreement_version_id": agreement.agreement_version_id if agreement else None,
+            "version": agreement.version.version if agreement and agreement.version else None,
             "accepted_at": agreement.accepted_at if agreement else None,
             **{name: getattr(agreement, name) if agreement else None for name in TERM_FIELDS},
             "effective": effective_terms(org, agreement),
