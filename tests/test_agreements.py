@@ -348,6 +348,26 @@ def test_reminders_until_accepted_and_idempotent(app, client, desk, outbox_mail)
     assert [(i["customer"]["external_ref"], i["reminders"]) for i in status["items"]] == [("C2", 1)]
 
 
+def test_reminder_task_sends_through_the_outbox(app, client, desk, outbox_mail):
+    from service.mail.delivery import drain
+    from workers.tasks import remind_agreement_acceptance
+
+    desk.customer("C1", locale="pl")
+    publish(client, desk)
+    outbox_mail.sent.clear()
+    with app.app_context():
+        assert remind_agreement_acceptance() == 0  # asked just now: not due yet
+        app.config["AGREEMENT_REMINDER_DAYS"] = 0
+        try:
+            assert remind_agreement_acceptance() == 1
+        finally:
+            app.config["AGREEMENT_REMINDER_DAYS"] = 7
+        drain()
+    (message,) = outbox_mail.sent
+    assert message["Subject"].startswith("Przypomnienie")
+    assert links_in([message])
+
+
 def test_reminder_task_is_on_the_beat_schedule(app):
     schedule = app.extensions["celery"].conf.beat_schedule
     entry = schedule["remind-agreement-acceptance"]
