@@ -267,6 +267,9 @@ def test_publishing_asks_each_customer_in_its_language(client, desk, outbox_mail
     assert "Zgłoszenie naruszenia w 24 godziny." in polish[0].get_body(("plain",)).get_content()
     assert "Breach notice in 24 hours." in english[0].get_body(("plain",)).get_content()
     assert len(links_in(outbox_mail.sent)) == 2
+    (event,) = audit_events(client, desk.org, desk.legal, action="agreement.published")
+    assert event["after"]["customers_asked"] == 2
+    assert event["after"]["text_sha256"] == {"en": sha(TEXT_EN), "pl": sha(TEXT_PL)}
 
 
 def test_signed_link_get_asks_post_accepts(client, desk, outbox_mail):

@@ -335,7 +335,7 @@ def publish_version(
         day = max(local_today(org.timezone, now), version.first.effective_on)
         item = outbox.enqueue(PUBLISHED_TOPIC, {"version": version.label}, org.id)
         # INSERT ... SELECT: the request rows never pass through Python, whatever their number.
-        result = db.session.execute(
+        db.session.execute(
             insert(AgreementRequest).from_select(
                 [
                     "organization_id",
@@ -355,7 +355,10 @@ def publish_version(
                 ).where(_active(org, day)),
             )
         )
-        asked = result.rowcount or 0
+        # Counted, not taken from the rowcount: drivers report -1 for INSERT ... SELECT.
+        asked = db.session.scalar(
+            select(func.count()).where(AgreementRequest.notice_outbox_id == item.id)
+        )
     db.session.flush()
     audit.record(
         org.id, actor, "agreement.published", "agreement_version", version.label,
