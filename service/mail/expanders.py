@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from service.changes.models import Notice
+from service.changes.models import Change, Notice
 from service.customers.models import Customer, CustomerContact
 from service.extensions import db
+from service.notices import services as notice_services
 from service.organizations.models import Organization
 from service.outbox.models import OutboxItem
 from service.outbox.services import expander
@@ -28,17 +29,38 @@ def _notice_filter(item: OutboxItem) -> list:
     return conditions
 
 
-@expander("change.announced", "change.withdrawn", "change.reminder")
-def change_notices(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict], int]:
-    """Every contact of every notified customer; the cursor is the last notice id."""
+def _written_notices(item: OutboxItem, cursor: int, size: int) -> tuple[list, int]:
+    """Write the notices of the next chunk of customers, then read them back (with those a
+    crashed attempt wrote before); the cursor is the last customer id."""
+    change = db.session.get(Change, item.payload["change_id"])
+    org = db.session.get(Organization, item.organization_id)
+    last = notice_services.write_notices(org, change, cursor, size)
+    if last is None:
+        return [], cursor
     notices = db.session.execute(
         select(Notice.id, Notice.customer_id)
-        .where(*_notice_filter(item), Notice.id > cursor)
-        .order_by(Notice.id)
-        .limit(size)
+        .where(*_notice_filter(item), Notice.customer_id > cursor, Notice.customer_id <= last)
+        .order_by(Notice.customer_id)
     ).all()
+    return notices, last
+
+
+@expander("change.announced", "change.withdrawn", "change.reminder")
+def change_notices(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict], int]:
+    """Every contact of every notified customer; the cursor is the last notice id, or the
+    last customer id where the worker writes the notices."""
+    if item.payload.get("write_notices"):
+        notices, last = _written_notices(item, cursor, size)
+    else:
+        notices = db.session.execute(
+            select(Notice.id, Notice.customer_id)
+            .where(*_notice_filter(item), Notice.id > cursor)
+            .order_by(Notice.id)
+            .limit(size)
+        ).all()
+        last = notices[-1].id if notices else cursor
     if not notices:
-        return [], cursor
+        return [], last
     contacts = db.session.execute(
         select(CustomerContact.customer_id, CustomerContact.email, CustomerContact.locale)
         .where(CustomerContact.customer_id.in_({n.customer_id for n in notices}))
@@ -74,7 +96,7 @@ def change_notices(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict]
         }
         for hook in hooks
     ]
-    return rows, notices[-1].id
+    return rows, last
 
 
 @expander("answer.receipt")

@@ -49,12 +49,19 @@ def _mailbox(display: str, address: str) -> Address:
     return Address(display_name=one_line(display, 100), username=local, domain=domain)
 
 
-def _change_context(org: Organization, notice: Notice | None, change: Change, lang: str) -> dict:
+def _change_context(
+    org: Organization, notice: Notice | None, change: Change, lang: str, cache: dict | None = None
+) -> dict:
     vendor = change.recipient
     day = change.effective_on
     # A removed vendor is described as it was on its last day on the list.
     seen_on = day - timedelta(days=1) if change.kind == "remove" else day
-    shown = recipients.present(vendor, seen_on, legal=False)
+    # The same for every message of a batch: presented once (a dozen relationships read).
+    key = ("vendor", vendor.id, seen_on)
+    cache = {} if cache is None else cache
+    if key not in cache:
+        cache[key] = recipients.present(vendor, seen_on, legal=False)
+    shown = cache[key]
     context = {
         "change": change,
         "vendor": shown,
@@ -101,8 +108,9 @@ def _subject(topic: str, t: dict, context: dict) -> str:
     return one_line(t["subjects"][topic].format(vendor=vendor.get("name", ""), **context["fmt"]))
 
 
-def build(delivery: Delivery) -> EmailMessage:
-    """The message for one delivery, rendered from the database as it is now."""
+def build(delivery: Delivery, cache: dict | None = None) -> EmailMessage:
+    """The message for one delivery, rendered from the database as it is now; `cache`
+    keeps what the messages of one batch share."""
     item = delivery.outbox
     org = db.session.get(Organization, item.organization_id)
     lang = delivery.locale if delivery.locale in TEXTS else "en"
@@ -111,7 +119,7 @@ def build(delivery: Delivery) -> EmailMessage:
     if item.topic.startswith("change."):
         change = db.session.get(Change, item.payload["change_id"])
         notice = db.session.get(Notice, delivery.notice_id) if delivery.notice_id else None
-        context |= _change_context(org, notice, change, lang)
+        context |= _change_context(org, notice, change, lang, cache)
         context["fmt"] = {"kind": t["kinds"][change.kind], "date": change.effective_on.isoformat()}
         if notice is not None:
             customer = notice.customer
