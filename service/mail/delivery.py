@@ -102,15 +102,22 @@ def process_item(item_id: int, *, on_chunk: Callable[[list[int]], None] | None =
         raise
 
 
-def _load_batch(ids: list[int]) -> dict[int, Delivery]:
+def _load_batch(ids: list[int], cache: dict) -> dict[int, Delivery]:
     """The batch's deliveries with everything their messages need, in a handful of queries
-    for the whole batch rather than several per message."""
+    for the whole batch rather than several per message.
+
+    The session's identity map holds objects weakly: what messages look up by id (notices,
+    organizations) stays in `cache` for the batch, or it would be loaded again each time.
+    """
     deliveries = db.session.scalars(
         select(Delivery).where(Delivery.id.in_(ids)).options(selectinload(Delivery.outbox))
     ).all()
+    cache["organizations"] = db.session.scalars(
+        select(Organization).where(Organization.id.in_({d.organization_id for d in deliveries}))
+    ).all()
     notice_ids = [d.notice_id for d in deliveries if d.notice_id]
     if notice_ids:
-        db.session.scalars(
+        cache["notices"] = db.session.scalars(
             select(Notice)
             .where(Notice.id.in_(notice_ids))
             .options(
@@ -140,9 +147,9 @@ def send_batch(ids: list[int]) -> dict[str, int]:
     # notice's first delivery) is written with a condition, never from what was read.
     expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
     try:
-        deliveries = _load_batch(claimed)
-        notices_delivered: list[dict] = []
         cache: dict = {}
+        deliveries = _load_batch(claimed, cache)
+        notices_delivered: list[dict] = []
         with make_sender() as sender:
             for n, delivery_id in enumerate(claimed, start=1):
                 if time.monotonic() - renewed > renew_after:
