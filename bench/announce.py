@@ -384,11 +384,17 @@ def main() -> None:
     parser.add_argument("--fanout", default="1000,10000,100000")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per mail run")
     parser.add_argument("--plot-only", action="store_true", help="redraw from the JSON")
-    parser.add_argument("--out", default="announce.json", help="file under bench/results")
+    parser.add_argument(
+        "--out", default="announce.json", help="file under bench/results (--plot-only: a,b,...)"
+    )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     if args.plot_only:
-        runs = json.loads((OUT / args.out).read_text())["mail"]
+        # Runs of several invocations (e.g. 1k and 10k, then 100k alone) in one table.
+        runs = [
+            r for name in args.out.split(",") for r in json.loads((OUT / name).read_text())["mail"]
+        ]
+        runs.sort(key=lambda r: r["emails_accepted"])
         print(fanout_table(runs))
         plot(runs, PLOT)
         return

@@ -232,9 +232,7 @@ def test_the_fanout_writes_the_notices_once_even_when_a_chunk_is_written_again(
     assert len(outbox_mail.sent) == 4
 
 
-def test_a_change_withdrawn_before_its_fanout_tells_no_one(
-    client, world, setup, outbox_mail, app
-):
+def test_a_change_withdrawn_before_its_fanout_tells_no_one(client, world, setup, outbox_mail, app):
     from service.changes import services as changes
     from service.mail.delivery import drain
     from service.organizations.models import Organization

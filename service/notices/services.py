@@ -14,9 +14,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from service.agreements.models import AgreementVersion
 from service.changes.models import Change, Notice
 from service.common import local_today, start_of_day
-from service.customers.models import Customer, customer_services
+from service.customers.models import Customer, CustomerAgreement, customer_services
 from service.customers.services import join_terms, terms_sql
 from service.errors import ValidationFailed
 from service.extensions import db
@@ -62,17 +63,14 @@ def response_for(change: Change, authorisation: str) -> str:
     return "objection"
 
 
-def _audience_query(org: Organization, change: Change, who: Audience) -> Select:
-    """The customers a change concerns, with their terms, as one set-based query.
+def _concerned(org: Organization, change: Change, who: Audience, *columns) -> Select:
+    """The customers a change concerns, as one set-based query.
 
     Customers still in a relationship on the effective date (those leaving before it are
     not affected) whose services meet the vendor's scope, as the announcement found them:
     a customer registered after it was not owed this notice and was not counted for it.
     """
-    columns = (column.label(name) for name, column in terms_sql(org).items())
-    stmt = join_terms(
-        select(Customer.id.label("customer_id"), Customer.external_ref, Customer.name, *columns)
-    ).where(
+    stmt = select(*columns).where(
         Customer.organization_id == org.id,
         Customer.created_at <= change.announced_at,
         or_(Customer.ended_on.is_(None), Customer.ended_on >= change.effective_on),
@@ -87,6 +85,38 @@ def _audience_query(org: Organization, change: Change, who: Audience) -> Select:
             )
         )
     return stmt
+
+
+def _audience_query(org: Organization, change: Change, who: Audience) -> Select:
+    """The concerned customers with their terms (`effective_terms`, in SQL)."""
+    columns = (column.label(name) for name, column in terms_sql(org).items())
+    return join_terms(
+        _concerned(
+            org,
+            change,
+            who,
+            Customer.id.label("customer_id"),
+            Customer.external_ref,
+            Customer.name,
+            *columns,
+        )
+    )
+
+
+def _longest_possible_notice(org: Organization) -> int:
+    """An upper bound of the notice any customer of `org` is owed, from indexes and the
+    small table of agreement versions: every negotiated notice (of any organization), the
+    organization's versions' defaults, and its own default."""
+    return max(
+        org.default_notice_days,
+        db.session.scalar(select(func.max(CustomerAgreement.notice_days))) or 0,
+        db.session.scalar(
+            select(func.max(AgreementVersion.notice_days)).where(
+                AgreementVersion.organization_id == org.id
+            )
+        )
+        or 0,
+    )
 
 
 def _asks_objection(change: Change, authorisation) -> ColumnElement[bool]:
@@ -110,9 +140,10 @@ def check_notice_period(org: Organization, change: Change) -> int:
     """Count the customers a change concerns; refuse an effective date that leaves a
     general-authorisation customer less than its notice period, unless `urgent`.
 
-    One aggregate query, whatever the number of customers: the notices themselves are
-    written by the fan-out worker (`write_notices`). The notice period is checked from the
-    announcement, the earliest possible delivery.
+    Set-based, whatever the number of customers: a count, and the customers' terms are
+    read (one aggregate) only when the longest notice anyone may be owed does not fit. The
+    notices themselves are written by the fan-out worker (`write_notices`). The notice
+    period is checked from the announcement, the earliest possible delivery.
     """
     who = audience(change)
     if not who.concerns_subprocessor:
@@ -120,16 +151,20 @@ def check_notice_period(org: Organization, change: Change) -> int:
     delivered_on = local_today(org.timezone, change.announced_at)
     # Short of notice: effective_on < delivered_on + notice_days.
     room = (change.effective_on - delivered_on).days
+    total = db.session.scalar(_concerned(org, change, who, func.count(Customer.id)))
+    # Most announcements leave every notice period room: then no customer's terms need
+    # reading. Urgent changes and removals are not held to it.
+    if change.urgent or change.kind == "remove" or _longest_possible_notice(org) <= room:
+        return total
     people = _audience_query(org, change, who).subquery()
     short = and_(_asks_objection(change, people.c.authorisation), people.c.notice_days > room)
-    total, short_count, longest = db.session.execute(
+    short_count, longest = db.session.execute(
         select(
-            func.count(),
             func.coalesce(func.sum(case((short, 1), else_=0)), 0),
             func.max(case((short, people.c.notice_days))),
         ).select_from(people)
     ).one()
-    if short_count and not change.urgent:
+    if short_count:
         earliest = max(change.effective_on, delivered_on + timedelta(days=longest))
         named = db.session.execute(
             select(people.c.customer_id, people.c.external_ref, people.c.name, people.c.notice_days)
