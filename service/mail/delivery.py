@@ -290,6 +290,15 @@ def _alert_if_undeliverable(delivery: Delivery) -> None:
 def _alert_if_uncontactable(item: OutboxItem) -> None:
     """Notices of customers without any contact address were never sent: no notice, so
     legal staff hear of them (once per announcement, however many there are)."""
+    if item.payload.get("write_notices"):
+        # Counted chunk by chunk by the expander: no query over 100,000 notices here.
+        count, names = (
+            item.payload.get("uncontactable", 0),
+            item.payload.get("uncontactable_names", []),
+        )
+        if count:
+            _alert_uncontactable(item, count, names)
+        return
     uncontactable = (
         select(Customer.name)
         .join(Notice, Notice.customer_id == Customer.id)
@@ -306,6 +315,10 @@ def _alert_if_uncontactable(item: OutboxItem) -> None:
     if not count:
         return
     names = db.session.scalars(uncontactable.order_by(Notice.id).limit(20)).all()
+    _alert_uncontactable(item, count, names)
+
+
+def _alert_uncontactable(item: OutboxItem, count: int, names: list[str]) -> None:
     listed = ", ".join(names) + (f" (+{count - len(names)})" if count > len(names) else "")
     outbox.enqueue(
         "alert.legal",

@@ -45,6 +45,32 @@ def _written_notices(item: OutboxItem, cursor: int, size: int) -> tuple[list, in
     return notices, last
 
 
+UNCONTACTABLE_NAMED = 20
+
+
+def _count_uncontactable(item: OutboxItem, customer_ids: list[int]) -> None:
+    """Keep on the row, with its cursor, the customers a chunk could not reach (no contact
+    address): legal staff are alerted once the row is expanded, without a query over all
+    its notices and deliveries at the end."""
+    if not customer_ids:
+        return
+    named = item.payload.get("uncontactable_names", [])
+    if len(named) < UNCONTACTABLE_NAMED:
+        named = named + list(
+            db.session.scalars(
+                select(Customer.name)
+                .where(Customer.id.in_(customer_ids))
+                .order_by(Customer.id)
+                .limit(UNCONTACTABLE_NAMED - len(named))
+            )
+        )
+    item.payload = {
+        **item.payload,
+        "uncontactable": item.payload.get("uncontactable", 0) + len(customer_ids),
+        "uncontactable_names": named,
+    }
+
+
 @expander("change.announced", "change.withdrawn", "change.reminder")
 def change_notices(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict], int]:
     """Every contact of every notified customer; the cursor is the last notice id, or the
@@ -69,6 +95,10 @@ def change_notices(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict]
     by_customer: dict[int, list] = {}
     for contact in contacts:
         by_customer.setdefault(contact.customer_id, []).append(contact)
+    if item.payload.get("write_notices"):
+        _count_uncontactable(
+            item, [n.customer_id for n in notices if n.customer_id not in by_customer]
+        )
     rows = [
         {
             "notice_id": notice.id,
