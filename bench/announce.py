@@ -44,6 +44,7 @@ from common import (
 )
 
 OUT = Path(__file__).resolve().parent / "results"
+PLOT = Path(__file__).resolve().parent / "fanout.png"
 REDIS_BASE = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
 
 
@@ -64,6 +65,29 @@ def post(url: str, body: dict, token: str) -> tuple[int, float, bytes]:
     return status, (time.perf_counter() - started) * 1000, data
 
 
+def reach_everyone(conn, vendors: list[int]) -> None:
+    """Unscope the announced vendors: the demo copies are scoped to services the cloned
+    customers may not use, and a change that concerns a handful of customers measures
+    nothing."""
+    conn.execute(
+        "DELETE FROM recipient_revision_services WHERE revision_id IN "
+        "(SELECT id FROM recipient_revisions WHERE recipient_id = ANY(%s))",
+        (vendors,),
+    )
+
+
+def audiences(database) -> list[int]:
+    """Customers each announcement concerned, as recorded in its audit event."""
+    with database.connect() as conn:
+        return [
+            int(r[0])
+            for r in conn.execute(
+                "SELECT after->>'notices' FROM audit_events WHERE action = 'change.announced' "
+                "ORDER BY id"
+            )
+        ]
+
+
 def announce_body(vendor: int) -> dict:
     return {
         "kind": "add",
@@ -79,6 +103,7 @@ def api_latency(customers: int, announcements: int) -> dict:
             clone_customers(conn, "bookero", customers)
             clone_vendors(conn, "bookero", announcements, listed=False, tag="p")
             vendors = proposed_vendor_ids(conn, "bookero")[:announcements]
+            reach_everyone(conn, vendors)
         os.environ["TEST_REDIS_URL"] = broker
         database_env = database.env
         database.env = lambda: {**database_env(), "REDIS_URL": broker}  # type: ignore[method-assign]
@@ -94,13 +119,15 @@ def api_latency(customers: int, announcements: int) -> dict:
                 times.append(ms)
                 print(f"  announce: {ms:.0f} ms")
             notices = database.scalar("SELECT count(*) FROM notices")
+            reached = audiences(database)
         finally:
             ours.stop()
             redis.Redis.from_url(broker).delete("celery")  # the paused tasks: ours only
     return {
         "customers": customers + 4,
         "announcements": len(times),
-        "notices_written": notices,
+        "customers_concerned_per_announcement": reached,
+        "notices_written_in_requests": notices,
         "median_ms": median(times),
         "p95_ms": p95(times),
         "max_ms": max(times),
@@ -112,6 +139,7 @@ class Sink:
     def __init__(self) -> None:
         self.count = 0
         self.bytes = 0
+        self.last = 0.0  # perf_counter() of the last accepted message
         self.lock = threading.Lock()
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
@@ -120,6 +148,7 @@ class Sink:
         with self.lock:
             self.count += len(envelope.rcpt_tos)
             self.bytes += len(envelope.content)
+            self.last = time.perf_counter()
         return "250 2.0.0 Ok"
 
 
@@ -154,8 +183,29 @@ def tree_rss_mib(pid: int) -> tuple[float, float]:
     return sum(sizes), max(sizes, default=0.0)
 
 
-def mail_run(customers: int) -> dict:
+def worker_env(database, workdir: Path, extra: dict[str, str]) -> dict[str, str]:
+    """What production gives a worker: a real public address (links in notices are signed
+    credentials), JSON logs at INFO and Prometheus metrics, the broker, SMTP."""
+    from common import SECRET
+
+    metrics = workdir / "worker-metrics"
+    metrics.mkdir(parents=True, exist_ok=True)
+    return {
+        **database.env(),
+        **extra,
+        "DPA_ENV": "production",
+        "DPA_SECRET_KEY": SECRET,
+        "DPA_PUBLIC_BASE_URL": "https://dpa.bench.example",
+        "DPA_LOG_FORMAT": "json",
+        "DPA_LOG_LEVEL": "INFO",
+        "DPA_CELERY_ALWAYS_EAGER": "0",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+    }
+
+
+def mail_run(customers: int, timeout: float) -> dict:
     broker = f"{REDIS_BASE}/12"
+    redis.Redis.from_url(broker).delete("celery")
     sink = Sink()
     sink.controller.start()
     with bench_database() as database:
@@ -163,6 +213,12 @@ def mail_run(customers: int) -> dict:
             clone_customers(conn, "bookero", customers)
             clone_vendors(conn, "bookero", 1, listed=False, tag="m")
             vendor = proposed_vendor_ids(conn, "bookero")[0]
+            reach_everyone(conn, [vendor])
+        contacts = database.scalar(
+            "SELECT count(*) FROM customer_contacts cc JOIN customers c ON c.id = cc.customer_id "
+            "JOIN organizations o ON o.id = c.organization_id "
+            "WHERE o.slug = 'bookero' AND (c.ended_on IS NULL OR c.ended_on > now())"
+        )
         database_env = database.env
         extra = {
             "REDIS_URL": broker,
@@ -172,11 +228,6 @@ def mail_run(customers: int) -> dict:
         }
         database.env = lambda: {**database_env(), **extra}  # type: ignore[method-assign]
         ours = start_ours(database)
-        worker_env = {
-            **ours_env_for_worker(database),
-            "DPA_ENV": "production",
-            "DPA_LOG_FORMAT": "json",
-        }
         log = (Path(ours.workdir) / "worker.log").open("ab")
         worker = subprocess.Popen(
             [
@@ -187,35 +238,61 @@ def mail_run(customers: int) -> dict:
                 "--pool=prefork",
                 "-c",
                 "2",
-                "--loglevel=WARNING",
+                "--loglevel=INFO",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
             ],
             cwd=ROOT,
-            env=worker_env,
+            env=worker_env(database, Path(ours.workdir), extra),
             stdout=log,
             stderr=log,
         )
         try:
-            time.sleep(5)  # the worker's start
+            time.sleep(8)  # the worker's start
+            assert worker.poll() is None, "the worker did not start; see its log"
             url = f"{ours.base}/api/v1/orgs/bookero/changes"
             started = time.perf_counter()
-            status, _, data = post(url, announce_body(vendor), database.keys["BOOKERO_LEGAL_KEY"])
+            status, post_ms, data = post(
+                url, announce_body(vendor), database.keys["BOOKERO_LEGAL_KEY"]
+            )
             assert status == 201, (status, data[:1000])
-            expected = database.scalar("SELECT count(*) FROM notices")
+            audience = audiences(database)[-1]
             peak_total = peak_one = 0.0
-            deadline = time.monotonic() + 3600
-            while sink.count < expected and time.monotonic() < deadline:
+            notices_at = None
+            deadline = time.monotonic() + timeout
+            polled = 0.0
+            while time.monotonic() < deadline:
                 total, one = tree_rss_mib(worker.pid)
                 peak_total, peak_one = max(peak_total, total), max(peak_one, one)
                 time.sleep(0.2)
-            elapsed = time.perf_counter() - started
+                if time.monotonic() - polled < 2:
+                    continue
+                polled = time.monotonic()
+                with database.connect() as conn:
+                    notices, outbox_open, pending = conn.execute(
+                        "SELECT (SELECT count(*) FROM notices), "
+                        "(SELECT count(*) FROM outbox WHERE status = 'pending' "
+                        " AND topic = 'change.announced'), "
+                        "(SELECT count(*) FROM deliveries WHERE status = 'pending')"
+                    ).fetchone()
+                if notices_at is None and notices >= audience:
+                    notices_at = time.perf_counter() - started
+                if not outbox_open and not pending and sink.count >= contacts:
+                    break
             received = sink.count
+            elapsed = sink.last - started
             size = sink.bytes // max(1, received)
+            with database.connect() as conn:
+                statuses = dict(
+                    conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status")
+                )
+                delivered = conn.execute(
+                    "SELECT count(*) FROM notices WHERE delivered_at IS NOT NULL"
+                ).fetchone()[0]
         finally:
             worker.terminate()
-            worker.wait(30)
+            worker.wait(60)
             ours.stop()
     before = bare_smtplib(sink.port, received, size)
     after = bare_smtplib(sink.port, received, size)
@@ -224,9 +301,14 @@ def mail_run(customers: int) -> dict:
     base = median([before, after])
     return {
         "customers": customers,
-        "emails_expected": expected,
+        "customers_concerned": audience,
+        "emails_expected": contacts,
         "emails_accepted": received,
+        "deliveries_by_status": statuses,
+        "notices_delivered": delivered,
         "mean_message_bytes": size,
+        "post_ms": post_ms,
+        "seconds_post_to_notices_written": notices_at,
         "seconds_post_to_last_accepted": elapsed,
         "ours_per_s": ours_rate,
         "bare_smtplib_per_s": [before, after],
@@ -236,15 +318,62 @@ def mail_run(customers: int) -> dict:
     }
 
 
-def ours_env_for_worker(database) -> dict[str, str]:
-    from common import SECRET
+def fanout_table(runs: list[dict]) -> str:
+    """The growth table of RESULTS.md section 5, from the JSON."""
+    lines = [
+        "| recipients | notices written (s) | last e-mail accepted (s) | ours msg/s "
+        "| bare smtplib msg/s | ratio | worker peak RSS, one process / all (MiB) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in runs:
+        notices, last = r["seconds_post_to_notices_written"], r["seconds_post_to_last_accepted"]
+        lines.append(
+            f"| {r['emails_accepted']:,} | {notices:.1f} | {last:.1f} "
+            f"| {r['ours_per_s']:.0f} | {median(r['bare_smtplib_per_s']):.0f} "
+            f"| {r['ratio_to_bare_smtplib']:.2f} | {r['worker_peak_rss_one_process_mib']:.0f} / "
+            f"{r['worker_peak_rss_total_mib']:.0f} |"
+            if notices is not None
+            else f"| {r['emails_accepted']:,} | - | {r['seconds_post_to_last_accepted']:.1f} | "
+            f"{r['ours_per_s']:.0f} | | {r['ratio_to_bare_smtplib']:.2f} | |"
+        )
+    return "\n".join(lines)
 
-    return {
-        **database.env(),
-        "DPA_SECRET_KEY": SECRET,
-        "DPA_PUBLIC_BASE_URL": "http://127.0.0.1:8000",
-        "DPA_CELERY_ALWAYS_EAGER": "0",
-    }
+
+def plot(runs: list[dict], path: Path) -> bool:
+    """Seconds and messages per second against recipients, log-log; False without the
+    optional `bench` extra (matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("no plot: pip install -e '.[bench]' for matplotlib")
+        return False
+    runs = sorted(runs, key=lambda r: r["emails_accepted"])
+    sizes = [r["emails_accepted"] for r in runs]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.loglog(sizes, [r["seconds_post_to_last_accepted"] for r in runs], "o-", label="ours")
+    left.loglog(
+        sizes,
+        [r["emails_accepted"] / median(r["bare_smtplib_per_s"]) for r in runs],
+        "s--",
+        label="bare smtplib loop",
+    )
+    left.set_xlabel("recipients")
+    left.set_ylabel("seconds until the last e-mail is accepted")
+    left.legend()
+    right.semilogx(sizes, [r["ours_per_s"] for r in runs], "o-", label="ours")
+    right.semilogx(sizes, [median(r["bare_smtplib_per_s"]) for r in runs], "s--", label="bare")
+    right.set_xlabel("recipients")
+    right.set_ylabel("messages per second")
+    right.set_ylim(bottom=0)
+    right.legend()
+    fig.suptitle("Fan-out of one announcement to an aiosmtpd sink (2 cores)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
 
 
 def main() -> None:
@@ -252,9 +381,23 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--announcements", type=int, default=20)
     parser.add_argument("--mail", type=int, default=10_000)
-    parser.add_argument("--fanout", default="1000")
+    parser.add_argument("--fanout", default="1000,10000,100000")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per mail run")
+    parser.add_argument("--plot-only", action="store_true", help="redraw from the JSON")
+    parser.add_argument(
+        "--out", default="announce.json", help="file under bench/results (--plot-only: a,b,...)"
+    )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
+    if args.plot_only:
+        # Runs of several invocations (e.g. 1k and 10k, then 100k alone) in one table.
+        runs = [
+            r for name in args.out.split(",") for r in json.loads((OUT / name).read_text())["mail"]
+        ]
+        runs.sort(key=lambda r: r["emails_accepted"])
+        print(fanout_table(runs))
+        plot(runs, PLOT)
+        return
     report: dict = {"args": vars(args)}
     if args.customers:
         report["api"] = api_latency(args.customers, args.announcements)
@@ -262,11 +405,14 @@ def main() -> None:
     sizes = sorted({int(s) for s in args.fanout.split(",") if s} | {args.mail} - {0})
     report["mail"] = []
     for size in sizes:
-        result = mail_run(size)
+        result = mail_run(size, args.timeout)
         print(f"mail: {result}")
         report["mail"].append(result)
-        (OUT / "announce.json").write_text(json.dumps(report, indent=2))
-    (OUT / "announce.json").write_text(json.dumps(report, indent=2))
+        (OUT / args.out).write_text(json.dumps(report, indent=2))
+    (OUT / args.out).write_text(json.dumps(report, indent=2))
+    if report["mail"]:
+        print(fanout_table(report["mail"]))
+        plot(report["mail"], PLOT)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -54,7 +55,8 @@ def test_an_announcement_is_one_outbox_row_and_one_message_per_contact(
     change = _announce(client, world, org, legal)
     with app.app_context():
         rows = db.session.scalars(select(OutboxItem).where(OutboxItem.topic == "change.announced"))
-        assert [r.payload for r in rows] == [{"change_id": change["id"]}]
+        # The worker writes the notices from this one row, whatever the number of customers.
+        assert [r.payload for r in rows] == [{"change_id": change["id"], "write_notices": True}]
         assert db.session.scalar(select(func.count()).select_from(Delivery)) == 4
         notices = db.session.scalars(select(Notice)).all()
         assert all(n.delivered_at is not None for n in notices)
@@ -180,3 +182,87 @@ def test_legal_staff_see_per_notice_delivery_status_and_message_ids(
         f"/api/v1/orgs/bookero/customers/{customers[0]['id']}/notices", headers=legal
     ).json["items"][0]
     assert "deliveries" not in own
+
+
+def _announce_in_service(app, world, org, legal, client) -> tuple[int, int]:
+    """Announce through the service and commit, as a view would, without the in-process
+    drain a request triggers: (change id, outbox row id)."""
+    from service.changes import services as changes
+    from service.organizations.models import Organization
+
+    created = client.post(
+        "/api/v1/orgs/bookero/subprocessors", json=vendor(name="Pocztex"), headers=legal
+    ).json
+    with app.app_context():
+        organization = db.session.get(Organization, org["id"])
+        effective_on = date.fromisoformat(world.day(org, 20))
+        data = {"kind": "add", "recipient_id": created["id"], "effective_on": effective_on}
+        change = changes.announce_change(organization, data, actor="test")
+        db.session.commit()
+        # The request wrote the change and one row, no notice: those are the worker's.
+        assert db.session.scalar(select(func.count()).select_from(Notice)) == 0
+        item = db.session.scalars(
+            select(OutboxItem).where(OutboxItem.topic == "change.announced")
+        ).one()
+        return change.id, item.id
+
+
+def test_the_fanout_writes_the_notices_once_even_when_a_chunk_is_written_again(
+    client, world, setup, outbox_mail, app
+):
+    from service.changes.models import Change
+    from service.mail.delivery import process_item, send_batch
+    from service.notices.services import write_notices
+    from service.organizations.models import Organization
+
+    org, legal, customers = setup
+    change_id, item_id = _announce_in_service(app, world, org, legal, client)
+    with app.app_context():
+        organization = db.session.get(Organization, org["id"])
+        change = db.session.get(Change, change_id)
+        # As if an earlier attempt had written the first chunk's notices and died before
+        # moving the row's cursor: the fan-out starts from the beginning again.
+        assert write_notices(organization, change, 0, 2) == customers[1]["id"]
+        db.session.commit()
+        assert process_item(item_id, on_chunk=send_batch)
+        notices = db.session.scalars(select(Notice).order_by(Notice.customer_id)).all()
+        assert [n.customer_id for n in notices] == [c["id"] for c in customers]
+        assert all(n.delivered_at is not None and n.response == "objection" for n in notices)
+        assert db.session.scalar(select(func.count()).select_from(Delivery)) == 4
+    assert len(outbox_mail.sent) == 4
+
+
+def test_a_change_withdrawn_before_its_fanout_tells_no_one(client, world, setup, outbox_mail, app):
+    from service.changes import services as changes
+    from service.mail.delivery import drain
+    from service.organizations.models import Organization
+
+    org, legal, _ = setup
+    change_id, _ = _announce_in_service(app, world, org, legal, client)
+    with app.app_context():
+        organization = db.session.get(Organization, org["id"])
+        change = changes.get_change(organization, change_id)
+        changes.withdraw_change(organization, change, "Chosen another vendor.", actor="test")
+        db.session.commit()
+        drain()
+        assert db.session.scalar(select(func.count()).select_from(Notice)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Delivery)) == 0
+        assert db.session.scalars(select(OutboxItem.status)).all() == ["done"]
+    assert outbox_mail.sent == []
+
+
+def test_an_announcement_whose_notices_are_not_written_yet_is_a_notice_gap(
+    client, world, setup, outbox_mail, app
+):
+    from service.mail.delivery import drain
+
+    org, legal, _ = setup
+    _announce_in_service(app, world, org, legal, client)
+    compliance = "/api/v1/orgs/bookero/compliance?rule=notice.undelivered"
+    # Workers down: no notice row exists, yet nobody has been told.
+    gaps = client.get(compliance, headers=legal).json["items"]
+    assert [(g["severity"], g["recipient"]["name"]) for g in gaps] == [("warning", "Pocztex")]
+    assert "still being written" in gaps[0]["detail"]
+    with app.app_context():
+        drain()
+    assert client.get(compliance, headers=legal).json["items"] == []

@@ -19,8 +19,11 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # The longest negotiated notice, read by every announcement, from the index alone.
+    with op.batch_alter_table('customer_agreements', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_customer_agreements_notice_days'), ['notice_days'], unique=False)
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('customer_agreements', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_customer_agreements_notice_days'))

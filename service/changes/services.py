@@ -147,10 +147,12 @@ def announce_change(org: Organization, data: dict, *, actor: str) -> Change:
         recipient.listed_until = effective_on
     db.session.add(change)
     db.session.flush()
-    notified = notices.create_notices(org, change)
+    notified = notices.check_notice_period(org, change)
     if notified:
-        # One row, whatever the number of customers: workers expand it in chunks.
-        outbox.enqueue("change.announced", {"change_id": change.id}, org.id)
+        # One row, whatever the number of customers: the fan-out worker writes the notices
+        # and their deliveries chunk by chunk. `write_notices` marks rows whose notices are
+        # the worker's to write (rows from before that change found theirs written).
+        outbox.enqueue("change.announced", {"change_id": change.id, "write_notices": True}, org.id)
     subscriptions.notify_subscribers(org, change, "announced")
     audit.record(
         org.id,

@@ -7,22 +7,23 @@ renewed) changes the next report at once, and a past `as_of` is judged by the la
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from service import reference
-from service.agreements.models import AgreementVersion
 from service.audit import services as audit
 from service.audit.models import AuditEvent
 from service.changes.models import Change, Notice
 from service.common import local_today, start_of_day
 from service.compliance import rules
-from service.customers.models import Customer, CustomerAgreement
+from service.customers.models import Customer
+from service.customers.services import join_terms, terms_sql
 from service.extensions import db
 from service.organizations.models import Organization
 from service.outbox import services as outbox
+from service.outbox.models import OutboxItem
 from service.recipients import services as recipients
 from service.recipients.models import Recipient, RecipientRevision
 
@@ -67,19 +68,7 @@ def owed_notice_days(org: Organization, day: date) -> int:
     customers. With no customer yet, the organization's default is what the next one gets.
     """
     longest = db.session.scalar(
-        select(
-            func.max(
-                func.coalesce(
-                    CustomerAgreement.notice_days,
-                    AgreementVersion.notice_days,
-                    org.default_notice_days,
-                )
-            )
-        )
-        .select_from(Customer)
-        .outerjoin(CustomerAgreement, CustomerAgreement.customer_id == Customer.id)
-        .outerjoin(AgreementVersion, AgreementVersion.id == CustomerAgreement.agreement_version_id)
-        .where(
+        join_terms(select(func.max(terms_sql(org)["notice_days"])).select_from(Customer)).where(
             Customer.organization_id == org.id,
             Customer.started_on <= day,
             or_(Customer.ended_on.is_(None), Customer.ended_on >= day),
@@ -146,24 +135,36 @@ def _notice_items(org: Organization, day: date) -> list[dict]:
         )
         .group_by(Notice.change_id)
     ).all()
+    counts = dict(counts)
+    # Announcements whose fan-out has not written all notices yet (workers down, or the
+    # row failing): their customers are not notified either, whatever the count so far.
+    for change_id in _unfinished_fanouts(org, end):
+        counts.setdefault(change_id, None)
     if not counts:
         return []
     changes = {
         c.id: c
         for c in db.session.scalars(
             select(Change)
-            .where(Change.id.in_([change_id for change_id, _ in counts]))
+            .where(Change.id.in_(list(counts)))
             .options(selectinload(Change.recipient).selectinload(Recipient.revisions))
         )
     }
     items = []
-    for change_id, count in counts:
+    for change_id, count in counts.items():
         change = changes[change_id]
+        if change.status != "announced" and change.withdrawn_at < end:
+            continue  # withdrawn by then: nothing is owed
         in_effect = change.effective_on <= day
+        how_many = (
+            f"{count} notice(s)"
+            if count is not None
+            else "The notices (still being written by the fan-out)"
+        )
         finding = rules.Finding(
             "error" if in_effect else "warning",
             "notice.undelivered",
-            f"{count} notice(s) of the {change.kind} of {change.recipient.name} effective "
+            f"{how_many} of the {change.kind} of {change.recipient.name} effective "
             f"{change.effective_on} were not delivered"
             + (": the change applies to those customers without notice." if in_effect else "."),
             "Check the customers' contact addresses and deliver the notice again; a notice "
@@ -171,6 +172,19 @@ def _notice_items(org: Organization, day: date) -> list[dict]:
         )
         items.append(_item(finding, _recipient_ref(change.recipient, day), _change_ref(change)))
     return items
+
+
+def _unfinished_fanouts(org: Organization, end: datetime) -> list[int]:
+    """Changes announced before `end` whose notices the fan-out worker has not all written."""
+    rows = db.session.scalars(
+        select(OutboxItem.payload).where(
+            OutboxItem.organization_id == org.id,
+            OutboxItem.topic == "change.announced",
+            OutboxItem.status != "done",
+            OutboxItem.created_at < end,
+        )
+    ).all()
+    return [p["change_id"] for p in rows if p.get("write_notices")]
 
 
 def _urgent_items(org: Organization, day: date) -> list[dict]:

@@ -118,7 +118,9 @@ class CustomerAgreement(db.Model):
     )
     evidence: Mapped[dict] = mapped_column(JsonDocument, default=dict)
     authorisation: Mapped[str | None] = mapped_column(String(10))
-    notice_days: Mapped[int | None]
+    # Indexed so that an announcement finds the longest negotiated notice without reading
+    # every agreement (service.notices.services.check_notice_period).
+    notice_days: Mapped[int | None] = mapped_column(index=True)
     objection_days: Mapped[int | None]
     objection_remedy: Mapped[str | None] = mapped_column(String(10))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import Select, exists, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from service.agreements.models import AgreementRequest, AgreementVersion
@@ -42,6 +42,30 @@ def effective_terms(org: Organization, agreement: CustomerAgreement | None) -> d
         else:
             terms[name] = org_defaults[name]
     return terms
+
+
+def terms_sql(org: Organization) -> dict:
+    """`effective_terms` as SQL columns, for a query over customers joined by `join_terms`
+    (versions always carry their own defaults, so a NULL there means no version)."""
+    agreement, version = CustomerAgreement, AgreementVersion
+    return {
+        "authorisation": func.coalesce(
+            agreement.authorisation, version.authorisation, FALLBACK_TERMS["authorisation"]
+        ),
+        "notice_days": func.coalesce(
+            agreement.notice_days, version.notice_days, org.default_notice_days
+        ),
+        "objection_days": func.coalesce(
+            agreement.objection_days, version.objection_days, org.default_objection_days
+        ),
+    }
+
+
+def join_terms(stmt: Select) -> Select:
+    """Outer-join each customer's agreement and its version, as `terms_sql` reads them."""
+    return stmt.outerjoin(
+        CustomerAgreement, CustomerAgreement.customer_id == Customer.id
+    ).outerjoin(AgreementVersion, AgreementVersion.id == CustomerAgreement.agreement_version_id)
 
 
 def present(org: Organization, customer: Customer) -> dict:

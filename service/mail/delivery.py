@@ -14,11 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload
 
 from service.changes.models import Notice
-from service.customers.models import Customer
+from service.customers.models import Customer, CustomerAgreement
 from service.db_types import utcnow
 from service.extensions import db
 from service.mail.messages import build
@@ -33,6 +34,7 @@ from service.mail.senders import (
 )
 from service.notices.services import deadline
 from service.observability.metrics import observe_delivery
+from service.organizations.models import Organization
 from service.outbox import services as outbox
 from service.outbox.models import Delivery, OutboxItem
 from service.webhooks.services import send_webhook
@@ -100,6 +102,34 @@ def process_item(item_id: int, *, on_chunk: Callable[[list[int]], None] | None =
         raise
 
 
+def _load_batch(ids: list[int], cache: dict) -> dict[int, Delivery]:
+    """The batch's deliveries with everything their messages need, in a handful of queries
+    for the whole batch rather than several per message.
+
+    The session's identity map holds objects weakly: what messages look up by id (notices,
+    organizations) stays in `cache` for the batch, or it would be loaded again each time.
+    """
+    deliveries = db.session.scalars(
+        select(Delivery).where(Delivery.id.in_(ids)).options(selectinload(Delivery.outbox))
+    ).all()
+    cache["organizations"] = db.session.scalars(
+        select(Organization).where(Organization.id.in_({d.organization_id for d in deliveries}))
+    ).all()
+    notice_ids = [d.notice_id for d in deliveries if d.notice_id]
+    if notice_ids:
+        cache["notices"] = db.session.scalars(
+            select(Notice)
+            .where(Notice.id.in_(notice_ids))
+            .options(
+                selectinload(Notice.change),
+                selectinload(Notice.customer)
+                .selectinload(Customer.agreement)
+                .selectinload(CustomerAgreement.version),
+            )
+        ).all()
+    return {d.id: d for d in deliveries}
+
+
 def send_batch(ids: list[int]) -> dict[str, int]:
     """Send the claimable deliveries among `ids` over one connection."""
     claimed = outbox.claim_deliveries(ids)
@@ -111,47 +141,62 @@ def send_batch(ids: list[int]) -> dict[str, int]:
     renew_after = current_app.config["OUTBOX_LEASE_SECONDS"] / 3
     renewed = time.monotonic()
     unreachable: str | None = None  # once the SMTP server cannot be reached, stop trying
-    with make_sender() as sender:
-        for n, delivery_id in enumerate(claimed, start=1):
-            if time.monotonic() - renewed > renew_after:
-                outbox.renew_deliveries(claimed[n - 1 :])
-                db.session.commit()
-                renewed = time.monotonic()
-            delivery = db.session.get(Delivery, delivery_id)
-            try:
-                if unreachable is not None and delivery.channel == "email":
-                    raise TemporaryFailure(unreachable)
-                if delivery.channel == "webhook":
-                    answer = send_webhook(delivery)
+    session = db.session()
+    # The batch is leased to this worker, so its rows are not reloaded after every commit
+    # (which cost several queries per message); what others may change meanwhile (a
+    # notice's first delivery) is written with a condition, never from what was read.
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        cache: dict = {}
+        deliveries = _load_batch(claimed, cache)
+        notices_delivered: list[dict] = []
+        with make_sender() as sender:
+            for n, delivery_id in enumerate(claimed, start=1):
+                if time.monotonic() - renewed > renew_after:
+                    outbox.renew_deliveries(claimed[n - 1 :])
+                    db.session.commit()
+                    renewed = time.monotonic()
+                delivery = deliveries[delivery_id]
+                try:
+                    if unreachable is not None and delivery.channel == "email":
+                        raise TemporaryFailure(unreachable)
+                    if delivery.channel == "webhook":
+                        answer = send_webhook(delivery)
+                    else:
+                        answer = sender.send(build(delivery, cache))
+                except TemporaryFailure as exc:
+                    if isinstance(exc, Unreachable):
+                        unreachable = str(exc)
+                    _retry(delivery, str(exc))
+                    counts["retry"] += 1
+                except PermanentFailure as exc:
+                    _fail(delivery, str(exc))
+                    counts["failed"] += 1
+                except SQLAlchemyError:
+                    raise
+                except Exception as exc:
+                    # One message that cannot be built must not fail its batch again and
+                    # again (resending the batch's uncommitted messages each time): it backs
+                    # off alone, and after MAIL_MAX_ATTEMPTS it fails and legal staff are
+                    # alerted.
+                    log.exception("delivery %s: unexpected error", delivery_id)
+                    _retry(delivery, f"error: {type(exc).__name__}: {exc}")
+                    counts["retry"] += 1
                 else:
-                    answer = sender.send(build(delivery))
-            except TemporaryFailure as exc:
-                if isinstance(exc, Unreachable):
-                    unreachable = str(exc)
-                _retry(delivery, str(exc))
-                counts["retry"] += 1
-            except PermanentFailure as exc:
-                _fail(delivery, str(exc))
-                counts["failed"] += 1
-            except SQLAlchemyError:
-                raise
-            except Exception as exc:
-                # One message that cannot be built must not fail its batch again and again
-                # (resending the batch's uncommitted messages each time): it backs off alone,
-                # and after MAIL_MAX_ATTEMPTS it fails and legal staff are alerted.
-                log.exception("delivery %s: unexpected error", delivery_id)
-                _retry(delivery, f"error: {type(exc).__name__}: {exc}")
-                counts["retry"] += 1
-            else:
-                _sent(delivery, answer)
-                counts["sent"] += 1
-            if n % commit_every == 0:
-                db.session.commit()
-    db.session.commit()
+                    _sent(delivery, answer, notices_delivered)
+                    counts["sent"] += 1
+                if n % commit_every == 0:
+                    _record_notices_delivered(notices_delivered)
+                    db.session.commit()
+        _record_notices_delivered(notices_delivered)
+        db.session.commit()
+    finally:
+        session.expire_on_commit = expire_on_commit
+        session.expire_all()  # as the last commit would have: callers read fresh rows
     return counts
 
 
-def _sent(delivery: Delivery, answer: str) -> None:
+def _sent(delivery: Delivery, answer: str, notices_delivered: list[dict]) -> None:
     now = utcnow()
     delivery.status, delivery.accepted_at, delivery.last_response = "sent", now, answer
     delivery.attempts += 1
@@ -160,18 +205,35 @@ def _sent(delivery: Delivery, answer: str) -> None:
     if delivery.notice_id and delivery.outbox.topic == "change.announced":
         notice = db.session.get(Notice, delivery.notice_id)
         if notice.delivered_at is None:
-            values: dict = {"delivered_at": now}
+            objection_deadline = None
             if notice.response == "objection":
-                org = notice.change.recipient.organization
-                days = notice.objection_days
-                values["objection_deadline"] = deadline(org, now, days, notice.change.effective_on)
-            # The first acceptance is the proof of notice: when another worker delivered to
-            # another contact of the same customer meanwhile, its earlier time stands.
-            db.session.execute(
-                update(Notice)
-                .where(Notice.id == notice.id, Notice.delivered_at.is_(None))
-                .values(**values)
+                org = db.session.get(Organization, delivery.organization_id)
+                days, effective_on = notice.objection_days, notice.change.effective_on
+                objection_deadline = deadline(org, now, days, effective_on)
+            notices_delivered.append(
+                {"notice": notice.id, "at": now, "deadline": objection_deadline}
             )
+
+
+_NOTICES = Notice.__table__
+
+
+def _record_notices_delivered(rows: list[dict]) -> None:
+    """Record proof of notice for the messages about to be committed, in one statement.
+
+    The first acceptance is the proof of notice: when another worker delivered to another
+    contact of the same customer meanwhile, its earlier time stands (hence the condition).
+    Only objection notices have a deadline; the others' stays empty, as it was.
+    """
+    if not rows:
+        return
+    db.session.execute(
+        update(_NOTICES)
+        .where(_NOTICES.c.id == bindparam("notice"), _NOTICES.c.delivered_at.is_(None))
+        .values(delivered_at=bindparam("at"), objection_deadline=bindparam("deadline")),
+        rows,
+    )
+    rows.clear()
 
 
 def _retry(delivery: Delivery, error: str) -> None:
@@ -228,6 +290,15 @@ def _alert_if_undeliverable(delivery: Delivery) -> None:
 def _alert_if_uncontactable(item: OutboxItem) -> None:
     """Notices of customers without any contact address were never sent: no notice, so
     legal staff hear of them (once per announcement, however many there are)."""
+    if item.payload.get("write_notices"):
+        # Counted chunk by chunk by the expander: no query over 100,000 notices here.
+        count, names = (
+            item.payload.get("uncontactable", 0),
+            item.payload.get("uncontactable_names", []),
+        )
+        if count:
+            _alert_uncontactable(item, count, names)
+        return
     uncontactable = (
         select(Customer.name)
         .join(Notice, Notice.customer_id == Customer.id)
@@ -244,6 +315,10 @@ def _alert_if_uncontactable(item: OutboxItem) -> None:
     if not count:
         return
     names = db.session.scalars(uncontactable.order_by(Notice.id).limit(20)).all()
+    _alert_uncontactable(item, count, names)
+
+
+def _alert_uncontactable(item: OutboxItem, count: int, names: list[str]) -> None:
     listed = ", ".join(names) + (f" (+{count - len(names)})" if count > len(names) else "")
     outbox.enqueue(
         "alert.legal",

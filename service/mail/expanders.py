@@ -10,6 +10,7 @@ from service.agreements.models import AgreementRequest
 from service.changes.models import Change, Notice
 from service.customers.models import Customer, CustomerContact
 from service.extensions import db
+from service.notices import services as notice_services
 from service.organizations.models import Organization
 from service.outbox.models import OutboxItem
 from service.outbox.services import expander
@@ -36,17 +37,64 @@ def _notice_filter(item: OutboxItem) -> list:
     return conditions
 
 
-@expander("change.announced", "change.withdrawn", "change.reminder")
-def change_notices(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict], int]:
-    """Every contact of every notified customer; the cursor is the last notice id."""
+def _written_notices(item: OutboxItem, cursor: int, size: int) -> tuple[list, int]:
+    """Write the notices of the next chunk of customers, then read them back (with those a
+    crashed attempt wrote before); the cursor is the last customer id."""
+    change = db.session.get(Change, item.payload["change_id"])
+    org = db.session.get(Organization, item.organization_id)
+    last = notice_services.write_notices(org, change, cursor, size)
+    if last is None:
+        return [], cursor
     notices = db.session.execute(
         select(Notice.id, Notice.customer_id)
-        .where(*_notice_filter(item), Notice.id > cursor)
-        .order_by(Notice.id)
-        .limit(size)
+        .where(*_notice_filter(item), Notice.customer_id > cursor, Notice.customer_id <= last)
+        .order_by(Notice.customer_id)
     ).all()
+    return notices, last
+
+
+UNCONTACTABLE_NAMED = 20
+
+
+def _count_uncontactable(item: OutboxItem, customer_ids: list[int]) -> None:
+    """Keep on the row, with its cursor, the customers a chunk could not reach (no contact
+    address): legal staff are alerted once the row is expanded, without a query over all
+    its notices and deliveries at the end."""
+    if not customer_ids:
+        return
+    named = item.payload.get("uncontactable_names", [])
+    if len(named) < UNCONTACTABLE_NAMED:
+        named = named + list(
+            db.session.scalars(
+                select(Customer.name)
+                .where(Customer.id.in_(customer_ids))
+                .order_by(Customer.id)
+                .limit(UNCONTACTABLE_NAMED - len(named))
+            )
+        )
+    item.payload = {
+        **item.payload,
+        "uncontactable": item.payload.get("uncontactable", 0) + len(customer_ids),
+        "uncontactable_names": named,
+    }
+
+
+@expander("change.announced", "change.withdrawn", "change.reminder")
+def change_notices(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict], int]:
+    """Every contact of every notified customer; the cursor is the last notice id, or the
+    last customer id where the worker writes the notices."""
+    if item.payload.get("write_notices"):
+        notices, last = _written_notices(item, cursor, size)
+    else:
+        notices = db.session.execute(
+            select(Notice.id, Notice.customer_id)
+            .where(*_notice_filter(item), Notice.id > cursor)
+            .order_by(Notice.id)
+            .limit(size)
+        ).all()
+        last = notices[-1].id if notices else cursor
     if not notices:
-        return [], cursor
+        return [], last
     contacts = db.session.execute(
         select(CustomerContact.customer_id, CustomerContact.email, CustomerContact.locale)
         .where(CustomerContact.customer_id.in_({n.customer_id for n in notices}))
@@ -55,6 +103,10 @@ def change_notices(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict]
     by_customer: dict[int, list] = {}
     for contact in contacts:
         by_customer.setdefault(contact.customer_id, []).append(contact)
+    if item.payload.get("write_notices"):
+        _count_uncontactable(
+            item, [n.customer_id for n in notices if n.customer_id not in by_customer]
+        )
     rows = [
         {
             "notice_id": notice.id,
@@ -82,7 +134,7 @@ def change_notices(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict]
         }
         for hook in hooks
     ]
-    return rows, notices[-1].id
+    return rows, last
 
 
 @expander(*agreements.TOPICS)

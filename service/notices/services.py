@@ -8,23 +8,22 @@ using specific authorisation must consent before an added vendor applies to them
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
+from service.agreements.models import AgreementVersion
 from service.changes.models import Change, Notice
 from service.common import local_today, start_of_day
-from service.customers.models import Customer, CustomerAgreement
-from service.customers.services import effective_terms
+from service.customers.models import Customer, CustomerAgreement, customer_services
+from service.customers.services import join_terms, terms_sql
 from service.errors import ValidationFailed
 from service.extensions import db
-from service.organizations.models import Organization
+from service.organizations.models import Organization, Service
 from service.recipients import services as recipients
 
-CHUNK = 1000
 MAX_NAMED_SHORTFALLS = 100
 
 
@@ -64,32 +63,67 @@ def response_for(change: Change, authorisation: str) -> str:
     return "objection"
 
 
-def _customers(org: Organization, today: date) -> Iterator[list[Customer]]:
-    """The organization's customers still there on `today`, in chunks, never all in memory."""
-    last = 0
-    while True:
-        chunk = db.session.scalars(
-            select(Customer)
-            .where(
-                Customer.organization_id == org.id,
-                Customer.id > last,
-                or_(Customer.ended_on.is_(None), Customer.ended_on >= today),
+def _concerned(org: Organization, change: Change, who: Audience, *columns) -> Select:
+    """The customers a change concerns, as one set-based query.
+
+    Customers still in a relationship on the effective date (those leaving before it are
+    not affected) whose services meet the vendor's scope, as the announcement found them:
+    a customer registered after it was not owed this notice and was not counted for it.
+    """
+    stmt = select(*columns).where(
+        Customer.organization_id == org.id,
+        Customer.created_at <= change.announced_at,
+        or_(Customer.ended_on.is_(None), Customer.ended_on >= change.effective_on),
+    )
+    if who.scope is not None:
+        stmt = stmt.where(
+            exists().where(
+                customer_services.c.customer_id == Customer.id,
+                customer_services.c.service_id == Service.id,
+                Service.organization_id == org.id,
+                Service.slug.in_(sorted(who.scope)),
             )
-            .order_by(Customer.id)
-            .limit(CHUNK)
-            .options(
-                selectinload(Customer.services),
-                selectinload(Customer.agreement).selectinload(CustomerAgreement.version),
-            )
-        ).all()
-        if not chunk:
-            return
-        yield chunk
-        last = chunk[-1].id
+        )
+    return stmt
 
 
-def concerns(scope: set[str] | None, customer: Customer) -> bool:
-    return scope is None or bool(scope & {s.slug for s in customer.services})
+def _audience_query(org: Organization, change: Change, who: Audience) -> Select:
+    """The concerned customers with their terms (`effective_terms`, in SQL)."""
+    columns = (column.label(name) for name, column in terms_sql(org).items())
+    return join_terms(
+        _concerned(
+            org,
+            change,
+            who,
+            Customer.id.label("customer_id"),
+            Customer.external_ref,
+            Customer.name,
+            *columns,
+        )
+    )
+
+
+def _longest_possible_notice(org: Organization) -> int:
+    """An upper bound of the notice any customer of `org` is owed, from indexes and the
+    small table of agreement versions: every negotiated notice (of any organization), the
+    organization's versions' defaults, and its own default."""
+    return max(
+        org.default_notice_days,
+        db.session.scalar(select(func.max(CustomerAgreement.notice_days))) or 0,
+        db.session.scalar(
+            select(func.max(AgreementVersion.notice_days)).where(
+                AgreementVersion.organization_id == org.id
+            )
+        )
+        or 0,
+    )
+
+
+def _asks_objection(change: Change, authorisation) -> ColumnElement[bool]:
+    """SQL for `response_for(...) == "objection"`."""
+    if change.kind == "remove":
+        return false()
+    return authorisation != "specific"
 
 
 def deadline(
@@ -102,74 +136,111 @@ def deadline(
     )
 
 
-def create_notices(org: Organization, change: Change) -> int:
-    """Write one notice per affected customer; refuse an effective date that leaves a
+def check_notice_period(org: Organization, change: Change) -> int:
+    """Count the customers a change concerns; refuse an effective date that leaves a
     general-authorisation customer less than its notice period, unless `urgent`.
 
-    The notice period is checked from the announcement, the earliest possible delivery.
-    `delivered_at` stays empty until the SMTP server accepts the notice; the objection
-    deadline given here is provisional and runs again from the delivery.
+    Set-based, whatever the number of customers: a count, and the customers' terms are
+    read (one aggregate) only when the longest notice anyone may be owed does not fit. The
+    notices themselves are written by the fan-out worker (`write_notices`). The notice
+    period is checked from the announcement, the earliest possible delivery.
     """
     who = audience(change)
     if not who.concerns_subprocessor:
         return 0
-    delivered_at = change.announced_at
-    delivered_on = local_today(org.timezone, delivered_at)
-    rows: list[dict] = []
-    short: list[dict] = []
-    short_count = 0
-    earliest = change.effective_on
-    # Those whose relationship ends before the change takes effect are not affected by it.
-    for chunk in _customers(org, change.effective_on):
-        for customer in chunk:
-            if not concerns(who.scope, customer):
-                continue
-            terms = effective_terms(org, customer.agreement)
-            response = response_for(change, terms["authorisation"])
-            if response == "objection":
-                owed = delivered_on + timedelta(days=terms["notice_days"])
-                if change.effective_on < owed:
-                    short_count += 1
-                    earliest = max(earliest, owed)
-                    if len(short) < MAX_NAMED_SHORTFALLS:
-                        short.append(
-                            {
-                                "id": customer.id,
-                                "external_ref": customer.external_ref,
-                                "name": customer.name,
-                                "notice_days": terms["notice_days"],
-                            }
-                        )
-            rows.append(
-                {
-                    "change_id": change.id,
-                    "customer_id": customer.id,
-                    "response": response,
-                    "notice_days": terms["notice_days"],
-                    "created_at": delivered_at,
-                    "objection_days": terms["objection_days"],
-                    "objection_deadline": (
-                        deadline(org, delivered_at, terms["objection_days"], change.effective_on)
-                        if response == "objection"
-                        else None
-                    ),
-                }
-            )
-        for customer in chunk:
-            # Release the chunk: a fan-out to 100,000 customers must not grow the session.
-            db.session.expunge(customer)
-    if short_count and not change.urgent:
+    delivered_on = local_today(org.timezone, change.announced_at)
+    # Short of notice: effective_on < delivered_on + notice_days.
+    room = (change.effective_on - delivered_on).days
+    total = db.session.scalar(_concerned(org, change, who, func.count(Customer.id)))
+    # Most announcements leave every notice period room: then no customer's terms need
+    # reading. Urgent changes and removals are not held to it.
+    if change.urgent or change.kind == "remove" or _longest_possible_notice(org) <= room:
+        return total
+    people = _audience_query(org, change, who).subquery()
+    short = and_(_asks_objection(change, people.c.authorisation), people.c.notice_days > room)
+    short_count, longest = db.session.execute(
+        select(
+            func.coalesce(func.sum(case((short, 1), else_=0)), 0),
+            func.max(case((short, people.c.notice_days))),
+        ).select_from(people)
+    ).one()
+    if short_count:
+        earliest = max(change.effective_on, delivered_on + timedelta(days=longest))
+        named = db.session.execute(
+            select(people.c.customer_id, people.c.external_ref, people.c.name, people.c.notice_days)
+            .where(short)
+            .order_by(people.c.customer_id)
+            .limit(MAX_NAMED_SHORTFALLS)
+        ).all()
         raise ValidationFailed(
             f"The effective date leaves {short_count} customer(s) less than their contractual "
             f"notice; the earliest allowed date is {earliest}.",
             errors={"effective_on": [f"Must be {earliest} or later (or mark the change urgent)."]},
-            customers_short_of_notice=short,
+            customers_short_of_notice=[
+                {
+                    "id": row.customer_id,
+                    "external_ref": row.external_ref,
+                    "name": row.name,
+                    "notice_days": row.notice_days,
+                }
+                for row in named
+            ],
             customers_short_of_notice_total=short_count,
             earliest_allowed=earliest.isoformat(),
         )
-    for start in range(0, len(rows), CHUNK):
-        db.session.execute(Notice.__table__.insert(), rows[start : start + CHUNK])
-    return len(rows)
+    return total
+
+
+def write_notices(org: Organization, change: Change, after: int, size: int) -> int | None:
+    """Write the notices of the next `size` concerned customers after customer id `after`;
+    return the last customer id of the chunk, or None when there is no one left.
+
+    Idempotent: a chunk written again (a retry after a crash) adds nothing. The change row
+    is read under a share lock, so a withdrawal committing meanwhile either comes first (and
+    nothing is written) or waits and then marks these notices withdrawn as well.
+    `delivered_at` stays empty until the SMTP server accepts the notice; the objection
+    deadline given here runs from the announcement and again from the delivery.
+    """
+    status = db.session.scalar(
+        select(Change.status).where(Change.id == change.id).with_for_update(read=True)
+    )
+    who = audience(change)
+    if status != "announced" or not who.concerns_subprocessor:
+        return None
+    chunk = db.session.execute(
+        _audience_query(org, change, who)
+        .where(Customer.id > after)
+        .order_by(Customer.id)
+        .limit(size)
+    ).all()
+    if not chunk:
+        return None
+    announced_at = change.announced_at
+    rows = []
+    for row in chunk:
+        response = response_for(change, row.authorisation)
+        rows.append(
+            {
+                "change_id": change.id,
+                "customer_id": row.customer_id,
+                "response": response,
+                "notice_days": row.notice_days,
+                "objection_days": row.objection_days,
+                "created_at": announced_at,
+                "objection_deadline": (
+                    deadline(org, announced_at, row.objection_days, change.effective_on)
+                    if response == "objection"
+                    else None
+                ),
+            }
+        )
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.session.execute(
+        insert(Notice).on_conflict_do_nothing(index_elements=["change_id", "customer_id"]),
+        rows,
+    )
+    return chunk[-1].customer_id
 
 
 def withdraw_notices(change: Change, when: datetime) -> int:
