@@ -11,6 +11,7 @@ from service.extensions import db
 from service.organizations.models import Organization
 from service.outbox.models import OutboxItem
 from service.outbox.services import expander
+from service.portal import services as portal
 from service.subscriptions import services as subscriptions
 from service.subscriptions.models import Subscription
 from service.webhooks.models import Webhook
@@ -97,6 +98,18 @@ def answer_receipt(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict]
         for c in customer.contacts
     ]
     return rows, 1
+
+
+@expander(portal.SIGN_IN_TOPIC)
+def portal_sign_in(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict], int]:
+    """The one contact that asked to sign in, while its link is unused."""
+    sign_in = None if cursor else portal.pending_sign_in(item.payload["sign_in_id"])
+    if sign_in is None:
+        return [], 1
+    contact = sign_in.contact
+    return [
+        {"customer_id": sign_in.customer_id, "address": contact.email, "locale": contact.locale}
+    ], 1
 
 
 @expander("alert.legal")

@@ -11,6 +11,7 @@ TEXTS: dict[str, dict] = {
             "answer.receipt": "Potwierdzenie: {answer}",
             "alert.legal": "[DPA Registry] {alert}",
             "subscription.confirm": "Potwierdź subskrypcję zmian podprocesorów: {org}",
+            "portal.sign_in": "Link do logowania: portal klienta {org}",
             "subscribers.announced": "{org}: zmiana podprocesorów: {kind}: {vendor} od {date}",
             "subscribers.withdrawn": "{org}: odwołana zmiana podprocesorów: {vendor}",
         },
@@ -62,6 +63,12 @@ TEXTS: dict[str, dict] = {
         "podprocesorów {org}. Aby potwierdzić subskrypcję, otwórz link:",
         "confirm_ignore": "Jeśli to nie Ty, zignoruj tę wiadomość: bez potwierdzenia nie "
         "wyślemy nic więcej. Aby nikt więcej nie mógł zapisać tego adresu, otwórz link:",
+        "portal_cta": "Listę, zmiany i Państwa odpowiedzi zobaczą Państwo w portalu klienta:",
+        "sign_in_intro": "ktoś (zapewne Ty) poprosił o link do logowania w portalu klienta "
+        "{org} dla: {customer}. Aby się zalogować, otwórz link i naciśnij przycisk:",
+        "sign_in_expiry": "Link działa jeden raz, przez {minutes} minut.",
+        "sign_in_ignore": "Jeśli to nie Ty, zignoruj tę wiadomość: bez linku nikt się nie "
+        "zaloguje.",
         "roles": {
             "subprocessor": "podprocesor (art. 28 ust. 4 RODO)",
             "independent_controller": "odrębny administrator",
@@ -76,6 +83,7 @@ TEXTS: dict[str, dict] = {
             "answer.receipt": "Receipt: {answer}",
             "alert.legal": "[DPA Registry] {alert}",
             "subscription.confirm": "Confirm your subscription to subprocessor changes: {org}",
+            "portal.sign_in": "Your sign-in link: {org} customer portal",
             "subscribers.announced": "{org}: subprocessor change: {kind}: {vendor} from {date}",
             "subscribers.withdrawn": "{org}: subprocessor change withdrawn: {vendor}",
         },
@@ -127,6 +135,12 @@ TEXTS: dict[str, dict] = {
         "subprocessors of {org}. To confirm the subscription, open this link:",
         "confirm_ignore": "If it was not you, ignore this message: without confirmation nothing "
         "more is sent. To stop anyone from subscribing this address again, open this link:",
+        "portal_cta": "See the list, the changes and your answers in the customer portal:",
+        "sign_in_intro": "someone (probably you) asked for a link to sign in to the {org} "
+        "customer portal for: {customer}. To sign in, open the link and press the button:",
+        "sign_in_expiry": "The link works once, for {minutes} minutes.",
+        "sign_in_ignore": "If it was not you, ignore this message: nobody signs in without the "
+        "link.",
         "roles": {
             "subprocessor": "subprocessor (GDPR Art. 28(4))",
             "independent_controller": "independent controller",
