@@ -62,6 +62,9 @@ def _cookie_path(org: str) -> str:
 def _page(template: str, status: int = 200, **context: object) -> Response:
     response = Response(render_template(template, **context), status=status)
     response.headers["Cache-Control"] = "no-store"
+    # Not the site-wide no-referrer: under it browsers send `Origin: null` with forms, and
+    # the Origin check could not tell our pages from others. Other sites still get nothing.
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 
