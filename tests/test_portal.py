@@ -4,6 +4,7 @@ same services (and audit trail) as the API."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,9 @@ from sqlalchemy import select
 
 from service.db_types import utcnow
 from service.extensions import db
+from service.outbox.models import OutboxItem
 from service.portal.models import PortalSession, PortalSignIn
+from service.portal.services import SIGN_IN_TOPIC as SIGN_IN
 from tests.conftest import audit_events
 from tests.notice_kit import Desk
 from tests.portal_kit import csrf, path_of, request_link, sign_in, sign_in_links
@@ -56,7 +59,7 @@ def objections(desk) -> list[dict]:
 
 
 def test_unknown_and_known_addresses_get_the_same_page_and_only_contacts_get_mail(
-    desk, portal, outbox_mail
+    desk, portal, outbox_mail, app
 ):
     known = request_link(portal, "bookero", ANNA)
     unknown = request_link(portal, "bookero", "nobody@salon.example")
@@ -65,6 +68,11 @@ def test_unknown_and_known_addresses_get_the_same_page_and_only_contacts_get_mai
     assert strip(known) == strip(unknown)
     assert [m["To"].addresses[0].addr_spec for m in outbox_mail.sent] == [ANNA]
     assert len(sign_in_links(outbox_mail.sent, ANNA)) == 1
+    # Both requests were queued alike; once looked up, neither address is kept in the outbox.
+    with app.app_context():
+        payloads = [i.payload for i in db.session.scalars(select(OutboxItem)) if i.topic == SIGN_IN]
+    assert len(payloads) == 2
+    assert "@" not in repr(payloads)
 
 
 def test_the_token_is_stored_only_as_a_hash_and_works_once(desk, portal, outbox_mail, ctx, app):
@@ -400,3 +408,36 @@ def test_an_address_of_two_customers_gets_one_link_each(desk, portal, outbox_mai
     names = sorted(m.get_body(("plain",)).get_content().split("\n")[2] for m in outbox_mail.sent)
     assert any("Salon BELLA" in n for n in names)
     assert any("Salon SECOND" in n for n in names)
+
+
+def test_sign_in_requests_are_rate_limited_per_client_address(desk, portal, monkeypatch, app):
+    monkeypatch.setitem(app.config, "RATE_LIMIT_ENABLED", True)
+    monkeypatch.setitem(app.config, "RATE_LIMIT_SIGN_IN", 2)
+    monkeypatch.setitem(app.config, "RATE_LIMIT_WINDOW_SECONDS", 3600)
+    address = {"REMOTE_ADDR": f"10.99.{uuid.uuid4().int % 250}.9"}
+    token = csrf(portal.get("/portal/bookero/sign-in"))
+    statuses = [
+        portal.post(
+            "/portal/bookero/sign-in",
+            data={"email": f"x{i}@salon.example", "csrf_token": token},
+            environ_base=address,
+        ).status_code
+        for i in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
+def test_an_unknown_organization_is_a_page_not_found(portal):
+    response = portal.get("/portal/nobody/sign-in")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+
+
+def test_a_refused_webhook_url_writes_nothing(desk, portal, outbox_mail):
+    token = sign_in(portal, "bookero", ANNA, outbox_mail)
+    response = portal.post(
+        "/portal/bookero/webhooks", data={"url": "http://127.0.0.1/hook", "csrf_token": token}
+    )
+    assert response.status_code == 422
+    assert 'role="alert"' in response.text
+    assert audit_events(desk.client, desk.org, desk.legal, entity_type="webhook") == []

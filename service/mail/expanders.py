@@ -102,13 +102,12 @@ def answer_receipt(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict]
 
 @expander(portal.SIGN_IN_TOPIC)
 def portal_sign_in(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict], int]:
-    """The one contact that asked to sign in, while its link is unused."""
-    sign_in = None if cursor else portal.pending_sign_in(item.payload["sign_in_id"])
-    if sign_in is None:
-        return [], 1
-    contact = sign_in.contact
+    """The contacts with the address that asked to sign in: one link per customer."""
+    if cursor:
+        return [], cursor
     return [
-        {"customer_id": sign_in.customer_id, "address": contact.email, "locale": contact.locale}
+        {"customer_id": s.customer_id, "address": s.contact.email, "locale": s.contact.locale}
+        for s in portal.expand_sign_in(item)
     ], 1
 
 

@@ -128,7 +128,7 @@ def build(delivery: Delivery) -> EmailMessage:
         }
         context["fmt"] = {"answer": t["answers"][answer.kind]}
     elif item.topic == portal.SIGN_IN_TOPIC:
-        sign_in = portal.pending_sign_in(item.payload["sign_in_id"])
+        sign_in = portal.sign_in_of(item, delivery.customer_id)
         if sign_in is None:
             raise PermanentFailure("not sent: the sign-in link was used or withdrawn")
         context["sign_in_url"] = portal.sign_in_link(org, portal.issue_token(sign_in))

@@ -3,8 +3,9 @@ to the services it calls (a customer keeps at least one contact).
 
 A sign-in link is a random token, bound to one contact of one customer, stored as its
 SHA-256 only, usable once and for PORTAL_SIGN_IN_MAX_AGE_MINUTES. Asking for one answers
-the same whatever the address; when the address belongs to contacts of several customers
-of the organization, each gets its own link (the session is always one customer's).
+the same, in the same time, whatever the address: the request only writes an outbox row,
+and the worker looks the address up. When it belongs to contacts of several customers of
+the organization, each gets its own link (the session is always one customer's).
 A session is a row found by the SHA-256 of the cookie's secret, with an idle and an
 absolute expiry, and is revoked on sign-out.
 """
@@ -29,6 +30,7 @@ from service.errors import Conflict, NotFound, ValidationFailed
 from service.extensions import db
 from service.organizations.models import Organization
 from service.outbox import services as outbox
+from service.outbox.models import OutboxItem
 from service.portal.models import PortalSession, PortalSignIn
 
 SIGN_IN_TOPIC = "portal.sign_in"
@@ -62,25 +64,35 @@ def sign_in_link(org: Organization, token: str) -> str:
 # --- asking for a link --------------------------------------------------------------------
 
 
-def request_sign_in(org: Organization, email: str, *, now: datetime | None = None) -> int:
-    """Queue a link for every contact of the organization's customers with this address.
+def request_sign_in(org: Organization, email: str) -> None:
+    """Queue the request itself, whatever the address: who it reaches is decided by the
+    worker (expand_sign_in), so the answer takes as long for an address that is no contact.
+    """
+    address = email.strip().lower()
+    if address and len(address) <= 320:
+        outbox.enqueue(SIGN_IN_TOPIC, {"email": address}, org.id)
 
-    Returns how many were queued, for tests and logs only: the caller must answer the same
-    whatever it is. A contact that got a link within PORTAL_SIGN_IN_RESEND_SECONDS gets no
-    other, so the form cannot be used to flood a mailbox.
+
+def expand_sign_in(item: OutboxItem, *, now: datetime | None = None) -> list[PortalSignIn]:
+    """Write a sign-in for every contact of the organization's customers with the address
+    of a queued request, and forget the address of the request.
+
+    A contact that got a link within PORTAL_SIGN_IN_RESEND_SECONDS gets no other, so the
+    form cannot be used to flood a mailbox.
     """
     now = now or utcnow()
-    address = email.strip().lower()
-    if not address or len(address) > 320:
-        return 0
+    address = item.payload.get("email")
     contacts = db.session.scalars(
         select(CustomerContact)
         .join(Customer, Customer.id == CustomerContact.customer_id)
-        .where(Customer.organization_id == org.id, func.lower(CustomerContact.email) == address)
+        .where(
+            Customer.organization_id == item.organization_id,
+            func.lower(CustomerContact.email) == address,
+        )
         .order_by(CustomerContact.id)
     ).all()
     quiet = timedelta(seconds=current_app.config["PORTAL_SIGN_IN_RESEND_SECONDS"])
-    queued = 0
+    created = []
     for contact in contacts:
         recent = db.session.scalar(
             select(PortalSignIn.id).where(
@@ -90,32 +102,37 @@ def request_sign_in(org: Organization, email: str, *, now: datetime | None = Non
         if recent is not None:
             continue
         sign_in = PortalSignIn(
-            organization_id=org.id,
+            organization_id=item.organization_id,
             customer_id=contact.customer_id,
             contact_id=contact.id,
             requested_at=now,
         )
         db.session.add(sign_in)
         db.session.flush()
-        outbox.enqueue(SIGN_IN_TOPIC, {"sign_in_id": sign_in.id}, org.id)
         audit.record(
-            org.id,
+            item.organization_id,
             REQUEST_ACTOR,
             "portal.sign_in_requested",
             "portal_sign_in",
             sign_in.id,
             after={"customer_id": contact.customer_id, "contact_id": contact.id},
         )
-        queued += 1
-    return queued
+        created.append(sign_in)
+    # Addresses that are nobody's contact are not kept; the others are in the contacts.
+    item.payload = {"sign_in_ids": [s.id for s in created]}
+    return created
 
 
-def pending_sign_in(sign_in_id: int) -> PortalSignIn | None:
-    """The sign-in a message is about, while it can still be used."""
-    sign_in = db.session.get(PortalSignIn, sign_in_id)
-    if sign_in is None or sign_in.used_at is not None:
-        return None
-    return sign_in
+def sign_in_of(item: OutboxItem, customer_id: int | None) -> PortalSignIn | None:
+    """The unused sign-in of one customer that a queued request led to."""
+    ids = item.payload.get("sign_in_ids") or []
+    return db.session.scalars(
+        select(PortalSignIn).where(
+            PortalSignIn.id.in_(ids),
+            PortalSignIn.customer_id == customer_id,
+            PortalSignIn.used_at.is_(None),
+        )
+    ).one_or_none()
 
 
 def issue_token(sign_in: PortalSignIn, *, now: datetime | None = None) -> str:
