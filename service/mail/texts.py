@@ -51,7 +51,8 @@ TEXTS: dict[str, dict] = {
         "consent_cta": "Zmiana wymaga Państwa zgody. Aby wyrazić zgodę lub odmówić, otwórz link:",
         "list": "Aktualna lista podprocesorów",
         "contacts": "Ta wiadomość jest zawiadomieniem umownym i nie można się z niej wypisać. "
-        "Aby zmienić adresy lub język zawiadomień, odpowiedz na tę wiadomość.",
+        "Adresy i język zawiadomień zmienią Państwo w portalu klienta albo odpowiadając na tę "
+        "wiadomość.",
         "receipt_intro": "potwierdzamy otrzymanie Państwa odpowiedzi:",
         "alert_intro": "zdarzenie wymagające uwagi:",
         "subscriber_intro": "{org} zapowiada zmianę listy podmiotów przetwarzających "
@@ -123,7 +124,7 @@ TEXTS: dict[str, dict] = {
         "consent_cta": "This change needs your consent. To consent or refuse, open this link:",
         "list": "Current list of subprocessors",
         "contacts": "This is a contractual notice and cannot be unsubscribed from. To change the "
-        "addresses or language of notices, reply to this message.",
+        "addresses or language of notices, use the customer portal or reply to this message.",
         "receipt_intro": "we confirm receipt of your answer:",
         "alert_intro": "an event that needs attention:",
         "subscriber_intro": "{org} announces a change of the subprocessors to which it "
