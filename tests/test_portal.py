@@ -441,3 +441,65 @@ def test_a_refused_webhook_url_writes_nothing(desk, portal, outbox_mail):
     assert response.status_code == 422
     assert 'role="alert"' in response.text
     assert audit_events(desk.client, desk.org, desk.legal, entity_type="webhook") == []
+
+
+def test_agreement_page_shows_the_version_and_its_evidence(desk, portal, outbox_mail, ctx):
+    from service.agreements.models import AgreementVersion
+    from service.customers.models import Customer
+
+    version = AgreementVersion(
+        organization_id=desk.org["id"],
+        version="2026-01",
+        language="pl",
+        text_sha256="ab" * 32,
+        effective_on=desk.today(),
+    )
+    db.session.add(version)
+    db.session.flush()
+    customer = db.session.get(Customer, desk.customers["BELLA"]["id"])
+    customer.agreement.agreement_version_id = version.id
+    customer.agreement.accepted_at = utcnow()
+    customer.agreement.evidence = {"ip": "192.0.2.1", "name": "<i>Anna</i>"}
+    db.session.commit()
+    sign_in(portal, "bookero", ANNA, outbox_mail)
+    page = portal.get("/portal/bookero/agreement").text
+    assert "2026-01" in page
+    assert "ab" * 32 in page
+    assert "192.0.2.1" in page
+    assert "&lt;i&gt;Anna&lt;/i&gt;" in page
+
+
+def test_consent_under_specific_authorisation(desk, portal, outbox_mail):
+    desk.customer("SPEC", authorisation="specific", contacts=[{"email": "spec@salon.example"}])
+    change = desk.add(desk.vendor(name="Consent vendor"), 40)
+    token = sign_in(portal, "bookero", "spec@salon.example", outbox_mail)
+    page = portal.get(f"/portal/bookero/changes/{change['id']}").text
+    assert 'value="consent"' in page
+    assert 'value="object"' not in page
+    done = portal.post(
+        f"/portal/bookero/changes/{change['id']}",
+        data={"decision": "consent", "reason": "", "csrf_token": token},
+    )
+    assert done.status_code == 303
+    assert [(o["kind"], o["status"], o["channel"]) for o in objections(desk)] == [
+        ("consent", "recorded", "portal")
+    ]
+
+
+def test_removing_a_contact_ends_its_sessions(desk, portal, outbox_mail, app, ctx):
+    from service.customers.models import CustomerContact
+
+    token = sign_in(portal, "bookero", ANNA, outbox_mail)
+    portal.post(
+        "/portal/bookero/contacts",
+        data={"email": "iod@salon.example", "locale": "pl", "csrf_token": token},
+    )
+    other = app.test_client()
+    sign_in(other, "bookero", "iod@salon.example", outbox_mail)
+    iod = db.session.scalars(
+        select(CustomerContact.id).where(CustomerContact.email == "iod@salon.example")
+    ).one()
+    removed = portal.post(f"/portal/bookero/contacts/{iod}/remove", data={"csrf_token": token})
+    assert removed.status_code == 303
+    assert other.get("/portal/bookero/").status_code == 303
+    assert portal.get("/portal/bookero/").status_code == 200
