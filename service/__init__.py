@@ -89,6 +89,7 @@ def _register_models() -> None:
     from service.objections import models as _objections  # noqa: F401
     from service.organizations import models as _organizations  # noqa: F401
     from service.outbox import models as _outbox  # noqa: F401
+    from service.portal import models as _portal  # noqa: F401
     from service.public import cache as _public  # noqa: F401 - its table and the write hooks
     from service.recipients import models as _recipients  # noqa: F401
     from service.subscriptions import models as _subscriptions  # noqa: F401
@@ -143,6 +144,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(public_pages)
     app.register_blueprint(subscription_pages)
+    from service.portal.views import bp as portal_pages
+
+    app.register_blueprint(portal_pages)
 
 
 def _register_hooks(app: Flask) -> None:

@@ -71,6 +71,15 @@ class Defaults:
     RATE_LIMIT_WINDOW_SECONDS = 60
     RATE_LIMIT_SUBSCRIBE = 10
     RATE_LIMIT_LINKS = 30
+    # The customer portal's sign-in form, per client address (it mails a link).
+    RATE_LIMIT_SIGN_IN = 10
+    # Customer portal (service/portal): a sign-in link works once, for this many minutes;
+    # one contact gets at most one link per PORTAL_SIGN_IN_RESEND_SECONDS whoever asks;
+    # a session ends after PORTAL_SESSION_IDLE_MINUTES unused, PORTAL_SESSION_MAX_HOURS at most.
+    PORTAL_SIGN_IN_MAX_AGE_MINUTES = 15
+    PORTAL_SIGN_IN_RESEND_SECONDS = 60
+    PORTAL_SESSION_IDLE_MINUTES = 30
+    PORTAL_SESSION_MAX_HOURS = 12
     # Webhooks: only public HTTPS endpoints unless this is true (development and tests).
     WEBHOOKS_ALLOW_PRIVATE = False
     WEBHOOK_TIMEOUT_SECONDS = 5.0

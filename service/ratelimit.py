@@ -1,7 +1,8 @@
 """A fixed-window rate limit on the endpoints anyone can call to make the service work.
 
-Subscribing (API and the public page's form) mails a confirmation, and the signed-link
-pages (answers, subscription confirmation, unsubscribe) check a token: both invite
+Subscribing (API and the public page's form) and the portal's sign-in form mail a link,
+and the signed-link pages (answers, subscription confirmation, unsubscribe, portal sign-in
+links) check a token: both invite
 scripted abuse. Each is limited per client address and route, to RATE_LIMIT_SUBSCRIBE and
 RATE_LIMIT_LINKS requests per RATE_LIMIT_WINDOW_SECONDS. The counters live in Redis
 (REDIS_URL), shared by every process; without Redis (eager mode, or Redis down) each
@@ -31,6 +32,8 @@ LIMITED: dict[str, tuple[frozenset[str], str]] = {
     "agreement_pages.accept_page": (frozenset({"GET", "POST"}), "RATE_LIMIT_LINKS"),
     "subscription_pages.confirm_page": (frozenset({"GET", "POST"}), "RATE_LIMIT_LINKS"),
     "subscription_pages.unsubscribe_page": (frozenset({"GET", "POST"}), "RATE_LIMIT_LINKS"),
+    "portal.sign_in_request": (frozenset({"POST"}), "RATE_LIMIT_SIGN_IN"),
+    "portal.sign_in_link": (frozenset({"GET", "POST"}), "RATE_LIMIT_LINKS"),
 }
 _EXTENSION = "dpa_registry.ratelimit"
 

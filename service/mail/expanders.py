@@ -14,6 +14,7 @@ from service.notices import services as notice_services
 from service.organizations.models import Organization
 from service.outbox.models import OutboxItem
 from service.outbox.services import expander
+from service.portal import services as portal
 from service.subscriptions import services as subscriptions
 from service.subscriptions.models import Subscription
 from service.webhooks.models import Webhook
@@ -190,6 +191,17 @@ def answer_receipt(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict]
         for c in customer.contacts
     ]
     return rows, 1
+
+
+@expander(portal.SIGN_IN_TOPIC)
+def portal_sign_in(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict], int]:
+    """The contacts with the address that asked to sign in: one link per customer."""
+    if cursor:
+        return [], cursor
+    return [
+        {"customer_id": s.customer_id, "address": s.contact.email, "locale": s.contact.locale}
+        for s in portal.expand_sign_in(item)
+    ], 1
 
 
 @expander("alert.legal")

@@ -24,6 +24,7 @@ from service.notices.links import answer_url
 from service.objections.models import Objection
 from service.organizations.models import Organization
 from service.outbox.models import Delivery
+from service.portal import services as portal
 from service.recipients import services as recipients
 from service.subscriptions import links as subscription_links
 from service.subscriptions import services as subscriptions
@@ -171,6 +172,7 @@ def build(delivery: Delivery, cache: dict | None = None) -> EmailMessage:
             customer = notice.customer
             context["customer"] = customer
             context["terms"] = effective_terms(org, customer.agreement)
+            context["portal_url"] = portal.sign_in_page_url(org, delivery.address, lang)
     elif item.topic in agreements.TOPICS:
         context |= _agreement_context(org, item, delivery, lang)
     elif item.topic == "answer.receipt":
@@ -181,6 +183,14 @@ def build(delivery: Delivery, cache: dict | None = None) -> EmailMessage:
             "vendor": {"name": answer.change.recipient.name},
         }
         context["fmt"] = {"answer": t["answers"][answer.kind]}
+    elif item.topic == portal.SIGN_IN_TOPIC:
+        sign_in = portal.sign_in_of(item, delivery.customer_id)
+        if sign_in is None:
+            raise PermanentFailure("not sent: the sign-in link was used or withdrawn")
+        context["sign_in_url"] = portal.sign_in_link(org, portal.issue_token(sign_in))
+        context["customer"] = sign_in.customer
+        context["minutes"] = current_app.config["PORTAL_SIGN_IN_MAX_AGE_MINUTES"]
+        context["fmt"] = {"org": org.legal_name}
     elif item.topic == "alert.legal":
         context |= {"alert": item.payload, "alert_text": t["alerts"][item.payload["kind"]]}
         context["fmt"] = {"alert": t["alerts"][item.payload["kind"]]}

@@ -11,6 +11,7 @@ TEXTS: dict[str, dict] = {
             "answer.receipt": "Potwierdzenie: {answer}",
             "alert.legal": "[DPA Registry] {alert}",
             "subscription.confirm": "Potwierdź subskrypcję zmian podprocesorów: {org}",
+            "portal.sign_in": "Link do logowania: portal klienta {org}",
             "subscribers.announced": "{org}: zmiana podprocesorów: {kind}: {vendor} od {date}",
             "subscribers.withdrawn": "{org}: odwołana zmiana podprocesorów: {vendor}",
             "agreement.published": "Nowa wersja umowy powierzenia ({version}) od {date}",
@@ -52,7 +53,8 @@ TEXTS: dict[str, dict] = {
         "consent_cta": "Zmiana wymaga Państwa zgody. Aby wyrazić zgodę lub odmówić, otwórz link:",
         "list": "Aktualna lista podprocesorów",
         "contacts": "Ta wiadomość jest zawiadomieniem umownym i nie można się z niej wypisać. "
-        "Aby zmienić adresy lub język zawiadomień, odpowiedz na tę wiadomość.",
+        "Adresy i język zawiadomień zmienią Państwo w portalu klienta albo odpowiadając na tę "
+        "wiadomość.",
         "receipt_intro": "potwierdzamy otrzymanie Państwa odpowiedzi:",
         "alert_intro": "zdarzenie wymagające uwagi:",
         "subscriber_intro": "{org} zapowiada zmianę listy podmiotów przetwarzających "
@@ -72,6 +74,12 @@ TEXTS: dict[str, dict] = {
         "agreement_summary": "Co się zmienia",
         "agreement_cta": "Aby przeczytać i zaakceptować tekst umowy, otwórz link:",
         "agreement_text": "Pełny tekst umowy",
+        "portal_cta": "Listę, zmiany i Państwa odpowiedzi zobaczą Państwo w portalu klienta:",
+        "sign_in_intro": "ktoś (zapewne Ty) poprosił o link do logowania w portalu klienta "
+        "{org} dla: {customer}. Aby się zalogować, otwórz link i naciśnij przycisk:",
+        "sign_in_expiry": "Link działa jeden raz, przez {minutes} minut.",
+        "sign_in_ignore": "Jeśli to nie Ty, zignoruj tę wiadomość: bez linku nikt się nie "
+        "zaloguje.",
         "roles": {
             "subprocessor": "podprocesor (art. 28 ust. 4 RODO)",
             "independent_controller": "odrębny administrator",
@@ -86,6 +94,7 @@ TEXTS: dict[str, dict] = {
             "answer.receipt": "Receipt: {answer}",
             "alert.legal": "[DPA Registry] {alert}",
             "subscription.confirm": "Confirm your subscription to subprocessor changes: {org}",
+            "portal.sign_in": "Your sign-in link: {org} customer portal",
             "subscribers.announced": "{org}: subprocessor change: {kind}: {vendor} from {date}",
             "subscribers.withdrawn": "{org}: subprocessor change withdrawn: {vendor}",
             "agreement.published": "New version of the data processing agreement ({version}) "
@@ -129,7 +138,7 @@ TEXTS: dict[str, dict] = {
         "consent_cta": "This change needs your consent. To consent or refuse, open this link:",
         "list": "Current list of subprocessors",
         "contacts": "This is a contractual notice and cannot be unsubscribed from. To change the "
-        "addresses or language of notices, reply to this message.",
+        "addresses or language of notices, use the customer portal or reply to this message.",
         "receipt_intro": "we confirm receipt of your answer:",
         "alert_intro": "an event that needs attention:",
         "subscriber_intro": "{org} announces a change of the subprocessors to which it "
@@ -149,6 +158,12 @@ TEXTS: dict[str, dict] = {
         "agreement_summary": "What changes",
         "agreement_cta": "To read and accept the agreement, open this link:",
         "agreement_text": "Full text of the agreement",
+        "portal_cta": "See the list, the changes and your answers in the customer portal:",
+        "sign_in_intro": "someone (probably you) asked for a link to sign in to the {org} "
+        "customer portal for: {customer}. To sign in, open the link and press the button:",
+        "sign_in_expiry": "The link works once, for {minutes} minutes.",
+        "sign_in_ignore": "If it was not you, ignore this message: nobody signs in without the "
+        "link.",
         "roles": {
             "subprocessor": "subprocessor (GDPR Art. 28(4))",
             "independent_controller": "independent controller",

@@ -36,7 +36,7 @@ class Objection(db.Model):
             "resolution IS NULL OR resolution IN ('excluded', 'termination_right')",
             name="resolution",
         ),
-        CheckConstraint("channel IN ('api', 'link')", name="channel"),
+        CheckConstraint("channel IN ('api', 'link', 'portal')", name="channel"),
         Index("ix_objections_org_status", "organization_id", "status"),
     )
 
@@ -49,7 +49,7 @@ class Objection(db.Model):
     )
     kind: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str] = mapped_column(Text, default="")
-    channel: Mapped[str] = mapped_column(String(5))
+    channel: Mapped[str] = mapped_column(String(10))
     filed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     filed_by: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(10))

@@ -32,7 +32,7 @@ class ObjectionSchema(Schema):
     recipient = fields.Nested(PartyRefSchema)
     kind = fields.String(metadata={"description": "objection, consent or refusal"})
     reason = fields.String()
-    channel = fields.String(metadata={"description": "api or link"})
+    channel = fields.String(metadata={"description": "api, link or portal"})
     filed_at = fields.DateTime()
     status = fields.String(metadata={"description": "open, resolved, recorded or void"})
     resolution = fields.String(

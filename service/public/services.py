@@ -174,10 +174,15 @@ def _location_cell(location: dict) -> str:
 
 def csv_body(org: Organization, day: date) -> bytes:
     """The list as CSV (RFC 4180, UTF-8, CRLF), safe to open in a spreadsheet."""
+    return list_csv(listed(org, day))
+
+
+def list_csv(items: list[dict]) -> bytes:
+    """Presented recipients as CSV; the customer portal writes its customer's list with it."""
     out = io.StringIO()
     writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for item in listed(org, day):
+    for item in items:
         row = {**item, "services": item["effective_services"]}
         row["locations"] = [_location_cell(loc) for loc in item["locations"]]
         writer.writerow([safe_cell(row.get(name)) for name in CSV_COLUMNS])
