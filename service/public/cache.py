@@ -12,8 +12,14 @@ format)`. Nothing is ever invalidated by deleting entries; instead the key moves
   date follows from stored dates (see service/recipients/models.py).
 
 The ETag is a digest of the key (plus a fingerprint of the rendering code and templates,
-so a deploy that changes the page changes it too), so a conditional request costs two
-indexed reads and no rendering.
+so a deploy that changes the page changes it too), so a conditional request costs no
+rendering.
+
+What a request needs to build the key (organization id, time zone, token) is kept per
+process for at most `PUBLIC_STATE_MAX_AGE_SECONDS` (`StateCache`), so a cache hit and a 304
+touch neither the ORM nor the database. That bound is the only staleness: a process drops
+every state at once when it commits a write that replaced a token, and any other process
+reads the new token within the bound (0 reads it on every request).
 
 Bodies live in a per-process LRU bounded by bytes. Redis would let processes share
 renderings, but correctness does not depend on sharing (the key already says everything),
@@ -22,9 +28,11 @@ a rendering is cheap, and an in-process cache has no failure mode to fall back f
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -47,6 +55,7 @@ from service.recipients.models import (
 )
 
 _PENDING = "dpa_public_list_writes"
+_BUMPED = "dpa_public_list_bumped"
 # Columns the page never shows that the beat job stamps on changes every few minutes:
 # bumping for them would only move Last-Modified and empty the cache for nothing.
 IGNORED = {Change: {"reminder_recorded_at", "in_effect_recorded_at"}}
@@ -131,6 +140,15 @@ def _bump_on_commit(session: Session) -> None:
     organizations = _organizations_of(connection, pending)
     if organizations:
         bump(connection, organizations)
+        session.info[_BUMPED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _drop_states(session: Session) -> None:
+    # After, not before, the commit: a request of this process reading the state in between
+    # would otherwise keep the old token for a whole max age.
+    if session.info.pop(_BUMPED, False):
+        states.clear()
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -220,6 +238,70 @@ def list_state(organization_id: int) -> ListState | None:
     return ListState(*row) if row else None
 
 
+@dataclass(frozen=True)
+class OrganizationState:
+    """What a public request needs before it can answer from the cache."""
+
+    id: int
+    slug: str
+    timezone: str
+    listing: ListState | None
+
+
+def read_state(slug: str) -> OrganizationState | None:
+    """The organization and its token in one round trip; None if there is no such slug."""
+    row = db.session.execute(
+        select(
+            Organization.id,
+            Organization.slug,
+            Organization.timezone,
+            ListVersion.token,
+            ListVersion.changed_at,
+        )
+        .outerjoin(ListVersion, ListVersion.organization_id == Organization.id)
+        .where(Organization.slug == slug)
+    ).one_or_none()
+    if row is None:
+        return None
+    state = ListState(row.token, row.changed_at) if row.token is not None else None
+    return OrganizationState(row.id, row.slug, row.timezone, state)
+
+
+class StateCache:
+    """Organization states by slug, each reused for at most `max_age` seconds.
+
+    Unknown slugs are not remembered (an organization created a moment later must be
+    found), and neither are organizations without a token (nothing of theirs is cached).
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, OrganizationState]] = {}
+        self._lock = threading.Lock()
+        self.clock = time.monotonic  # tests move it
+
+    def get(self, slug: str, max_age: float) -> OrganizationState | None:
+        if max_age > 0:
+            found = self._entries.get(slug)
+            if found is not None and self.clock() - found[0] < max_age:
+                return found[1]
+        state = read_state(slug)
+        if max_age > 0 and state is not None and state.listing is not None:
+            with self._lock:
+                if len(self._entries) >= MAX_STATES:
+                    self._entries.clear()  # a crude bound; one read refills an entry
+                self._entries[slug] = (self.clock(), state)
+        return state
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+# Far more organizations than one deployment serves; only bounds memory against surprises.
+MAX_STATES = 10_000
+states = StateCache()
+
+
 def _fingerprint() -> str:
     """A digest of the code and templates that render the page: a deploy moves every key."""
     root = Path(__file__).resolve().parent.parent
@@ -249,11 +331,17 @@ class Key:
     @property
     def etag(self) -> str:
         """A strong validator: one key always renders the same bytes."""
-        raw = "|".join(
-            (RENDERING, str(self.organization_id), self.token, self.day.isoformat(),
-             self.language, self.form)
-        )  # fmt: skip
-        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+        return _etag(self)
+
+
+@functools.lru_cache(maxsize=1024)
+def _etag(key: Key) -> str:
+    # Remembered: every cache hit and 304 needs it, and it only changes with the key.
+    raw = "|".join(
+        (RENDERING, str(key.organization_id), key.token, key.day.isoformat(),
+         key.language, key.form)
+    )  # fmt: skip
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 class BodyCache:
