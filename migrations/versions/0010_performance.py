@@ -19,8 +19,10 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('recipients', schema=None) as batch_op:
+        batch_op.create_index('ix_recipients_organization_name', ['organization_id', 'name', 'id'], unique=False)
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('recipients', schema=None) as batch_op:
+        batch_op.drop_index('ix_recipients_organization_name')

@@ -20,6 +20,7 @@ from service.notices.schemas import (
     DiffSchema,
     NoticeListArgs,
     NoticeListSchema,
+    OrganizationDiffArgs,
 )
 from service.objections.services import answer_of
 from service.outbox.models import Delivery
@@ -144,19 +145,17 @@ class CustomerDiff(MethodView):
 
 @blp.route("/subprocessors/diff")
 class OrganizationDiff(MethodView):
-    @blp.arguments(DiffArgs, location="query")
+    @blp.arguments(OrganizationDiffArgs, location="query")
     @blp.response(200, DiffSchema)
     def get(self, args: dict, org: str):
-        """What changed in the organization's list between two dates."""
+        """What changed in the organization's list between two dates (`per_page`: paged)."""
         organization = load_organization(org)
-        lists = [
-            [
-                recipients.present(r, day, legal=False)
-                for r in recipients.all_listed(organization, day)
-            ]
-            for day in (args["since"], args["until"])
-        ]
-        return {"from_": args["since"], "to": args["until"], **recipients.diff_lists(*lists)}
+        per_page = args.get("per_page")
+        body = recipients.diff_between(
+            organization, args["since"], args["until"], page=args["page"], per_page=per_page
+        )
+        paging = {"page": args["page"], "per_page": per_page} if per_page else {}
+        return {"from_": args["since"], "to": args["until"], **body, **paging}
 
 
 @blp.route("/customers/<int:customer_id>/notices")
