@@ -83,6 +83,9 @@ class Defaults:
     # token it last read before reading it again (service/public/cache.py). A write made
     # through another process shows after at most this long; 0 reads it on every request.
     PUBLIC_STATE_MAX_AGE_SECONDS = 1.0
+    # Cache hits and 304s of the public list answered by a WSGI layer in front of Flask
+    # from that same state (service/public/fastpath.py); off: Flask answers every request.
+    PUBLIC_FAST_PATH = True
     # Production (ENV=production) refuses to start with unsafe settings: see check_production.
     # Logs: "json" or "text"; empty means JSON in production and text elsewhere.
     LOG_FORMAT = ""

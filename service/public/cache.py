@@ -369,10 +369,9 @@ class StateCache:
         self.clock = time.monotonic  # tests move it
 
     def get(self, slug: str, max_age: float) -> OrganizationState | None:
-        if max_age > 0:
-            found = self._entries.get(slug)
-            if found is not None and self.clock() - found[0] < max_age:
-                return found[1]
+        found = self.peek(slug, max_age)
+        if found is not None:
+            return found
         state = read_state(slug)
         if max_age > 0 and state is not None and state.listing is not None:
             with self._lock:
@@ -380,6 +379,13 @@ class StateCache:
                     self._entries.clear()  # a crude bound; one read refills an entry
                 self._entries[slug] = (self.clock(), state)
         return state
+
+    def peek(self, slug: str, max_age: float) -> OrganizationState | None:
+        """The state if one is held and fresh enough; never reads the database."""
+        found = self._entries.get(slug) if max_age > 0 else None
+        if found is not None and self.clock() - found[0] < max_age:
+            return found[1]
+        return None
 
     def clear(self) -> None:
         with self._lock:

@@ -104,6 +104,26 @@ def _serve(slug: str, form: str, lang: str) -> Response:
         load_organization(slug)
     state = _organization_state(slug)
     moment = now()
+    today, key, headers, last_modified = prepare(state, form, lang, moment)
+    if key is None:  # written around the ORM: serve it, but neither cache nor validate
+        return Response(_render(load_organization(slug), form, today, lang), headers=headers)
+    if not is_resource_modified(request.environ, etag=key.etag, last_modified=last_modified):
+        headers.pop("Content-Type")
+        return Response(status=304, headers=headers)
+    body = cache.bodies.get(key)
+    headers["X-Cache"] = "hit" if body is not None else "miss"
+    if body is None:
+        body = _render(load_organization(slug), form, today, lang)
+        cache.bodies.put(key, body)
+    return Response(body, headers=headers)
+
+
+def prepare(
+    state: cache.OrganizationState, form: str, lang: str, moment: datetime
+) -> tuple[date, cache.Key | None, dict[str, str], datetime | None]:
+    """The day, cache key, headers and Last-Modified of one answer; shared with the WSGI
+    fast path (service/public/fastpath.py), so both answer with the same headers. The key is
+    None for an organization without a list token (nothing of it is cached)."""
     today = local_today(state.timezone, moment)
     headers = {"Cache-Control": CACHE_CONTROL, "Content-Type": CONTENT_TYPES[form]}
     if form in ("html", "atom"):
@@ -111,9 +131,9 @@ def _serve(slug: str, form: str, lang: str) -> Response:
     if form == "csv":
         headers["Content-Disposition"] = f'attachment; filename="{state.slug}-subprocessors.csv"'
     listing = state.listing
-    if listing is None:  # written around the ORM: serve it, but neither cache nor validate
+    if listing is None:
         headers["Cache-Control"] = "no-cache"
-        return Response(_render(load_organization(slug), form, today, lang), headers=headers)
+        return today, None, headers, None
     key = cache.Key(state.id, listing.token, today, lang, form)
     # What is shown changes with writes and at local midnight (the date is on the page).
     modified = max(listing.changed_at, start_of_day(today, state.timezone))
@@ -124,15 +144,7 @@ def _serve(slug: str, form: str, lang: str) -> Response:
     )
     if last_modified is not None:
         headers["Last-Modified"] = http_date(last_modified)
-    if not is_resource_modified(request.environ, etag=key.etag, last_modified=last_modified):
-        headers.pop("Content-Type")
-        return Response(status=304, headers=headers)
-    body = cache.bodies.get(key)
-    headers["X-Cache"] = "hit" if body is not None else "miss"
-    if body is None:
-        body = _render(load_organization(slug), form, today, lang)
-        cache.bodies.put(key, body)
-    return Response(body, headers=headers)
+    return today, key, headers, last_modified
 
 
 def _organization_state(slug: str) -> cache.OrganizationState:
