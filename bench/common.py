@@ -189,9 +189,10 @@ def clone_vendors(
         "FROM bench_rev_map m JOIN processing_locations t ON t.revision_id = m.src",
         {"id": "nextval('processing_locations_id_seq')", "revision_id": "m.dst"},
     )
-    conn.execute("ANALYZE recipients")
-    conn.execute("ANALYZE recipient_revisions")
-    conn.execute("ANALYZE processing_locations")
+    # VACUUM as well: autovacuum would have set the visibility map of a table that old,
+    # and without it no index-only scan (the list's count) is possible.
+    for table in ("recipients", "recipient_revisions", "processing_locations"):
+        conn.execute(f"VACUUM ANALYZE {table}")
     bump_public_token(conn)
     return have + wanted if listed else wanted
 

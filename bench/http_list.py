@@ -97,6 +97,7 @@ def main() -> None:
                         args.seconds,
                     ),
                 }
+                (OUT / "http_list.json").write_text(json.dumps(report, indent=2))
             finally:
                 baseline.stop()
         finally:
@@ -126,15 +127,52 @@ def main() -> None:
                     }
                 print(f"  growth {row}")
                 growth.append(row)
+                report["growth"] = growth
+                (OUT / "http_list.json").write_text(json.dumps(report, indent=2))
             finally:
                 ours.stop()
     report["growth"] = growth
     (OUT / "http_list.json").write_text(json.dumps(report, indent=2))
+    plot(growth)
     for name, r in report["list"]["results"].items():
         print(
             f"{name:20s} {r['rps_median']:8.0f} req/s  p99 {r['p99_ms_median']:6.1f} ms  "
             f"ratio {r['ratio_to_baseline']:.2f}  non-2xx/3xx {r['non_2xx']}"
         )
+
+
+def plot(growth: list[dict]) -> None:
+    """bench/list_growth.png from the growth rows, if matplotlib (the `bench` extra) is there."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("no matplotlib (pip install -e '.[bench]'): no plot")
+        return
+    if not growth:
+        return
+    sizes = [row["vendors"] for row in growth]
+    fig, (rps, p99) = plt.subplots(1, 2, figsize=(10, 4))
+    for name, label in (("public_json", "public JSON"), ("api_page_50", "API page of 50")):
+        rps.plot(sizes, [row[name]["rps_median"] for row in growth], marker="o", label=label)
+        # wrk reports no latency when no request finished in its 2 s timeout: left out.
+        latency = [(n, row[name]["p99_ms_median"]) for n, row in zip(sizes, growth, strict=True)]
+        latency = [(n, ms) for n, ms in latency if ms > 0]
+        p99.plot([n for n, _ in latency], [ms for _, ms in latency], marker="o", label=label)
+    rps.set_yscale("symlog", linthresh=10)
+    for axis, title in ((rps, "requests/s (median of rounds)"), (p99, "p99 latency, ms")):
+        axis.set_xscale("log")
+        axis.set_xlabel("vendors on the list")
+        axis.set_title(title)
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend()
+    p99.set_yscale("log")
+    fig.suptitle("List endpoint cost growth (wrk -t2 -c16, gunicorn, 2 cores)")
+    fig.tight_layout()
+    fig.savefig(Path(__file__).resolve().parent / "list_growth.png", dpi=100)
+    print("wrote bench/list_growth.png")
 
 
 if __name__ == "__main__":

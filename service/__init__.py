@@ -26,6 +26,16 @@ MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 JSON_TYPES = {"application/json", "application/merge-patch+json"}
 # Bulk imports also take CSV and JSON Lines; everything else speaks JSON only.
 IMPORT_TYPES = JSON_TYPES | {"text/csv", "application/x-ndjson"}
+# On every answer, unless a view set its own (the public fast path sends them too).
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+    ),
+)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -76,6 +86,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     import workers.tasks  # noqa: F401 - registers the tasks with the app
 
     register_cli(app)
+    if app.config["PUBLIC_FAST_PATH"]:
+        from service.public.fastpath import PublicFastPath
+
+        app.wsgi_app = PublicFastPath(app, app.wsgi_app)
     return app
 
 
@@ -183,13 +197,8 @@ def _register_hooks(app: Flask) -> None:
     @app.after_request
     def security_headers(response):
         headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
-        )
+        for name, value in SECURITY_HEADERS:
+            headers.setdefault(name, value)
         return response
 
 

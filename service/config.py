@@ -94,6 +94,13 @@ class Defaults:
     COMPLIANCE_REMINDER_INTERVAL_SECONDS = 86400.0
     # How often beat purges the records of ended customer relationships that are due.
     RETENTION_PURGE_INTERVAL_SECONDS = 86400.0
+    # The public list's cache: how long a process may answer from the organization's list
+    # token it last read before reading it again (service/public/cache.py). A write made
+    # through another process shows after at most this long; 0 reads it on every request.
+    PUBLIC_STATE_MAX_AGE_SECONDS = 1.0
+    # Cache hits and 304s of the public list answered by a WSGI layer in front of Flask
+    # from that same state (service/public/fastpath.py); off: Flask answers every request.
+    PUBLIC_FAST_PATH = True
     # Production (ENV=production) refuses to start with unsafe settings: see check_production.
     # Logs: "json" or "text"; empty means JSON in production and text elsewhere.
     LOG_FORMAT = ""

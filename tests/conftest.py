@@ -68,6 +68,9 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             # a broker), so API tests exercise the real delivery pipeline end to end.
             # Tests about the broker and workers start their own.
             "CELERY_ALWAYS_EAGER": True,
+            # Tests read what they just wrote, sometimes around the ORM; tests/test_public.py
+            # covers the public list's state cache under a max age of its own.
+            "PUBLIC_STATE_MAX_AGE_SECONDS": 0.0,
         }
     )
     app.instance_path = str(tmp_path_factory.mktemp("instance"))

@@ -6,10 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from service.changes.models import Notice
+from service.customers import subprocessors
 from service.extensions import db
 from service.notices import services as notice_services
+from service.objections.models import Exclusion
+from service.public import cache
 from tests.notice_kit import Desk, assert_problem, local_midnight, parse_dt
 
 
@@ -529,3 +533,82 @@ def test_the_earliest_allowed_date_counts_from_the_organizations_today(desk):
         desk.announce(kind="add", recipient_id=desk.vendor()["id"], effective_on=desk.day(9)), 422
     )
     assert body["earliest_allowed"] == (desk.today() + timedelta(days=10)).isoformat()
+
+
+# --- the per-process cache of customers' lists ------------------------------------------------
+
+
+@pytest.fixture
+def renders(monkeypatch) -> list[int]:
+    """Customer ids whose list was computed rather than taken from the cache."""
+    seen: list[int] = []
+    original = subprocessors.customer_list
+
+    def counting(org, customer, day):
+        seen.append(customer.id)
+        return original(org, customer, day)
+
+    monkeypatch.setattr(subprocessors, "customer_list", counting)
+    return seen
+
+
+def test_a_customers_list_is_computed_once_per_state(desk, renders):
+    desk.listed(0, name="Hosting")
+    book = desk.customer("BOOK", services=("bookings",))
+    first = desk.customer_list("BOOK")
+    assert desk.customer_list("BOOK") == first
+    assert renders == [book["id"]]
+    # Legal staff see due diligence: another entry, never the customer's.
+    as_legal = desk.customer_list("BOOK", headers=desk.legal)
+    assert as_legal["items"][0]["due_diligence"] is not None
+    assert first["items"][0]["due_diligence"] is None
+    assert desk.customer_list("BOOK")["items"][0]["due_diligence"] is None
+    assert renders == [book["id"], book["id"]]
+
+
+def test_every_customer_side_write_shows_at_once(desk, app, renders):
+    hosting = desk.listed(0, name="Hosting", services=["bookings"])
+    desk.listed(0, name="Payments", services=["payments"])
+    book = desk.customer("BOOK", services=("bookings",))
+    assert desk.names("BOOK") == {"Hosting"}
+    # Its services, through the API.
+    response = desk.client.patch(
+        desk.url(f"/customers/{book['id']}"),
+        json={"services": ["bookings", "payments"]},
+        headers=desk.legal,
+    )
+    assert response.status_code == 200, response.json
+    assert desk.names("BOOK") == {"Hosting", "Payments"}
+    # An exclusion, written through the session as any service would.
+    with app.app_context():
+        db.session.add(
+            Exclusion(customer_id=book["id"], recipient_id=hosting["id"], since=desk.today())
+        )
+        db.session.commit()
+    assert desk.names("BOOK") == {"Payments"}
+    # Raw SQL around the models: deleting it shows too.
+    with app.app_context():
+        db.session.execute(text("DELETE FROM customer_exclusions"))
+        db.session.commit()
+    assert desk.names("BOOK") == {"Hosting", "Payments"}
+    assert len(renders) == 4
+
+
+def test_delivery_stamps_on_notices_keep_the_cached_lists(desk, app):
+    desk.customer("BOOK", services=("bookings",))
+    change = desk.add(desk.vendor(name="Later"), 40)
+    before = tokens(app, desk)
+    with app.app_context():
+        notice = db.session.scalars(select(Notice).where(Notice.change_id == change["id"])).one()
+        notice.delivered_at = notice.created_at
+        db.session.commit()
+        assert cache.tokens(desk.org["id"]) == before
+        notice.response = "consent"  # what the notice asks does decide the list
+        db.session.commit()
+        assert cache.tokens(desk.org["id"])[1] != before[1]
+        assert cache.tokens(desk.org["id"])[0] == before[0]  # the public list is untouched
+
+
+def tokens(app, desk) -> tuple:
+    with app.app_context():
+        return cache.tokens(desk.org["id"])

@@ -3,8 +3,14 @@ the organization and for one customer."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from sqlalchemy import select
+
+from service.extensions import db
+from service.organizations.models import Organization
+from service.recipients import services as recipients
 from tests.notice_kit import Desk, assert_problem
 
 
@@ -329,3 +335,67 @@ def test_a_change_shows_in_effect_from_its_date(desk):
     shown = desk.client.get(desk.url(f"/changes/{tomorrow['id']}")).json
     assert shown["in_effect"] is False
     assert ids(desk, in_effect="true") == [today["id"]]
+
+
+# --- computed from the vendors that differ, optionally paged ----------------------------------
+
+
+def test_set_based_diff_and_list_say_what_the_objects_say(desk, history, app):
+    child = desk.listed(0, name="Child of kept", services=[], parent_id=history["kept"]["id"])
+    assert child["parent_id"] == history["kept"]["id"]
+    # A listed vendor under a parent that never joins the list, with scopes of their own.
+    unlisted = desk.vendor(name="Unlisted parent", services=["payments"])
+    desk.listed(0, name="Child of unlisted", services=["payments"], parent_id=unlisted["id"])
+    days = [desk.today() + timedelta(days=n) for n in (0, 9, 10, 15, 20, 30)]
+    with app.app_context():
+        org = db.session.scalars(select(Organization).where(Organization.slug == desk.slug)).one()
+        for since in days:
+            for until in days[days.index(since) :]:
+                whole = recipients.diff_lists(
+                    *[
+                        [
+                            recipients.present(r, d, legal=False)
+                            for r in recipients.all_listed(org, d)
+                        ]
+                        for d in (since, until)
+                    ]
+                )
+                found = recipients.diff_between(org, since, until)
+                # The public list's set-based rendering agrees with the objects' too.
+                assert recipients.present_listed(org, until) == [
+                    recipients.present(r, until, legal=False)
+                    for r in recipients.all_listed(org, until)
+                ]
+                assert {k: found[k] for k in ("added", "removed", "changed")} == whole
+                assert found["totals"] == {k: len(v) for k, v in whole.items()}
+        db.session.remove()
+
+
+def test_pages_of_the_diff_cover_each_list_once(desk, history):
+    for n in range(5):
+        desk.add(desk.vendor(name=f"New {n}"), 10)
+    whole = org_diff(desk, desk.day(0), desk.day(30))
+    assert names(whole["added"]) == ["Joining", "New 0", "New 1", "New 2", "New 3", "New 4"]
+    assert whole["totals"] == {"added": 6, "removed": 1, "changed": 1}
+    assert "page" not in whole
+    pages = []
+    for page in (1, 2, 3, 4):
+        response = desk.client.get(
+            desk.url("/subprocessors/diff"),
+            query_string={"from": desk.day(0), "to": desk.day(30), "page": page, "per_page": 2},
+        )
+        assert response.status_code == 200, response.json
+        pages.append(response.json)
+    assert [names(p["added"]) for p in pages] == [
+        ["Joining", "New 0"], ["New 1", "New 2"], ["New 3", "New 4"], [],
+    ]  # fmt: skip
+    assert [names(p["removed"]) for p in pages] == [["Leaving"], [], [], []]
+    assert [names(p["changed"]) for p in pages] == [["Kept"], [], [], []]
+    assert all(p["totals"] == whole["totals"] for p in pages)
+    assert (pages[0]["page"], pages[0]["per_page"]) == (1, 2)
+    assert pages[0]["added"][0] == whole["added"][0]
+    too_many = desk.client.get(
+        desk.url("/subprocessors/diff"),
+        query_string={"from": desk.day(0), "to": desk.day(30), "per_page": 501},
+    )
+    assert "per_page" in assert_problem(too_many, 422)["errors"]

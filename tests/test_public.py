@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import feedparser
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from werkzeug.http import http_date
 
 from service.changes.models import Change
@@ -570,3 +570,96 @@ def test_subscribe_form_escapes_what_it_echoes(client, org):
     html = response.get_data(as_text=True)
     assert SCRIPT not in html
     assert "<b>" not in html
+
+
+# --- the per-process state: answers from the cache without the database ------------------------
+
+
+@pytest.fixture
+def remembered(app, monkeypatch) -> dict:
+    """Production's state cache (tests otherwise read the token on every request), with a
+    clock the test moves."""
+    clock = {"now": 1000.0}
+    monkeypatch.setitem(app.config, "PUBLIC_STATE_MAX_AGE_SECONDS", 2.0)
+    monkeypatch.setattr(cache.states, "clock", lambda: clock["now"])
+    cache.states.clear()
+    yield clock
+    cache.states.clear()
+
+
+@pytest.fixture
+def statements(app):
+    """SQL statements the database receives while the test runs."""
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(conn, cursor, statement, *args) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(engine, "before_cursor_execute", count)
+
+
+def test_hits_and_revalidations_touch_no_database(
+    client, world, org, legal, remembered, statements
+):
+    listed(client, world, org, legal)
+    first = client.get(page_url(org, ".json"))
+    assert first.headers["X-Cache"] == "miss"
+    statements.clear()
+    hit = client.get(page_url(org, ".json"))
+    revalidated = client.get(page_url(org, ".json"), headers={"If-None-Match": hit.headers["ETag"]})
+    assert (hit.status_code, hit.headers["X-Cache"], revalidated.status_code) == (200, "hit", 304)
+    assert hit.data == first.data
+    assert statements == []
+
+
+def test_a_write_in_this_process_shows_at_once(client, world, org, legal, remembered):
+    listed(client, world, org, legal)
+    before = client.get(page_url(org, ".json"))
+    listed(client, world, org, legal, name="Stripe", legal_entity="Stripe, Inc.")
+    after = client.get(page_url(org, ".json"), headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200
+    assert [item["name"] for item in after.json["items"]] == ["Hetzner", "Stripe"]
+
+
+def test_a_write_of_another_process_shows_within_the_max_age(
+    client, ctx, world, org, legal, remembered
+):
+    listed(client, world, org, legal)
+    before = client.get(page_url(org, ".json")).headers["ETag"]
+    # Another process's write: the token moves in the database, this process is not told.
+    db.session.execute(
+        update(ListVersion)
+        .where(ListVersion.organization_id == org["id"])
+        .values(token="f" * 32, changed_at=datetime.now(UTC) - timedelta(minutes=1))
+    )
+    db.session.commit()  # a Core update of the token table is no list write: no bump
+    assert client.get(page_url(org, ".json")).headers["ETag"] == before
+    remembered["now"] += 1.9
+    assert client.get(page_url(org, ".json")).headers["ETag"] == before
+    remembered["now"] += 0.2
+    moved = client.get(page_url(org, ".json"), headers={"If-None-Match": before})
+    assert moved.status_code == 200
+    assert moved.headers["ETag"] != before
+
+
+def test_the_state_cache_keeps_tenants_and_keys_apart(client, world, org, legal, remembered):
+    listed(client, world, org, legal)
+    assert client.get(page_url(org, ".json")).status_code == 200  # remembered now
+    other = world.org("bezkalkulatora")
+    assert feed_names(client, other) == []
+    stranger = bearer(world.key("legal", other))
+    assert client.get(page_url(org, ".json"), headers=stranger).status_code == 404
+    assert client.get(page_url(org, ".json"), headers=bearer("nope")).status_code == 401
+    own = client.get(page_url(org, ".json"), headers=legal)
+    assert [item["name"] for item in own.json["items"]] == ["Hetzner"]
+
+
+def test_an_unknown_slug_is_not_remembered(client, world, remembered):
+    assert client.get("/orgs/newcomer/subprocessors.json").status_code == 404
+    assert client.get("/orgs/newcomer/subprocessors").status_code == 404
+    world.org("newcomer")
+    assert client.get("/orgs/newcomer/subprocessors.json").status_code == 200

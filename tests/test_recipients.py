@@ -853,3 +853,41 @@ def test_audit_and_its_verification_are_for_legal_staff(client, world, org, lega
         assert_problem(client.get(target), 401)
         assert_problem(client.get(target, headers=customer), 403)
         assert_problem(client.get(target, headers=other), 404)
+
+
+def test_pages_and_totals_of_the_list_on_any_date(client, world):
+    """The count comes from listing windows alone: updates, withdrawn updates, removals
+    and future additions must not make it disagree with the pages."""
+    from tests.notice_kit import Desk
+
+    desk = Desk(client, world)
+    vendors = [desk.listed(0, name=f"V{n:02d}") for n in range(7)]
+    desk.listed(5, name="Future")
+    update = {"kind": "update", "recipient_id": vendors[1]["id"], "effective_on": desk.day(3)}
+    desk.announced(**update, update={"purpose_en": "More"}, urgent=True, urgent_justification="x")
+    withdrawn = desk.announced(
+        kind="update", recipient_id=vendors[2]["id"], effective_on=desk.day(4),
+        update={"purpose_en": "Less"}, urgent=True, urgent_justification="x",
+    )  # fmt: skip
+    assert desk.withdraw(withdrawn["id"]).status_code == 200
+    desk.announced(kind="remove", recipient_id=vendors[3]["id"], effective_on=desk.day(2))
+
+    def pages(day: str, per_page: int) -> tuple[list[str], set[int]]:
+        seen, totals = [], set()
+        for page in range(1, 10):
+            body = client.get(
+                desk.url("/subprocessors"),
+                query_string={"as_of": day, "page": page, "per_page": per_page},
+            ).json
+            seen += [item["name"] for item in body["items"]]
+            totals.add(body["total"])
+        return seen, totals
+
+    expected = {
+        0: ["V00", "V01", "V02", "V03", "V04", "V05", "V06"],
+        3: ["V00", "V01", "V02", "V04", "V05", "V06"],
+        5: ["Future", "V00", "V01", "V02", "V04", "V05", "V06"],
+    }
+    for offset, names in expected.items():
+        for per_page in (1, 2, 3, 7):
+            assert pages(desk.day(offset), per_page) == (names, {len(names)})

@@ -19,8 +19,16 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('public_list_versions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('customers_token', sa.String(length=32), nullable=True))
+
+    with op.batch_alter_table('recipients', schema=None) as batch_op:
+        batch_op.create_index('ix_recipients_organization_name', ['organization_id', 'name', 'id'], unique=False)
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('public_list_versions', schema=None) as batch_op:
+        batch_op.drop_column('customers_token')
+
+    with op.batch_alter_table('recipients', schema=None) as batch_op:
+        batch_op.drop_index('ix_recipients_organization_name')

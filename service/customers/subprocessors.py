@@ -3,6 +3,7 @@ it uses, less vendors excluded for it, less additions still waiting for its cons
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import select
@@ -117,6 +118,31 @@ def customer_list(org: Organization, customer: Customer, day: date) -> list[Reci
         return True
 
     return [r for r in listed if r.id in applied and through_chain(r)]
+
+
+def cached_items(
+    org: Organization,
+    customer: Customer,
+    day: date,
+    *,
+    legal: bool,
+    render: Callable[[list[Recipient]], bytes],
+) -> bytes:
+    """`render(customer_list(...))`, kept per process under a key that moves with every
+    write to the list (the list token) and to anything that decides which of its vendors
+    apply to a customer (the customers token), with the day and the caller's view."""
+    # Imported here: the cache module tracks this package's models.
+    from service.public import cache
+
+    tokens = cache.tokens(org.id)
+    if tokens is None:
+        return render(customer_list(org, customer, day))
+    key = cache.CustomerKey(org.id, *tokens, customer.id, day, legal)
+    body = cache.customer_lists.get(key)
+    if body is None:
+        body = render(customer_list(org, customer, day))
+        cache.customer_lists.put(key, body)
+    return body
 
 
 def upcoming(org: Organization, customer: Customer, day: date) -> list[tuple[Notice, Change]]:

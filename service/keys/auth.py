@@ -17,7 +17,7 @@ from service.organizations.models import Organization
 _UNSET = object()
 _ENVIRON_KEY = "dpa_registry.principal"
 _ORG_KEY = "dpa_registry.organization"
-_SLUG = re.compile(r"[a-z0-9-]{1,63}")
+SLUG = re.compile(r"[a-z0-9-]{1,63}")
 
 
 def current_principal() -> Principal | None:
@@ -51,7 +51,7 @@ def load_organization(slug: str) -> Organization:
         return cached
     # A slug that cannot exist is not looked up (and a NUL byte never reaches the database).
     org = None
-    if _SLUG.fullmatch(slug):
+    if SLUG.fullmatch(slug):
         org = db.session.execute(
             select(Organization).where(Organization.slug == slug)
         ).scalar_one_or_none()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from service.changes.schemas import ChangeSchema
 from service.common import ApiSchema, PageArgs, PageSchema
@@ -72,6 +72,12 @@ class DiffArgs(ApiSchema):
             raise ValidationError({"from": ["Must not be after 'to'."]})
 
 
+class OrganizationDiffArgs(DiffArgs):
+    # Without per_page the whole difference, as before; with it, page `page` of each list.
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(validate=validate.Range(min=1, max=500))
+
+
 class ChangedSchema(Schema):
     id = fields.Integer()
     name = fields.String()
@@ -84,6 +90,13 @@ class DiffSchema(Schema):
     added = fields.List(fields.Nested(RecipientSchema))
     removed = fields.List(fields.Nested(RecipientSchema))
     changed = fields.List(fields.Nested(ChangedSchema))
+    totals = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "sizes of added, removed and changed, whatever the page"},
+    )
+    page = fields.Integer()
+    per_page = fields.Integer()
 
 
 class NoticeListArgs(PageArgs):

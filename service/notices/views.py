@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+from flask import Response
 from flask.views import MethodView
 from sqlalchemy import select
 
@@ -9,7 +12,7 @@ from service.changes import services as changes
 from service.changes.models import Notice
 from service.common import local_today, page_body, paginate
 from service.customers import services as customers
-from service.customers.subprocessors import customer_list, upcoming
+from service.customers.subprocessors import cached_items, customer_list, upcoming
 from service.db_types import utcnow
 from service.extensions import db
 from service.keys.auth import access, is_legal, load_organization
@@ -20,12 +23,17 @@ from service.notices.schemas import (
     DiffSchema,
     NoticeListArgs,
     NoticeListSchema,
+    OrganizationDiffArgs,
 )
 from service.objections.services import answer_of
 from service.outbox.models import Delivery
 from service.recipients import services as recipients
-from service.recipients.schemas import AsOfArgs
+from service.recipients.schemas import AsOfArgs, RecipientSchema
 from service.web import Blueprint
+
+# Dumped by hand for the customer's list, whose items are cached already dumped.
+_ITEMS = RecipientSchema(many=True)
+_UPCOMING = CustomerSubprocessorsSchema(only=("upcoming",))
 
 blp = Blueprint(
     "notices",
@@ -104,22 +112,36 @@ class CustomerSubprocessors(MethodView):
     def get(self, args: dict, org: str, customer_id: int):
         """The list that applies to one customer on `as_of`, and the changes ahead of it."""
         organization = load_organization(org)
-        customer = customers.get_customer(organization, customer_id)
+        customer = customers.get_customer(organization, customer_id, children=False)
         day = args.get("as_of") or local_today(organization.timezone)
         legal = is_legal(organization)
-        items = customer_list(organization, customer, day)
-        return {
-            "as_of": day,
-            "items": [recipients.present(r, day, legal=legal) for r in items],
-            "total": len(items),
-            "upcoming": [
-                {
-                    "change": changes.present(change, day),
-                    "notice": present_notice(organization, notice),
-                }
-                for notice, change in upcoming(organization, customer, day)
-            ],
-        }
+
+        def render(items: list) -> bytes:
+            presented = _ITEMS.dump([recipients.present(r, day, legal=legal) for r in items])
+            return f'"items":{json.dumps(presented)},"total":{len(items)}'.encode()
+
+        # The items come from a cache keyed by the list's and the customers' tokens; the
+        # notices ahead are read every time (their answers and deadlines move by the hour).
+        items = cached_items(organization, customer, day, legal=legal, render=render)
+        ahead = _UPCOMING.dump(
+            {
+                "upcoming": [
+                    {
+                        "change": changes.present(change, day),
+                        "notice": present_notice(organization, notice),
+                    }
+                    for notice, change in upcoming(organization, customer, day)
+                ]
+            }
+        )
+        body = b"".join(
+            (
+                f'{{"as_of":"{day.isoformat()}",'.encode(),
+                items,
+                f',"upcoming":{json.dumps(ahead["upcoming"])}}}'.encode(),
+            )
+        )
+        return Response(body, mimetype="application/json")
 
 
 @blp.route("/customers/<int:customer_id>/subprocessors/diff")
@@ -144,19 +166,17 @@ class CustomerDiff(MethodView):
 
 @blp.route("/subprocessors/diff")
 class OrganizationDiff(MethodView):
-    @blp.arguments(DiffArgs, location="query")
+    @blp.arguments(OrganizationDiffArgs, location="query")
     @blp.response(200, DiffSchema)
     def get(self, args: dict, org: str):
-        """What changed in the organization's list between two dates."""
+        """What changed in the organization's list between two dates (`per_page`: paged)."""
         organization = load_organization(org)
-        lists = [
-            [
-                recipients.present(r, day, legal=False)
-                for r in recipients.all_listed(organization, day)
-            ]
-            for day in (args["since"], args["until"])
-        ]
-        return {"from_": args["since"], "to": args["until"], **recipients.diff_lists(*lists)}
+        per_page = args.get("per_page")
+        body = recipients.diff_between(
+            organization, args["since"], args["until"], page=args["page"], per_page=per_page
+        )
+        paging = {"page": args["page"], "per_page": per_page} if per_page else {}
+        return {"from_": args["since"], "to": args["until"], **body, **paging}
 
 
 @blp.route("/customers/<int:customer_id>/notices")

@@ -59,13 +59,25 @@ TASKS = Counter("dpa_tasks", "Celery tasks run, by task and final state.", ["tas
 TASK_RETRIES = Counter("dpa_task_retries", "Celery task retries, by task.", ["task"])
 
 
+# The labelled children of the HTTP metrics, found once per (method, route, status): the
+# lookup through `labels()` costs more than the increment. Bounded like the series are.
+_request_children: dict[tuple[str, str | None, int], tuple] = {}
+
+
 def observe_request(method: str, route: str | None, status: int, seconds: float) -> None:
-    # Unknown methods and unmatched paths collapse into one label value each, so a
-    # scanner cannot grow the number of series.
-    method = method if method in HTTP_METHODS else "OTHER"
-    route = route or UNMATCHED_ROUTE
-    HTTP_REQUESTS.labels(method, route, str(status)).inc()
-    HTTP_LATENCY.labels(method, route).observe(seconds)
+    children = _request_children.get((method, route, status))
+    if children is None:
+        # Unknown methods and unmatched paths collapse into one label value each, so a
+        # scanner cannot grow the number of series (nor this dictionary).
+        labels = (method if method in HTTP_METHODS else "OTHER", route or UNMATCHED_ROUTE)
+        children = (
+            HTTP_REQUESTS.labels(*labels, str(status)),
+            HTTP_LATENCY.labels(*labels),
+        )
+        if labels[0] != "OTHER":
+            _request_children[(method, route, status)] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def observe_delivery(channel: str, outcome: str) -> None:

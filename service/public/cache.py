@@ -12,8 +12,14 @@ format)`. Nothing is ever invalidated by deleting entries; instead the key moves
   date follows from stored dates (see service/recipients/models.py).
 
 The ETag is a digest of the key (plus a fingerprint of the rendering code and templates,
-so a deploy that changes the page changes it too), so a conditional request costs two
-indexed reads and no rendering.
+so a deploy that changes the page changes it too), so a conditional request costs no
+rendering.
+
+What a request needs to build the key (organization id, time zone, token) is kept per
+process for at most `PUBLIC_STATE_MAX_AGE_SECONDS` (`StateCache`), so a cache hit and a 304
+touch neither the ORM nor the database. That bound is the only staleness: a process drops
+every state at once when it commits a write that replaced a token, and any other process
+reads the new token within the bound (0 reads it on every request).
 
 Bodies live in a per-process LRU bounded by bytes. Redis would let processes share
 renderings, but correctness does not depend on sharing (the key already says everything),
@@ -22,21 +28,29 @@ a rendering is cheap, and an in-process cache has no failure mode to fall back f
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
 import secrets
 import threading
+import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import case, event, func, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.sql.elements import TextClause
 
-from service.changes.models import Change
+from service.agreements.models import AgreementVersion
+from service.changes.models import Change, Notice
+from service.customers.models import Customer, CustomerAgreement, customer_services
 from service.db_types import utcnow
 from service.extensions import db
+from service.objections.models import Exclusion, Objection
 from service.organizations.models import Organization, Service
 from service.public.models import ListVersion
 from service.recipients.models import (
@@ -47,6 +61,7 @@ from service.recipients.models import (
 )
 
 _PENDING = "dpa_public_list_writes"
+_BUMPED = "dpa_public_list_bumped"
 # Columns the page never shows that the beat job stamps on changes every few minutes:
 # bumping for them would only move Last-Modified and empty the cache for nothing.
 IGNORED = {Change: {"reminder_recorded_at", "in_effect_recorded_at"}}
@@ -54,6 +69,12 @@ TRACKED = (Organization, Service, Recipient, RecipientRevision, ProcessingLocati
 # Tables that Core-level (bulk) DML may touch without going through the unit of work; by
 # name, since an ORM `update(Recipient)` carries an annotated copy of the table.
 LIST_TABLES = frozenset(model.__table__.name for model in TRACKED) | {revision_services.name}
+# What decides which of the list's vendors apply to one customer: its services and terms,
+# exclusions, and the consents its notices asked for. These replace `customers_token`.
+CUSTOMER_TRACKED = (Customer, CustomerAgreement, AgreementVersion, Notice, Objection, Exclusion)
+# Of a notice only these matter; the mail pipeline stamps its delivery times all day.
+CUSTOMER_RELEVANT = {Notice: {"response", "customer_id", "change_id"}}
+CUSTOMER_TABLES = frozenset(m.__table__.name for m in CUSTOMER_TRACKED) | {customer_services.name}
 
 
 # --- the write side: one token per organization, replaced by every relevant write ----------
@@ -65,6 +86,10 @@ class _Pending:
     recipients: set[int]
     revisions: set[int]
     everything: bool = False
+    # The customer side: organizations, and customers whose organization is looked up.
+    customer_organizations: set[int] = field(default_factory=set)
+    customers: set[int] = field(default_factory=set)
+    all_customers: bool = False
 
 
 def _pending(session: Session) -> _Pending:
@@ -76,8 +101,27 @@ def _pending(session: Session) -> _Pending:
 
 def _changed(obj: object) -> bool:
     ignored = IGNORED.get(type(obj), set())
+    relevant = CUSTOMER_RELEVANT.get(type(obj))
     state = inspect(obj)
-    return any(attr.history.has_changes() for attr in state.attrs if attr.key not in ignored)
+    return any(
+        attr.history.has_changes()
+        for attr in state.attrs
+        if attr.key not in ignored and (relevant is None or attr.key in relevant)
+    )
+
+
+def _note_customer_side(session: Session, obj: object) -> None:
+    pending = _pending(session)
+    if isinstance(obj, Customer | AgreementVersion | Objection):
+        ids, value = pending.customer_organizations, obj.organization_id
+    elif isinstance(obj, CustomerAgreement | Exclusion | Notice):
+        ids, value = pending.customers, obj.customer_id
+    else:
+        return
+    if value is None:
+        pending.all_customers = True
+    else:
+        ids.add(value)
 
 
 def _note(session: Session, obj: object) -> None:
@@ -102,17 +146,32 @@ def _collect(session: Session, _context: UOWTransaction) -> None:
     # Histories still show what this flush wrote (they are reset after this event).
     for obj in session.new | session.deleted:
         _note(session, obj)
+        _note_customer_side(session, obj)
     for obj in session.dirty:
         if isinstance(obj, TRACKED) and _changed(obj):
             _note(session, obj)
+        elif isinstance(obj, CUSTOMER_TRACKED) and _changed(obj):
+            _note_customer_side(session, obj)
+
+
+# The tables a raw SQL statement writes to; any other word after UPDATE is harmless.
+_RAW_DML = re.compile(r"\b(?:insert\s+into|update|delete\s+from)\s+\"?(\w+)", re.IGNORECASE)
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _collect_bulk(state) -> None:
-    if not (state.is_insert or state.is_update or state.is_delete):
+    statement = state.statement
+    if isinstance(statement, TextClause):
+        # Raw SQL through the session (scripts, tests) cannot tell whose rows it wrote.
+        tables = {name.lower() for name in _RAW_DML.findall(statement.text)}
+    elif state.is_insert or state.is_update or state.is_delete:
+        tables = {getattr(getattr(statement, "table", None), "name", None)}
+    else:
         return
-    if getattr(getattr(state.statement, "table", None), "name", None) in LIST_TABLES:
+    if tables & LIST_TABLES:
         _pending(state.session).everything = True
+    if tables & CUSTOMER_TABLES:
+        _pending(state.session).all_customers = True
 
 
 # The tokens are replaced at commit, not at each flush: the version row's lock is then the
@@ -129,8 +188,18 @@ def _bump_on_commit(session: Session) -> None:
         return
     connection = session.connection()
     organizations = _organizations_of(connection, pending)
-    if organizations:
-        bump(connection, organizations)
+    customer_side = _customer_organizations_of(connection, pending)
+    if organizations or customer_side:
+        bump(connection, organizations, customer_side)
+        session.info[_BUMPED] = bool(organizations)
+
+
+@event.listens_for(Session, "after_commit")
+def _drop_states(session: Session) -> None:
+    # After, not before, the commit: a request of this process reading the state in between
+    # would otherwise keep the old token for a whole max age.
+    if session.info.pop(_BUMPED, False):
+        states.clear()
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -175,26 +244,64 @@ def _organizations_of(connection: Connection, pending: _Pending) -> list[int]:
     return list(connection.scalars(select(orgs.c.id).where(orgs.c.id.in_(ids)).order_by(orgs.c.id)))
 
 
-def bump(connection: Connection, organization_ids: list[int]) -> None:
-    """Give each organization a new token (inserting its row if it has none)."""
+def _customer_organizations_of(connection: Connection, pending: _Pending) -> list[int]:
+    """Resolve customer-side writes to organization ids (every organization if unsure)."""
+    orgs = Organization.__table__
+    ids = set(pending.customer_organizations)
+    if pending.customers and not pending.all_customers:
+        customers = Customer.__table__
+        found = dict(
+            connection.execute(
+                select(customers.c.id, customers.c.organization_id).where(
+                    customers.c.id.in_(pending.customers)
+                )
+            ).all()
+        )
+        ids |= set(found.values())
+        if len(found) < len(pending.customers):  # deleted with its customer: unknown owner
+            pending.all_customers = True
+    if pending.all_customers:
+        return list(connection.scalars(select(orgs.c.id)))
+    return list(connection.scalars(select(orgs.c.id).where(orgs.c.id.in_(ids)))) if ids else []
+
+
+def bump(
+    connection: Connection, organization_ids: list[int], customer_side: list[int] = ()
+) -> None:
+    """Give each organization of `organization_ids` a new list token, and each of
+    `customer_side` a new customers token (inserting its row if it has none).
+
+    One statement for both, its rows sorted: two transactions lock the rows in one order.
+    """
     table = ListVersion.__table__
     now = utcnow()
+    listed, customers = set(organization_ids), set(customer_side)
     rows = [
-        {"organization_id": i, "version": 1, "token": secrets.token_hex(16), "changed_at": now}
-        for i in organization_ids
+        {
+            "organization_id": i,
+            "version": 1 if i in listed else 0,  # 0: leave the list token as it is
+            "token": secrets.token_hex(16),
+            "changed_at": now,
+            "customers_token": secrets.token_hex(16) if i in customers else None,
+        }
+        for i in sorted(listed | customers)
     ]
     if connection.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     stmt = insert(table).values(rows)
+    moved = stmt.excluded.version > 0
     connection.execute(
         stmt.on_conflict_do_update(
             index_elements=[table.c.organization_id],
             set_={
-                "version": table.c.version + 1,
-                "token": stmt.excluded.token,
-                "changed_at": stmt.excluded.changed_at,
+                "version": table.c.version + stmt.excluded.version,
+                "token": case((moved, stmt.excluded.token), else_=table.c.token),
+                "changed_at": case((moved, stmt.excluded.changed_at), else_=table.c.changed_at),
+                "customers_token": func.coalesce(
+                    stmt.excluded.customers_token, table.c.customers_token
+                ),
             },
         )
     )
@@ -218,6 +325,76 @@ def list_state(organization_id: int) -> ListState | None:
         )
     ).one_or_none()
     return ListState(*row) if row else None
+
+
+@dataclass(frozen=True)
+class OrganizationState:
+    """What a public request needs before it can answer from the cache."""
+
+    id: int
+    slug: str
+    timezone: str
+    listing: ListState | None
+
+
+def read_state(slug: str) -> OrganizationState | None:
+    """The organization and its token in one round trip; None if there is no such slug."""
+    row = db.session.execute(
+        select(
+            Organization.id,
+            Organization.slug,
+            Organization.timezone,
+            ListVersion.token,
+            ListVersion.changed_at,
+        )
+        .outerjoin(ListVersion, ListVersion.organization_id == Organization.id)
+        .where(Organization.slug == slug)
+    ).one_or_none()
+    if row is None:
+        return None
+    state = ListState(row.token, row.changed_at) if row.token is not None else None
+    return OrganizationState(row.id, row.slug, row.timezone, state)
+
+
+class StateCache:
+    """Organization states by slug, each reused for at most `max_age` seconds.
+
+    Unknown slugs are not remembered (an organization created a moment later must be
+    found), and neither are organizations without a token (nothing of theirs is cached).
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, OrganizationState]] = {}
+        self._lock = threading.Lock()
+        self.clock = time.monotonic  # tests move it
+
+    def get(self, slug: str, max_age: float) -> OrganizationState | None:
+        found = self.peek(slug, max_age)
+        if found is not None:
+            return found
+        state = read_state(slug)
+        if max_age > 0 and state is not None and state.listing is not None:
+            with self._lock:
+                if len(self._entries) >= MAX_STATES:
+                    self._entries.clear()  # a crude bound; one read refills an entry
+                self._entries[slug] = (self.clock(), state)
+        return state
+
+    def peek(self, slug: str, max_age: float) -> OrganizationState | None:
+        """The state if one is held and fresh enough; never reads the database."""
+        found = self._entries.get(slug) if max_age > 0 else None
+        if found is not None and self.clock() - found[0] < max_age:
+            return found[1]
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+# Far more organizations than one deployment serves; only bounds memory against surprises.
+MAX_STATES = 10_000
+states = StateCache()
 
 
 def _fingerprint() -> str:
@@ -249,11 +426,41 @@ class Key:
     @property
     def etag(self) -> str:
         """A strong validator: one key always renders the same bytes."""
-        raw = "|".join(
-            (RENDERING, str(self.organization_id), self.token, self.day.isoformat(),
-             self.language, self.form)
-        )  # fmt: skip
-        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+        return _etag(self)
+
+
+@functools.lru_cache(maxsize=1024)
+def _etag(key: Key) -> str:
+    # Remembered: every cache hit and 304 needs it, and it only changes with the key.
+    raw = "|".join(
+        (RENDERING, str(key.organization_id), key.token, key.day.isoformat(),
+         key.language, key.form)
+    )  # fmt: skip
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def tokens(organization_id: int) -> tuple[str, str | None] | None:
+    """The organization's list and customers tokens; None for an organization written
+    around the ORM (then nothing is cached for it). A customers token is None until the
+    first customer-side write after the migration that added it: a state like any other."""
+    row = db.session.execute(
+        select(ListVersion.token, ListVersion.customers_token).where(
+            ListVersion.organization_id == organization_id
+        )
+    ).one_or_none()
+    return (row.token, row.customers_token) if row else None
+
+
+@dataclass(frozen=True)
+class CustomerKey:
+    """One customer's list on one day, as legal staff (due diligence shown) or not."""
+
+    organization_id: int
+    token: str
+    customers_token: str | None
+    customer_id: int
+    day: date
+    legal: bool
 
 
 class BodyCache:
@@ -261,18 +468,18 @@ class BodyCache:
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[Key, bytes] = OrderedDict()
+        self._entries: OrderedDict[Hashable, bytes] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
 
-    def get(self, key: Key) -> bytes | None:
+    def get(self, key: Hashable) -> bytes | None:
         with self._lock:
             body = self._entries.get(key)
             if body is not None:
                 self._entries.move_to_end(key)
             return body
 
-    def put(self, key: Key, body: bytes) -> None:
+    def put(self, key: Hashable, body: bytes) -> None:
         if len(body) > self.max_bytes // 4:
             return  # one huge list must not evict everything else
         with self._lock:
@@ -295,3 +502,5 @@ class BodyCache:
 
 
 bodies = BodyCache(max_bytes=32 * 1024 * 1024)
+# Customers' own lists (service/customers/subprocessors.py), apart: many small entries.
+customer_lists = BodyCache(max_bytes=32 * 1024 * 1024)

@@ -26,3 +26,7 @@ class ListVersion(db.Model):
     version: Mapped[int] = mapped_column(default=1)
     token: Mapped[str] = mapped_column(String(32))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Replaced by every write that can change which vendors apply to one of the
+    # organization's customers (its services, terms, exclusions, consents): the key of the
+    # cached per-customer lists, beside `token` (service/public/cache.py).
+    customers_token: Mapped[str | None] = mapped_column(String(32))

@@ -45,7 +45,7 @@ class Place:
 
 def listed(org: Organization, day: date) -> list[dict]:
     """The list in force on `day`, as the public API presents it (no due diligence)."""
-    return [recipients.present(r, day, legal=False) for r in recipients.all_listed(org, day)]
+    return recipients.present_listed(org, day)
 
 
 def _changes(org: Organization):

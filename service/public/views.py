@@ -18,7 +18,7 @@ from service.common import local_today, start_of_day
 from service.db_types import utcnow
 from service.errors import NotFound
 from service.extensions import db
-from service.keys.auth import load_organization
+from service.keys.auth import SLUG, load_organization
 from service.organizations.models import Organization
 from service.public import cache, services
 from service.public.texts import TEXTS, negotiate
@@ -46,26 +46,25 @@ def page(org: str) -> Response:
     """The list in force today, upcoming changes, the changelog and the subscribe form."""
     lang = negotiate(request.args.get("lang"), request.accept_languages)
     try:
-        organization = load_organization(org)
+        return _serve(org, "html", lang)
     except NotFound:
         return _not_found(lang)
-    return _serve(organization, "html", lang)
 
 
 @bp.get("/subprocessors.json")
 def list_json(org: str) -> Response:
-    return _serve(load_organization(org), "json", "-")
+    return _serve(org, "json", "-")
 
 
 @bp.get("/subprocessors.csv")
 def list_csv(org: str) -> Response:
-    return _serve(load_organization(org), "csv", "-")
+    return _serve(org, "csv", "-")
 
 
 @bp.get("/changes.atom")
 def changes_atom(org: str) -> Response:
     lang = negotiate(request.args.get("lang"), request.accept_languages)
-    return _serve(load_organization(org), "atom", lang)
+    return _serve(org, "atom", lang)
 
 
 @bp.post("/subprocessors/subscribe")
@@ -98,21 +97,46 @@ def subscribe(org: str) -> Response:
 # --- serving from the cache -------------------------------------------------------------------
 
 
-def _serve(org: Organization, form: str, lang: str) -> Response:
+def _serve(slug: str, form: str, lang: str) -> Response:
+    if request.headers.get("Authorization"):
+        # A key binds its holder to one tenant (another tenant's list is a 404 to it) and a
+        # bad key is a 401: the full check, before anything is answered from the cache.
+        load_organization(slug)
+    state = _organization_state(slug)
     moment = now()
-    today = local_today(org.timezone, moment)
+    today, key, headers, last_modified = prepare(state, form, lang, moment)
+    if key is None:  # written around the ORM: serve it, but neither cache nor validate
+        return Response(_render(load_organization(slug), form, today, lang), headers=headers)
+    if not is_resource_modified(request.environ, etag=key.etag, last_modified=last_modified):
+        headers.pop("Content-Type")
+        return Response(status=304, headers=headers)
+    body = cache.bodies.get(key)
+    headers["X-Cache"] = "hit" if body is not None else "miss"
+    if body is None:
+        body = _render(load_organization(slug), form, today, lang)
+        cache.bodies.put(key, body)
+    return Response(body, headers=headers)
+
+
+def prepare(
+    state: cache.OrganizationState, form: str, lang: str, moment: datetime
+) -> tuple[date, cache.Key | None, dict[str, str], datetime | None]:
+    """The day, cache key, headers and Last-Modified of one answer; shared with the WSGI
+    fast path (service/public/fastpath.py), so both answer with the same headers. The key is
+    None for an organization without a list token (nothing of it is cached)."""
+    today = local_today(state.timezone, moment)
     headers = {"Cache-Control": CACHE_CONTROL, "Content-Type": CONTENT_TYPES[form]}
     if form in ("html", "atom"):
         headers["Vary"] = "Accept-Language"
     if form == "csv":
-        headers["Content-Disposition"] = f'attachment; filename="{org.slug}-subprocessors.csv"'
-    state = cache.list_state(org.id)
-    if state is None:  # written around the ORM: serve it, but neither cache nor validate
+        headers["Content-Disposition"] = f'attachment; filename="{state.slug}-subprocessors.csv"'
+    listing = state.listing
+    if listing is None:
         headers["Cache-Control"] = "no-cache"
-        return Response(_render(org, form, today, lang), headers=headers)
-    key = cache.Key(org.id, state.token, today, lang, form)
+        return today, None, headers, None
+    key = cache.Key(state.id, listing.token, today, lang, form)
     # What is shown changes with writes and at local midnight (the date is on the page).
-    modified = max(state.changed_at, start_of_day(today, org.timezone))
+    modified = max(listing.changed_at, start_of_day(today, state.timezone))
     headers["ETag"] = f'"{key.etag}"'
     # A validator in the current second could miss a later write in that same second.
     last_modified = (
@@ -120,15 +144,18 @@ def _serve(org: Organization, form: str, lang: str) -> Response:
     )
     if last_modified is not None:
         headers["Last-Modified"] = http_date(last_modified)
-    if not is_resource_modified(request.environ, etag=key.etag, last_modified=last_modified):
-        headers.pop("Content-Type")
-        return Response(status=304, headers=headers)
-    body = cache.bodies.get(key)
-    headers["X-Cache"] = "hit" if body is not None else "miss"
-    if body is None:
-        body = _render(org, form, today, lang)
-        cache.bodies.put(key, body)
-    return Response(body, headers=headers)
+    return today, key, headers, last_modified
+
+
+def _organization_state(slug: str) -> cache.OrganizationState:
+    """The organization's id, time zone and token, from the process's cache if fresh enough."""
+    # A slug that cannot exist is not looked up (and a NUL byte never reaches the database).
+    state = None
+    if SLUG.fullmatch(slug):
+        state = cache.states.get(slug, current_app.config["PUBLIC_STATE_MAX_AGE_SECONDS"])
+    if state is None:
+        raise NotFound(f"No organization '{slug}'.")
+    return state
 
 
 def _render(org: Organization, form: str, day: date, lang: str) -> bytes:
