@@ -101,6 +101,10 @@ class Defaults:
     # Cache hits and 304s of the public list answered by a WSGI layer in front of Flask
     # from that same state (service/public/fastpath.py); off: Flask answers every request.
     PUBLIC_FAST_PATH = True
+    # How long a process reuses an API key it authenticated before reading it again
+    # (service/keys/services.py): a key revoked through another process is refused after at
+    # most this long (at once in the process that revoked it); 0 reads it on every request.
+    KEY_CACHE_MAX_AGE_SECONDS = 1.0
     # Production (ENV=production) refuses to start with unsafe settings: see check_production.
     # Logs: "json" or "text"; empty means JSON in production and text elsewhere.
     LOG_FORMAT = ""

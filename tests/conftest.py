@@ -71,6 +71,9 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             # Tests read what they just wrote, sometimes around the ORM; tests/test_public.py
             # covers the public list's state cache under a max age of its own.
             "PUBLIC_STATE_MAX_AGE_SECONDS": 0.0,
+            # Likewise keys (revoked around the ORM in some tests); tests/test_keys.py
+            # covers the key cache under a max age of its own.
+            "KEY_CACHE_MAX_AGE_SECONDS": 0.0,
         }
     )
     app.instance_path = str(tmp_path_factory.mktemp("instance"))
@@ -253,3 +256,14 @@ def vendor(**overrides: object) -> dict:
     }
     body.update(overrides)
     return body
+
+
+def moved_clock(app: Flask, monkeypatch: pytest.MonkeyPatch, setting: str, held) -> Iterator[dict]:
+    """A per-process cache (`held`, with `clock` and `clear`) under a max age of 2 s set in
+    `setting`, with a clock the test moves (`clock["now"] += seconds`)."""
+    clock = {"now": 1000.0}
+    monkeypatch.setitem(app.config, setting, 2.0)
+    monkeypatch.setattr(held, "clock", lambda: clock["now"])
+    held.clear()
+    yield clock
+    held.clear()

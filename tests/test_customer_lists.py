@@ -14,6 +14,7 @@ from service.extensions import db
 from service.notices import services as notice_services
 from service.objections.models import Exclusion
 from service.public import cache
+from tests.conftest import moved_clock
 from tests.notice_kit import Desk, assert_problem, local_midnight, parse_dt
 
 
@@ -612,3 +613,91 @@ def test_delivery_stamps_on_notices_keep_the_cached_lists(desk, app):
 def tokens(app, desk) -> tuple:
     with app.app_context():
         return cache.tokens(desk.org["id"])
+
+
+# --- the key cache: fewer round trips, revocation within a bound ----------------------------------
+
+
+@pytest.fixture
+def key_cache(app, monkeypatch) -> dict:
+    """Production's key cache (tests otherwise read the key on every request), with a clock
+    the test moves."""
+    from service.keys import services as keys
+
+    yield from moved_clock(app, monkeypatch, "KEY_CACHE_MAX_AGE_SECONDS", keys.cached_keys)
+
+
+def _key_reads(app) -> tuple[list[str], object]:
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:
+        if "FROM api_keys" in statement:
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    return seen, (engine, note)
+
+
+def test_a_known_key_is_read_once_per_max_age(desk, client, app, key_cache):
+    from sqlalchemy import event
+
+    mine = desk.customer("MINE")
+    desk.listed(0, name="Mailer")
+    url = desk.url(f"/customers/{mine['id']}/subprocessors")
+    first = client.get(url, headers=mine["key"])
+    seen, (engine, note) = _key_reads(app)
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert client.get(url, headers=mine["key"]).data == first.data
+        assert seen == []
+        key_cache["now"] += 2.1
+        assert client.get(url, headers=mine["key"]).status_code == 200
+        assert len(seen) == 1
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def test_a_key_revoked_here_stops_at_once_elsewhere_within_the_bound(desk, client, app, key_cache):
+    mine = desk.customer("MINE")
+    theirs = desk.customer("THEIRS")
+    url = desk.url(f"/customers/{mine['id']}/subprocessors")
+    assert client.get(url, headers=mine["key"]).status_code == 200  # cached now
+    prefix = mine["key"]["Authorization"].split("_")[1]
+    revoked = client.delete(desk.url(f"/keys/{prefix}"), headers=desk.legal)
+    assert revoked.status_code == 200
+    assert_problem(client.get(url, headers=mine["key"]), 401)  # this process: at once
+
+    # Another process revokes: this one is not told, and refuses within the max age.
+    their_url = desk.url(f"/customers/{theirs['id']}/subprocessors")
+    assert client.get(their_url, headers=theirs["key"]).status_code == 200  # cached now
+    their_prefix = theirs["key"]["Authorization"].split("_")[1]
+    with app.app_context(), db.engine.begin() as connection:  # around the session's events
+        connection.execute(
+            text("UPDATE api_keys SET revoked_at = now() WHERE prefix = :p"), {"p": their_prefix}
+        )
+    assert client.get(their_url, headers=theirs["key"]).status_code == 200
+    key_cache["now"] += 1.9
+    assert client.get(their_url, headers=theirs["key"]).status_code == 200
+    key_cache["now"] += 0.2
+    assert_problem(client.get(their_url, headers=theirs["key"]), 401)
+
+
+def test_the_key_cache_keeps_secrets_customers_and_tenants_apart(desk, world, client, key_cache):
+    from service.keys import services as keys
+
+    # Everything about customers and tenants holds with cached keys (each is used twice).
+    test_a_customer_key_reaches_only_its_own_list(desk, world, client)
+    mine = desk.customers["MINE"]
+    url = desk.url(f"/customers/{mine['id']}/subprocessors")
+    assert client.get(url, headers=mine["key"]).status_code == 200
+    token = mine["key"]["Authorization"].removeprefix("Bearer ")
+    prefix = token.split("_")[1]
+    assert prefix in keys.cached_keys._entries
+    for forged in (f"dpa_{prefix}_{'A' * 43}", token + "x", token[:-1]):
+        assert_problem(client.get(url, headers={"Authorization": f"Bearer {forged}"}), 401)
+    # Unknown and wrong keys are not remembered.
+    held = len(keys.cached_keys._entries)
+    for n in range(20):
+        client.get(url, headers={"Authorization": f"Bearer dpa_{n:012x}_{'A' * 43}"})
+    assert len(keys.cached_keys._entries) == held

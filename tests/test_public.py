@@ -23,7 +23,7 @@ from service.public import cache, services, views
 from service.public.models import ListVersion
 from service.recipients.models import Recipient
 from service.subscriptions.models import Subscription
-from tests.conftest import bearer, vendor
+from tests.conftest import bearer, moved_clock, vendor
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -579,12 +579,7 @@ def test_subscribe_form_escapes_what_it_echoes(client, org):
 def remembered(app, monkeypatch) -> dict:
     """Production's state cache (tests otherwise read the token on every request), with a
     clock the test moves."""
-    clock = {"now": 1000.0}
-    monkeypatch.setitem(app.config, "PUBLIC_STATE_MAX_AGE_SECONDS", 2.0)
-    monkeypatch.setattr(cache.states, "clock", lambda: clock["now"])
-    cache.states.clear()
-    yield clock
-    cache.states.clear()
+    yield from moved_clock(app, monkeypatch, "PUBLIC_STATE_MAX_AGE_SECONDS", cache.states)
 
 
 @pytest.fixture

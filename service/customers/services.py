@@ -122,16 +122,36 @@ def _with_children() -> list:
 def get_customer(org: Organization, customer_id: int, *, children: bool = True) -> Customer:
     """The customer, or 404; `children=False` leaves its services, contacts and agreement to
     load when first used (three round trips a cached answer never needs)."""
-    if not 0 < customer_id <= MAX_ID:  # from the URL: beyond `integer` it names nothing
-        raise NotFound("No such customer.")
     customer = db.session.scalars(
-        select(Customer)
-        .where(Customer.id == customer_id, Customer.organization_id == org.id)
-        .options(*(_with_children() if children else ()))
+        _customer_query(org, customer_id).options(*(_with_children() if children else ()))
     ).one_or_none()
     if customer is None:
         raise NotFound("No such customer.")
     return customer
+
+
+def get_customer_with_tokens(
+    org: Organization, customer_id: int
+) -> tuple[Customer, tuple[str, str | None] | None]:
+    """`get_customer(children=False)` and the organization's list and customers tokens
+    (`service.public.cache.tokens`) in one round trip, read in one snapshot."""
+    from service.public.models import ListVersion
+
+    row = db.session.execute(
+        _customer_query(org, customer_id)
+        .add_columns(ListVersion.token, ListVersion.customers_token)
+        .outerjoin(ListVersion, ListVersion.organization_id == Customer.organization_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("No such customer.")
+    customer, token, customers_token = row
+    return customer, ((token, customers_token) if token is not None else None)
+
+
+def _customer_query(org: Organization, customer_id: int):
+    if not 0 < customer_id <= MAX_ID:  # from the URL: beyond `integer` it names nothing
+        raise NotFound("No such customer.")
+    return select(Customer).where(Customer.id == customer_id, Customer.organization_id == org.id)
 
 
 def list_customers(org: Organization, args: dict, page: int, per_page: int) -> tuple[list, int]:

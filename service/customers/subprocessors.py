@@ -120,6 +120,9 @@ def customer_list(org: Organization, customer: Customer, day: date) -> list[Reci
     return [r for r in listed if r.id in applied and through_chain(r)]
 
 
+_READ = object()  # cached_items reads the tokens itself
+
+
 def cached_items(
     org: Organization,
     customer: Customer,
@@ -127,14 +130,17 @@ def cached_items(
     *,
     legal: bool,
     render: Callable[[list[Recipient]], bytes],
+    tokens: object = _READ,
 ) -> bytes:
     """`render(customer_list(...))`, kept per process under a key that moves with every
     write to the list (the list token) and to anything that decides which of its vendors
-    apply to a customer (the customers token), with the day and the caller's view."""
+    apply to a customer (the customers token), with the day and the caller's view.
+    `tokens`: as `cache.tokens(org.id)` gives them, when the caller read them already."""
     # Imported here: the cache module tracks this package's models.
     from service.public import cache
 
-    tokens = cache.tokens(org.id)
+    if tokens is _READ:
+        tokens = cache.tokens(org.id)
     if tokens is None:
         return render(customer_list(org, customer, day))
     key = cache.CustomerKey(org.id, *tokens, customer.id, day, legal)

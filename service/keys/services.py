@@ -6,9 +6,13 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from flask import current_app, has_app_context
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from service.audit import services as audit
 from service.customers.models import Customer
@@ -122,19 +126,95 @@ def _check_scope(role: str, organization_id: int | None, customer_id: int | None
         )
 
 
+class KeyCache:
+    """Valid keys by prefix, each (its stored hash and principal) reused for at most
+    `max_age` seconds; what was revoked or deleted meanwhile is refused after that bound.
+
+    Only keys that authenticated are held, so a stream of unknown or wrong keys neither
+    grows it nor learns anything from it (each is looked up in the database, as before);
+    the presented secret is still compared with the stored hash, in constant time.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, str, Principal]] = {}
+        self._lock = threading.Lock()
+        self.clock = time.monotonic  # tests move it
+        # Moved by every clear: a key read before a clear is not put back after it.
+        self.generation = 0
+
+    def get(self, prefix: str, max_age: float) -> tuple[str, Principal] | None:
+        found = self._entries.get(prefix) if max_age > 0 else None
+        if found is not None and self.clock() - found[0] < max_age:
+            return found[1], found[2]
+        return None
+
+    def put(self, prefix: str, secret_sha256: str, principal: Principal, generation: int) -> None:
+        with self._lock:
+            if generation != self.generation:
+                return
+            if len(self._entries) >= MAX_CACHED_KEYS:
+                self._entries.clear()  # a crude bound; one lookup refills an entry
+            self._entries[prefix] = (self.clock(), secret_sha256, principal)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self._entries.clear()
+
+
+MAX_CACHED_KEYS = 10_000
+cached_keys = KeyCache()
+_WROTE = "dpa_keys_wrote"
+
+
+def _key_max_age() -> float:
+    return float(current_app.config["KEY_CACHE_MAX_AGE_SECONDS"]) if has_app_context() else 0.0
+
+
 def authenticate(token: str) -> Principal | None:
     """The principal of a valid, unrevoked key; None for anything else."""
     parts = token.split("_", 2)
     if len(parts) < 3 or parts[0] != KEY_PREFIX or not _PREFIX.fullmatch(parts[1]):
         return None
+    digest = _hash(token)
+    max_age = _key_max_age()
+    cached = cached_keys.get(parts[1], max_age)
+    if cached is not None:
+        return cached[1] if hmac.compare_digest(cached[0], digest) else None
+    generation = cached_keys.generation
     key = db.session.execute(select(ApiKey).where(ApiKey.prefix == parts[1])).scalar_one_or_none()
     if key is None or key.revoked_at is not None:
         return None
-    if not hmac.compare_digest(key.secret_sha256, _hash(token)):
+    if not hmac.compare_digest(key.secret_sha256, digest):
         return None
-    return Principal(
+    principal = Principal(
         key.id, key.name, key.role, key.organization_id, key.customer_id, prefix=key.prefix
     )
+    if max_age > 0:
+        cached_keys.put(key.prefix, key.secret_sha256, principal, generation)
+    return principal
+
+
+# A process that commits any write forgets every key it holds, after the commit: a key it
+# revoked (or deleted, with its customer or organization, by cascade) is refused at once
+# here, and by every other process within KEY_CACHE_MAX_AGE_SECONDS.
+@event.listens_for(Session, "after_flush")
+def _note_write(session: Session, _context: object) -> None:
+    if session.new or session.dirty or session.deleted:
+        session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statement(state) -> None:
+    if not state.is_select:
+        session = state.session
+        session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_keys(session: Session) -> None:
+    if session.info.pop(_WROTE, False):
+        cached_keys.clear()
 
 
 def revoke_key(prefix: str, *, actor: str, organization_id: int | None = None) -> ApiKey:

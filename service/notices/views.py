@@ -112,7 +112,7 @@ class CustomerSubprocessors(MethodView):
     def get(self, args: dict, org: str, customer_id: int):
         """The list that applies to one customer on `as_of`, and the changes ahead of it."""
         organization = load_organization(org)
-        customer = customers.get_customer(organization, customer_id, children=False)
+        customer, tokens = customers.get_customer_with_tokens(organization, customer_id)
         day = args.get("as_of") or local_today(organization.timezone)
         legal = is_legal(organization)
 
@@ -122,7 +122,7 @@ class CustomerSubprocessors(MethodView):
 
         # The items come from a cache keyed by the list's and the customers' tokens; the
         # notices ahead are read every time (their answers and deadlines move by the hour).
-        items = cached_items(organization, customer, day, legal=legal, render=render)
+        items = cached_items(organization, customer, day, legal=legal, render=render, tokens=tokens)
         ahead = _UPCOMING.dump(
             {
                 "upcoming": [
