@@ -8,7 +8,8 @@
    proposed vendors, effective in 90 days) through gunicorn with production settings;
    median and p95.
 2. Mail: for each size in `--mail` and `--fanout`, a fresh database with that many
-   customers, our real Celery worker (prefork, 2 processes) and a local aiosmtpd sink; one
+   customers, our real Celery worker (`--pool`: prefork with 2 processes, or threads with 2
+   threads in one process) and a local aiosmtpd sink; one
    announcement; time from the POST until the sink has accepted every e-mail, against a
    bare smtplib loop sending as many messages of the same size over one connection to the
    same sink, measured before and after ours. Peak worker RSS from /proc.
@@ -203,7 +204,7 @@ def worker_env(database, workdir: Path, extra: dict[str, str]) -> dict[str, str]
     }
 
 
-def mail_run(customers: int, timeout: float) -> dict:
+def mail_run(customers: int, timeout: float, pool: str = "prefork") -> dict:
     broker = f"{REDIS_BASE}/12"
     redis.Redis.from_url(broker).delete("celery")
     sink = Sink()
@@ -235,7 +236,7 @@ def mail_run(customers: int, timeout: float) -> dict:
                 "-A",
                 "workers.main",
                 "worker",
-                "--pool=prefork",
+                f"--pool={pool}",
                 "-c",
                 "2",
                 "--loglevel=INFO",
@@ -301,6 +302,7 @@ def mail_run(customers: int, timeout: float) -> dict:
     base = median([before, after])
     return {
         "customers": customers,
+        "pool": pool,
         "customers_concerned": audience,
         "emails_expected": contacts,
         "emails_accepted": received,
@@ -321,19 +323,21 @@ def mail_run(customers: int, timeout: float) -> dict:
 def fanout_table(runs: list[dict]) -> str:
     """The growth table of RESULTS.md section 5, from the JSON."""
     lines = [
-        "| recipients | notices written (s) | last e-mail accepted (s) | ours msg/s "
+        "| recipients | pool | notices written (s) | last e-mail accepted (s) | ours msg/s "
         "| bare smtplib msg/s | ratio | worker peak RSS, one process / all (MiB) |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in runs:
         notices, last = r["seconds_post_to_notices_written"], r["seconds_post_to_last_accepted"]
         lines.append(
-            f"| {r['emails_accepted']:,} | {notices:.1f} | {last:.1f} "
+            f"| {r['emails_accepted']:,} | {r.get('pool', 'prefork')} x 2 "
+            f"| {notices:.1f} | {last:.1f} "
             f"| {r['ours_per_s']:.0f} | {median(r['bare_smtplib_per_s']):.0f} "
             f"| {r['ratio_to_bare_smtplib']:.2f} | {r['worker_peak_rss_one_process_mib']:.0f} / "
             f"{r['worker_peak_rss_total_mib']:.0f} |"
             if notices is not None
-            else f"| {r['emails_accepted']:,} | - | {r['seconds_post_to_last_accepted']:.1f} | "
+            else f"| {r['emails_accepted']:,} | {r.get('pool', 'prefork')} x 2 | - "
+            f"| {r['seconds_post_to_last_accepted']:.1f} | "
             f"{r['ours_per_s']:.0f} | | {r['ratio_to_bare_smtplib']:.2f} | |"
         )
     return "\n".join(lines)
@@ -383,6 +387,9 @@ def main() -> None:
     parser.add_argument("--mail", type=int, default=10_000)
     parser.add_argument("--fanout", default="1000,10000,100000")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per mail run")
+    parser.add_argument(
+        "--pool", default="prefork", help="worker pools to measure, e.g. prefork,threads (2 each)"
+    )
     parser.add_argument("--plot-only", action="store_true", help="redraw from the JSON")
     parser.add_argument(
         "--out", default="announce.json", help="file under bench/results (--plot-only: a,b,...)"
@@ -405,10 +412,11 @@ def main() -> None:
     sizes = sorted({int(s) for s in args.fanout.split(",") if s} | {args.mail} - {0})
     report["mail"] = []
     for size in sizes:
-        result = mail_run(size, args.timeout)
-        print(f"mail: {result}")
-        report["mail"].append(result)
-        (OUT / args.out).write_text(json.dumps(report, indent=2))
+        for pool in args.pool.split(","):
+            result = mail_run(size, args.timeout, pool)
+            print(f"mail: {result}")
+            report["mail"].append(result)
+            (OUT / args.out).write_text(json.dumps(report, indent=2))
     (OUT / args.out).write_text(json.dumps(report, indent=2))
     if report["mail"]:
         print(fanout_table(report["mail"]))

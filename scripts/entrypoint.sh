@@ -36,7 +36,10 @@ case "${1:-api}" in
     worker)
         shift
         fresh_metrics_dir
+        # Threads by default: one process holds the app once (a prefork pool holds it in
+        # the parent and in every child); the work waits on SMTP and PostgreSQL.
         exec celery -A workers.main worker --loglevel="$LOG_LEVEL" \
+            --pool="${DPA_WORKER_POOL:-threads}" \
             ${DPA_WORKER_CONCURRENCY:+--concurrency="$DPA_WORKER_CONCURRENCY"} "$@"
         ;;
     beat)

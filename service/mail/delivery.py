@@ -22,12 +22,13 @@ from service.changes.models import Notice
 from service.customers.models import Customer, CustomerAgreement
 from service.db_types import utcnow
 from service.extensions import db
-from service.mail.messages import build
+from service.mail.prepared import build
 from service.mail.senders import (
     EmailSender,
     FileSender,
     MemorySender,
     PermanentFailure,
+    PreparedMessage,
     SMTPSender,
     TemporaryFailure,
     Unreachable,
@@ -163,7 +164,12 @@ def send_batch(ids: list[int]) -> dict[str, int]:
                     if delivery.channel == "webhook":
                         answer = send_webhook(delivery)
                     else:
-                        answer = sender.send(build(delivery, cache))
+                        message = build(delivery, cache)
+                        if isinstance(message, PreparedMessage) and not getattr(
+                            sender, "accepts_prepared", False
+                        ):
+                            message = message.to_email()
+                        answer = sender.send(message)
                 except TemporaryFailure as exc:
                     if isinstance(exc, Unreachable):
                         unreachable = str(exc)

@@ -5,6 +5,7 @@ Tests use a real SMTP server or the in-memory sender; nothing patches smtplib.
 
 from __future__ import annotations
 
+import email
 import email.policy
 import email.utils
 import smtplib
@@ -28,6 +29,29 @@ class Unreachable(TemporaryFailure):
 
 class PermanentFailure(Exception):
     """The server refused the message for good (5xx); `str()` is its answer."""
+
+
+class PreparedMessage:
+    """One message as bytes, with what the SMTP sender needs for its envelope."""
+
+    __slots__ = ("data", "envelope_from", "message_id", "to")
+
+    def __init__(self, envelope_from: str, to: str, message_id: str, data: bytes) -> None:
+        self.envelope_from, self.to, self.message_id, self.data = (
+            envelope_from,
+            to,
+            message_id,
+            data,
+        )
+
+    def as_bytes(self) -> bytes:
+        return self.data
+
+    def to_email(self) -> EmailMessage:
+        """The same message parsed, for the in-memory and file senders."""
+        from service.mail.messages import POLICY  # the builder imports this module
+
+        return email.message_from_bytes(self.data, policy=POLICY)  # type: ignore[return-value]
 
 
 class EmailSender(Protocol):
@@ -88,9 +112,15 @@ class SMTPSender:
                 self._smtp.close()
             self._smtp = None
 
-    def send(self, message: EmailMessage) -> str:
-        sender = email.utils.parseaddr(message["Return-Path"] or message["From"])[1]
-        recipients = [addr for _, addr in email.utils.getaddresses(message.get_all("To", []))]
+    # Takes a PreparedMessage as it is; the other senders are given it parsed.
+    accepts_prepared = True
+
+    def send(self, message: EmailMessage | PreparedMessage) -> str:
+        if isinstance(message, PreparedMessage):
+            sender, recipients = message.envelope_from, [message.to]
+        else:
+            sender = email.utils.parseaddr(message["Return-Path"] or message["From"])[1]
+            recipients = [addr for _, addr in email.utils.getaddresses(message.get_all("To", []))]
         # An address with non-ASCII characters (the API accepts them) needs SMTPUTF8:
         # without it smtplib cannot even encode the command.
         utf8 = not all(address.isascii() for address in (sender, *recipients))
@@ -111,7 +141,10 @@ class SMTPSender:
                 policy = (
                     email.policy.SMTPUTF8 if utf8 else email.policy.SMTP if eightbit else SEVEN_BIT
                 )
-                payload = message.as_bytes(policy=policy)
+                if isinstance(message, PreparedMessage):
+                    payload = message.as_bytes()  # 7-bit bodies, ASCII headers
+                else:
+                    payload = message.as_bytes(policy=policy)
                 return self._transaction(sender, recipients, payload, options)
             except smtplib.SMTPServerDisconnected as exc:
                 # A reused connection may have been dropped by the server: reconnect once.
