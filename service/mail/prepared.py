@@ -35,6 +35,7 @@ from service.mail.texts import TEXTS
 from service.notices.links import answer_url
 from service.organizations.models import Organization
 from service.outbox.models import Delivery
+from service.portal.services import sign_in_page_url
 
 # An ASCII addr-spec without anything to quote; anything else takes the standard builder.
 _ADDRESS = re.compile(
@@ -46,6 +47,7 @@ _MESSAGE_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+>
 _TOKEN = secrets.token_hex(12)
 _URL = f"DPA{_TOKEN}URL"
 _DEADLINE = f"DPA{_TOKEN}D"
+_PORTAL = f"DPA{_TOKEN}PORTAL"
 
 
 class NotPrepared(Exception):
@@ -114,6 +116,8 @@ def _prepare(
         if notice.response != "none" and notice.withdrawn_at is None:
             context["answer_url"] = _URL
         context["customer"] = context["terms"] = _Refuse()
+        # The portal link carries the recipient's own address, so it differs per message.
+        context["portal_url"] = _PORTAL
     text = render_template("mail/change.txt", **context)
     html = render_template("mail/change.html", **context)
     shared = EmailMessage(policy=messages.POLICY)
@@ -167,6 +171,7 @@ def build(delivery: Delivery, cache: dict) -> EmailMessage | PreparedMessage:
         for n, fmt in enumerate(prepared.formats):
             assert deadline is not None
             values[f"{_DEADLINE}{n}X"] = deadline.strftime(fmt)
+        values[_PORTAL] = sign_in_page_url(org, address, lang)
     boundary = prepared.boundary.encode("ascii")
     data = b"".join(
         (
