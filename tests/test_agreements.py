@@ -616,11 +616,15 @@ def test_customer_registered_after_publication_is_asked_then_reminded(
         # A week on, both are reminded like any other customer.
         assert agreements.send_reminders(timedelta(days=7), now=utcnow() + timedelta(days=8)) == 2
         db.session.commit()
-    client.post(
+    accepted = client.post(
         desk.url("/agreements/2027-01/acceptances"),
         json={"name": "B", "email": "b@c2.example"},
         headers=late["key"],
     )
+    assert accepted.status_code == 201, accepted.json
+    with app.app_context():
+        # Accepted: its request is closed, so only C1 is reminded a week after that.
+        assert agreements.send_reminders(timedelta(days=7), now=utcnow() + timedelta(days=16)) == 1
 
 
 def test_customer_that_accepted_without_a_request_is_not_asked(app, client, desk, outbox_mail):
