@@ -37,6 +37,8 @@ class Defaults:
     # checked by beat every AGREEMENT_REMINDER_INTERVAL_SECONDS.
     AGREEMENT_LINK_MAX_AGE_DAYS = 60
     AGREEMENT_REMINDER_DAYS = 7
+    # After this many reminders a customer is not reminded again; legal staff get one alert.
+    AGREEMENT_REMINDER_MAX = 3
     AGREEMENT_REMINDER_INTERVAL_SECONDS = 3600.0
     MILESTONES_INTERVAL_SECONDS = 900.0
     # Mail: "file" writes .eml files under instance/mail (make run), "smtp" sends.

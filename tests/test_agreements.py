@@ -280,6 +280,8 @@ def test_signed_link_get_asks_post_accepts(client, desk, outbox_mail):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "<strong>only</strong>" in html
+    # The link is bound to the contact it was mailed to: the form suggests that address.
+    assert 'value="c1@salon.example"' in html
     assert sha(TEXT_EN) in html
     evidence_url = desk.url(f"/customers/{customer['id']}/agreement-evidence")
     assert client.get(evidence_url, headers=desk.legal).json["acceptances"] == []
@@ -301,9 +303,14 @@ def test_signed_link_get_asks_post_accepts(client, desk, outbox_mail):
     (acceptance,) = client.get(evidence_url, headers=desk.legal).json["acceptances"]
     assert acceptance["channel"] == "link"
     assert acceptance["text_sha256"] == sha(TEXT_EN)
+    # What was typed, next to the contact whose link was used and the e-mail it came in.
+    assert acceptance["accepted_by_email"] == "ann@c1.example"
+    assert acceptance["link_address"] == "c1@salon.example"
+    assert acceptance["link_message_id"] == outbox_mail.sent[0]["Message-ID"]
     assert acceptance["user_agent"] == "Browser/2"
     html = client.get(evidence_url + "?format=html", headers=desk.legal).get_data(as_text=True)
     assert "Ann &lt;b&gt;Owner&lt;/b&gt;" in html
+    assert "c1@salon.example" in html
     assert "<b>Owner" not in html
 
     status = client.get(desk.url("/agreements/2027-01/acceptances"), headers=desk.legal).json
@@ -492,7 +499,7 @@ def test_public_text_renders_markdown_safely_in_each_language(client, desk):
         desk.url("/agreements"),
         json={
             "version": "v1",
-            "effective_on": "2020-01-01",
+            "effective_on": str(desk.today()),
             "texts": [
                 {"language": "en", "text": hostile},
                 {"language": "pl", "text": "Stara *v1*"},
@@ -573,3 +580,162 @@ def test_publish_and_accept_on_sqlite(tmp_path):
         assert accepted.text_sha256 == sha(TEXT_PL)
         assert agreements.send_reminders(timedelta(0), now=utcnow() + timedelta(days=1)) == 0
         db.engine.dispose()
+
+
+# --- customers that arrive after publication, the date checks, the HTML 404 -----------------
+
+
+def test_customer_registered_after_publication_is_asked_then_reminded(
+    app, client, desk, outbox_mail
+):
+    from service.mail.delivery import drain
+
+    desk.customer("C1", locale="en")
+    publish(client, desk)
+    late = desk.customer("C2", locale="pl")
+    outbox_mail.sent.clear()
+    with app.app_context():
+        # The run asks the newcomer (no reminder yet) and leaves C1 alone (asked just now).
+        assert agreements.send_reminders(timedelta(days=7)) == 0
+        assert agreements.send_reminders(timedelta(days=7)) == 0  # asked once, not twice
+        db.session.commit()
+        drain()
+    (message,) = outbox_mail.sent
+    assert message["To"].addresses[0].addr_spec == "c2@salon.example"
+    assert "Zgłoszenie naruszenia w 24 godziny." in message.get_body(("plain",)).get_content()
+    (link,) = links_in([message])
+    assert client.get(path_of(link)).status_code == 200
+    status = client.get(
+        desk.url("/agreements/2027-01/acceptances?accepted=false"), headers=desk.legal
+    ).json
+    assert {i["customer"]["external_ref"] for i in status["items"]} == {"C1", "C2"}
+    (event,) = audit_events(client, desk.org, desk.legal, action="agreement.requested")
+    assert event["after"]["customers_asked"] == 1
+    outbox_mail.sent.clear()
+    with app.app_context():
+        # A week on, both are reminded like any other customer.
+        assert agreements.send_reminders(timedelta(days=7), now=utcnow() + timedelta(days=8)) == 2
+        db.session.commit()
+    accepted = client.post(
+        desk.url("/agreements/2027-01/acceptances"),
+        json={"name": "B", "email": "b@c2.example"},
+        headers=late["key"],
+    )
+    assert accepted.status_code == 201, accepted.json
+    with app.app_context():
+        # Accepted: its request is closed, so only C1 is reminded a week after that.
+        assert agreements.send_reminders(timedelta(days=7), now=utcnow() + timedelta(days=16)) == 1
+
+
+def test_customer_that_accepted_without_a_request_is_not_asked(app, client, desk, outbox_mail):
+    publish(client, desk)
+    customer = desk.customer("C1", locale="en")
+    accepted = client.post(
+        desk.url("/agreements/2027-01/acceptances"),
+        json={"name": "A", "email": "a@c1.example"},
+        headers=customer["key"],
+    )
+    assert accepted.status_code == 201, accepted.json
+    outbox_mail.sent.clear()
+    with app.app_context():
+        assert agreements.send_reminders(timedelta(0)) == 0
+        db.session.commit()
+    assert audit_events(client, desk.org, desk.legal, action="agreement.requested") == []
+
+
+def test_publishing_refuses_an_effective_date_in_the_past(client, desk):
+    yesterday = str(desk.today() - timedelta(days=1))
+    created = client.post(
+        desk.url("/agreements"), json=body("old", effective_on=yesterday), headers=desk.legal
+    )
+    assert created.status_code == 201, created.json
+    refused = client.post(desk.url("/agreements/old/publish"), headers=desk.legal)
+    assert_problem(refused, 422)
+    assert "effective_on" in refused.json["errors"]
+    # Still a draft: nothing was frozen or asked.
+    assert client.get(desk.url("/agreements/old"), headers=desk.legal).json["status"] == "draft"
+    direct = client.post(
+        desk.url("/agreements"),
+        json=body("old2", effective_on=yesterday, publish=True),
+        headers=desk.legal,
+    )
+    assert_problem(direct, 422)
+
+
+def test_agreement_pages_of_an_unknown_organization_are_an_html_404(client, desk):
+    for path in ("/orgs/nobody/agreement", "/orgs/nobody/agreement/versions",
+                 "/orgs/acme/agreement/versions/nope"):  # fmt: skip
+        response = client.get(path + "?lang=en")
+        assert response.status_code == 404
+        assert response.mimetype == "text/html"
+        assert "Not found" in response.get_data(as_text=True)
+
+
+# --- the end of reminders: a bound, an alert to legal staff, a compliance gap ---------------
+
+
+def test_reminders_stop_at_the_bound_and_legal_staff_are_alerted_once(
+    app, client, desk, outbox_mail
+):
+    from service.mail.delivery import drain
+
+    desk.customer("C1", locale="en")
+    publish(client, desk)
+    outbox_mail.sent.clear()
+    sent = []
+    with app.app_context():
+        for n in (1, 2, 3, 4):
+            later = utcnow() + timedelta(days=8 * n)
+            sent.append(agreements.send_reminders(timedelta(days=7), now=later, limit=2))
+            db.session.commit()
+            drain()  # each run's mail goes out before the next run, as days apart
+    assert sent == [1, 1, 0, 0]
+    reminders = [m for m in outbox_mail.sent if "Reminder" in m["Subject"]]
+    alerts = [m for m in outbox_mail.sent if m["Subject"].startswith("[DPA Registry]")]
+    assert len(reminders) == 2
+    # 2027-01-01 is still ahead on these dates: one alert, for the exhausted reminders.
+    (alert,) = alerts
+    assert alert["To"].addresses[0].addr_spec == "legal@acme.example"
+    body_text = alert.get_body(("plain",)).get_content()
+    assert "reminders_exhausted" in body_text
+    assert "C1" in body_text
+    (event,) = audit_events(client, desk.org, desk.legal, action="agreement.unaccepted_alert")
+    assert event["after"] == {"reason": "reminders_exhausted", "pending": 1}
+
+
+def test_effective_date_without_acceptance_alerts_legal_and_shows_in_compliance(
+    app, client, desk, outbox_mail
+):
+    from service.mail.delivery import drain
+
+    desk.customer("C1", locale="en")
+    c2 = desk.customer("C2", locale="en")
+    publish(client, desk, effective_on=str(desk.today()))
+    client.post(
+        desk.url("/agreements/2027-01/acceptances"),
+        json={"name": "B", "email": "b@c2.example"},
+        headers=c2["key"],
+    )
+    outbox_mail.sent.clear()
+    with app.app_context():
+        agreements.send_reminders(timedelta(days=7))
+        agreements.send_reminders(timedelta(days=7))
+        db.session.commit()
+        drain()
+    (alert,) = [m for m in outbox_mail.sent if m["Subject"].startswith("[DPA Registry]")]
+    body_text = alert.get_body(("plain",)).get_content()
+    assert "effective_without_acceptance" in body_text
+    assert "C1" in body_text
+    assert "C2" not in body_text
+    report = client.get(desk.url("/compliance?rule=agreement"), headers=desk.legal).json
+    (item,) = report["items"]
+    assert item["rule"] == "agreement.not_accepted"
+    assert item["severity"] == "warning"
+    assert "1 customer(s)" in item["detail"]
+    assert "C1" in item["detail"]
+    # The day before it took effect there was no gap.
+    yesterday = desk.today() - timedelta(days=1)
+    earlier = client.get(
+        desk.url(f"/compliance?rule=agreement&as_of={yesterday}"), headers=desk.legal
+    ).json
+    assert earlier["items"] == []

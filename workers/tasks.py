@@ -125,6 +125,9 @@ def remind_agreement_acceptance() -> int:
     from service.agreements.services import send_reminders
     from service.extensions import db
 
-    reminded = send_reminders(timedelta(days=current_app.config["AGREEMENT_REMINDER_DAYS"]))
+    reminded = send_reminders(
+        timedelta(days=current_app.config["AGREEMENT_REMINDER_DAYS"]),
+        limit=current_app.config["AGREEMENT_REMINDER_MAX"],
+    )
     db.session.commit()
     return reminded

@@ -43,6 +43,8 @@ def upgrade():
         sa.Column('user_agent', sa.String(length=500), nullable=True),
         sa.Column('channel', sa.String(length=10), nullable=False),
         sa.Column('actor', sa.String(length=200), nullable=False),
+        sa.Column('link_address', sa.String(length=320), nullable=True),
+        sa.Column('link_message_id', sa.String(length=200), nullable=True),
         sa.CheckConstraint(
             "channel IN ('api', 'link', 'portal', 'import')",
             name=op.f('ck_agreement_acceptances_channel'),

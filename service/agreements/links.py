@@ -6,6 +6,7 @@ and asks, only POST accepts (mail scanners follow links by themselves).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from flask import current_app
@@ -25,18 +26,49 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(signing_keys(current_app.config), salt=SALT)
 
 
-def accept_token(org: Organization, customer_id: int, label: str) -> str:
-    return _serializer().dumps({"o": org.id, "c": customer_id, "v": label})
+@dataclass(frozen=True)
+class AcceptLink:
+    customer: Customer
+    label: str
+    address: str | None  # the contact the link was e-mailed to
+    message_id: str | None  # the Message-ID of that e-mail
 
 
-def accept_url(org: Organization, customer_id: int, label: str, lang: str) -> str:
+def accept_token(
+    org: Organization,
+    customer_id: int,
+    label: str,
+    address: str | None = None,
+    message_id: str | None = None,
+) -> str:
+    data = {"o": org.id, "c": customer_id, "v": label}
+    if address:
+        data |= {"a": address, "m": message_id}
+    return _serializer().dumps(data)
+
+
+def accept_url(
+    org: Organization,
+    customer_id: int,
+    label: str,
+    lang: str,
+    *,
+    address: str | None = None,
+    message_id: str | None = None,
+) -> str:
+    """The link of one e-mail: bound to the contact address it is sent to."""
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    token = accept_token(org, customer_id, label)
+    token = accept_token(org, customer_id, label, address, message_id)
     return f"{base}/orgs/{org.slug}/agreement/accept/{token}?lang={quote(lang)}"
 
 
-def read_accept_token(org: Organization, token: str) -> tuple[Customer, str]:
-    """The customer and version label a valid token names, or 404 for any bad token."""
+def _text(value: object, limit: int) -> str | None:
+    return value[:limit] if isinstance(value, str) and value else None
+
+
+def read_accept_token(org: Organization, token: str) -> AcceptLink:
+    """The customer, version label and addressee a valid token names, or 404 for any bad
+    token."""
     max_age = current_app.config["AGREEMENT_LINK_MAX_AGE_DAYS"] * 86400
     try:
         data = _serializer().loads(token, max_age=max_age)
@@ -49,4 +81,4 @@ def read_accept_token(org: Organization, token: str) -> tuple[Customer, str]:
     )
     if customer is None:
         raise NotFound("This link is not valid (any more).")
-    return customer, data["v"]
+    return AcceptLink(customer, data["v"], _text(data.get("a"), 320), _text(data.get("m"), 200))

@@ -84,6 +84,10 @@ class AgreementAcceptance(db.Model):
     user_agent: Mapped[str | None] = mapped_column(String(500))
     channel: Mapped[str] = mapped_column(String(10))
     actor: Mapped[str] = mapped_column(String(200))
+    # A signed link's acceptance: the contact address the link was sent to and the
+    # Message-ID of that e-mail, next to the name and e-mail the person typed.
+    link_address: Mapped[str | None] = mapped_column(String(320))
+    link_message_id: Mapped[str | None] = mapped_column(String(200))
 
     agreement_version: Mapped[AgreementVersion] = relationship()
 

@@ -138,6 +138,12 @@ class AcceptanceSchema(Schema):
     document_ref = fields.String(allow_none=True)
     ip_address = fields.String(allow_none=True)
     user_agent = fields.String(allow_none=True)
+    link_address = fields.String(
+        allow_none=True, metadata={"description": "Signed link: the contact it was sent to"}
+    )
+    link_message_id = fields.String(
+        allow_none=True, metadata={"description": "Signed link: the Message-ID of its e-mail"}
+    )
     channel = fields.String(validate=validate.OneOf(CHANNELS))
 
 

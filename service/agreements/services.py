@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from service.agreements.models import AgreementAcceptance, AgreementRequest, AgreementVersion
 from service.audit import services as audit
+from service.audit.models import AuditEvent
 from service.common import local_today, paginate
 from service.customers.models import Customer, CustomerAgreement
 from service.db_types import utcnow
@@ -310,6 +311,53 @@ def _active(org: Organization, day) -> object:
     )
 
 
+def _ask(org: Organization, label: str, who: object, now: datetime) -> int:
+    """Open a request for every customer matching `who` and queue one e-mail for all of
+    them; returns how many were asked (no outbox row when nobody is)."""
+    if not db.session.scalar(select(func.count(Customer.id)).where(who)):
+        return 0
+    item = outbox.enqueue(PUBLISHED_TOPIC, {"version": label}, org.id)
+    # INSERT ... SELECT: the request rows never pass through Python, whatever their number.
+    db.session.execute(
+        insert(AgreementRequest).from_select(
+            [
+                "organization_id",
+                "customer_id",
+                "version",
+                "requested_at",
+                "notice_outbox_id",
+                "reminders",
+            ],
+            select(
+                literal(org.id),
+                Customer.id,
+                literal(label),
+                literal(now, AgreementRequest.requested_at.type),
+                literal(item.id),
+                literal(0),
+            ).where(who),
+        )
+    )
+    # Counted, not taken from the rowcount: drivers report -1 for INSERT ... SELECT.
+    return db.session.scalar(
+        select(func.count()).where(AgreementRequest.notice_outbox_id == item.id)
+    )
+
+
+def _never_asked(org: Organization, label: str, today) -> object:
+    """Customers in a relationship today that were never asked to accept `label` and have
+    not accepted it: registered (or imported) after its publication."""
+    return (
+        _active(org, today)
+        & ~select(AgreementRequest.id)
+        .where(AgreementRequest.customer_id == Customer.id, AgreementRequest.version == label)
+        .exists()
+        & ~select(AgreementAcceptance.id)
+        .where(AgreementAcceptance.customer_id == Customer.id, AgreementAcceptance.version == label)
+        .exists()
+    )
+
+
 def publish_version(
     org: Organization,
     version: Version,
@@ -322,6 +370,13 @@ def publish_version(
     it: one request per customer and one outbox row for all of them. Returns how many."""
     _refuse_published(version)
     now = now or utcnow()
+    today = local_today(org.timezone, now)
+    if notify and version.first.effective_on < today:
+        # Recording history (notify=False, the demo) may; asking customers may not.
+        raise ValidationFailed(
+            "An agreement version cannot take effect in the past.",
+            errors={"effective_on": [f"Must be {today} or later."]},
+        )
     for row in version.rows:
         row.published_at = now
     # An older version nobody accepted yet is superseded: customers accept the newest.
@@ -332,33 +387,8 @@ def publish_version(
     )
     asked = 0
     if notify:
-        day = max(local_today(org.timezone, now), version.first.effective_on)
-        item = outbox.enqueue(PUBLISHED_TOPIC, {"version": version.label}, org.id)
-        # INSERT ... SELECT: the request rows never pass through Python, whatever their number.
-        db.session.execute(
-            insert(AgreementRequest).from_select(
-                [
-                    "organization_id",
-                    "customer_id",
-                    "version",
-                    "requested_at",
-                    "notice_outbox_id",
-                    "reminders",
-                ],
-                select(
-                    literal(org.id),
-                    Customer.id,
-                    literal(version.label),
-                    literal(now, AgreementRequest.requested_at.type),
-                    literal(item.id),
-                    literal(0),
-                ).where(_active(org, day)),
-            )
-        )
-        # Counted, not taken from the rowcount: drivers report -1 for INSERT ... SELECT.
-        asked = db.session.scalar(
-            select(func.count()).where(AgreementRequest.notice_outbox_id == item.id)
-        )
+        day = max(today, version.first.effective_on)
+        asked = _ask(org, version.label, _active(org, day), now)
     db.session.flush()
     audit.record(
         org.id, actor, "agreement.published", "agreement_version", version.label,
@@ -390,6 +420,8 @@ def accept_version(
     shown_sha256: str | None = None,
     actor: str | None = None,
     now: datetime | None = None,
+    link_address: str | None = None,
+    link_message_id: str | None = None,
 ) -> AgreementAcceptance:
     """Record that `customer` accepted `version` (a label, or the row of the language it
     was shown in), with who, when, the hash of that exact text and the request's evidence.
@@ -447,6 +479,8 @@ def accept_version(
         user_agent=(user_agent or None) and user_agent[:500],
         channel=channel,
         actor=actor or f"customer-{channel}:{customer.external_ref}",
+        link_address=link_address,
+        link_message_id=link_message_id,
     )
     db.session.add(acceptance)
     db.session.flush()
@@ -493,6 +527,8 @@ def evidence_of(acceptance: AgreementAcceptance) -> dict:
         "ip_address": acceptance.ip_address,
         "user_agent": acceptance.user_agent,
         "channel": acceptance.channel,
+        "link_address": acceptance.link_address,
+        "link_message_id": acceptance.link_message_id,
     }
 
 
@@ -611,9 +647,11 @@ def acceptance_status(
 # --- reminders and the end of a relationship ------------------------------------------------
 
 
-def send_reminders(every: timedelta, now: datetime | None = None) -> int:
+def send_reminders(every: timedelta, now: datetime | None = None, *, limit: int = 3) -> int:
     """Remind each customer that has not accepted the newest version, at most once per
-    `every`; running twice in a row reminds nobody twice. Returns how many were reminded."""
+    `every` and `limit` times; running twice in a row reminds nobody twice. Customers that
+    arrived after publication are asked first; legal staff are alerted once (see
+    `_alert_legal`). Returns how many were reminded."""
     now = now or utcnow()
     reminded = 0
     for org in db.session.scalars(select(Organization).order_by(Organization.id)):
@@ -621,6 +659,13 @@ def send_reminders(every: timedelta, now: datetime | None = None) -> int:
         if newest is None:
             continue
         today = local_today(org.timezone, now)
+        # Customers that arrived after publication get the request first; reminders follow.
+        late = _ask(org, newest.label, _never_asked(org, newest.label, today), now)
+        if late:
+            audit.record(
+                org.id, ACTOR, "agreement.requested", "agreement_version", newest.label,
+                after={"customers_asked": late, "at": now},
+            )  # fmt: skip
         due = list(
             db.session.scalars(
                 select(AgreementRequest.id)
@@ -629,6 +674,8 @@ def send_reminders(every: timedelta, now: datetime | None = None) -> int:
                     AgreementRequest.organization_id == org.id,
                     AgreementRequest.version == newest.label,
                     AgreementRequest.closed_at.is_(None),
+                    AgreementRequest.requested_at < now,  # not those asked a moment ago
+                    AgreementRequest.reminders < limit,
                     func.coalesce(AgreementRequest.reminded_at, AgreementRequest.requested_at)
                     <= now - every,
                     _active(org, today),
@@ -638,6 +685,7 @@ def send_reminders(every: timedelta, now: datetime | None = None) -> int:
                 .with_for_update(of=AgreementRequest, skip_locked=True)
             )
         )
+        _alert_legal(org, newest, today, limit)
         if not due:
             continue
         item = outbox.enqueue(REMINDER_TOPIC, {"version": newest.label}, org.id)
@@ -656,3 +704,64 @@ def send_reminders(every: timedelta, now: datetime | None = None) -> int:
         )  # fmt: skip
         reminded += len(due)
     return reminded
+
+
+ALERT_ACTION = "agreement.unaccepted_alert"
+ALERT_NAMES_SHOWN = 50
+
+
+def _alert_legal(org: Organization, version: Version, today, limit: int) -> None:
+    """Once per version and reason, e-mail legal staff (`alert.legal`) the customers still
+    open: when the first of them has had every reminder (`reminders_exhausted`), and when
+    the effective date has come without their acceptance (`effective_without_acceptance`)."""
+    reasons = []
+    open_requests = (
+        select(Customer.external_ref, Customer.name, AgreementRequest.reminders)
+        .join(Customer, Customer.id == AgreementRequest.customer_id)
+        .where(
+            AgreementRequest.organization_id == org.id,
+            AgreementRequest.version == version.label,
+            AgreementRequest.closed_at.is_(None),
+            _active(org, today),
+        )
+        .order_by(Customer.external_ref)
+    )
+    pending = db.session.execute(open_requests).all()
+    if not pending:
+        return
+    if any(row.reminders >= limit for row in pending):
+        reasons.append("reminders_exhausted")
+    if version.first.effective_on <= today:
+        reasons.append("effective_without_acceptance")
+    if not reasons:
+        return
+    # Serialise runs per organization, so two workers cannot both send one alert.
+    db.session.execute(select(Organization.id).where(Organization.id == org.id).with_for_update())
+    done = {
+        (after or {}).get("reason")
+        for after in db.session.scalars(
+            select(AuditEvent.after).where(
+                AuditEvent.organization_id == org.id,
+                AuditEvent.action == ALERT_ACTION,
+                AuditEvent.entity_id == version.label,
+            )
+        )
+    }
+    for reason in reasons:
+        if reason in done:
+            continue
+        names = [f"{row.external_ref} ({row.name})" for row in pending[:ALERT_NAMES_SHOWN]]
+        more = len(pending) - len(names)
+        alert = {
+            "kind": "agreement_not_accepted",
+            "version": version.label,
+            "effective_on": version.first.effective_on.isoformat(),
+            "reason": reason,
+            "pending": len(pending),
+            "customers": ", ".join(names) + (f", +{more}" if more else ""),
+        }
+        outbox.enqueue("alert.legal", alert, org.id)
+        audit.record(
+            org.id, ACTOR, ALERT_ACTION, "agreement_version", version.label,
+            after={"reason": reason, "pending": len(pending)},
+        )  # fmt: skip

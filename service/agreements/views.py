@@ -10,7 +10,7 @@ from markupsafe import Markup
 from marshmallow import ValidationError
 
 from service.agreements import services
-from service.agreements.links import read_accept_token
+from service.agreements.links import AcceptLink, read_accept_token
 from service.agreements.schemas import (
     AcceptanceCreateSchema,
     AcceptanceSchema,
@@ -27,7 +27,7 @@ from service.agreements.schemas import (
 from service.agreements.texts import TEXTS
 from service.common import local_today, page_body
 from service.customers.services import get_customer
-from service.errors import DomainError
+from service.errors import DomainError, NotFound
 from service.extensions import db
 from service.keys.auth import (
     access,
@@ -37,6 +37,7 @@ from service.keys.auth import (
     require_customer_or_legal,
     require_legal,
 )
+from service.public.texts import TEXTS as PUBLIC_TEXTS
 from service.public.texts import negotiate
 from service.web import Blueprint
 
@@ -164,8 +165,17 @@ class Acceptances(MethodView):
         return services.present_acceptance(acceptance)
 
 
-def _accept(organization, customer, version, data: dict, channel: str, actor: str | None = None):
-    """Accept with the evidence of this request: its client address and user agent."""
+def _accept(
+    organization,
+    customer,
+    version,
+    data: dict,
+    channel: str,
+    actor: str | None = None,
+    link: AcceptLink | None = None,
+):
+    """Accept with the evidence of this request: its client address and user agent, and
+    for a signed link the contact and e-mail it came from."""
     return services.accept_version(
         organization,
         customer,
@@ -178,6 +188,8 @@ def _accept(organization, customer, version, data: dict, channel: str, actor: st
         language=data.get("language"),
         shown_sha256=data.get("text_sha256"),
         actor=actor,
+        link_address=link.address if link else None,
+        link_message_id=link.message_id if link else None,
     )
 
 
@@ -216,6 +228,14 @@ def _page(template: str, status: int = 200, cache: str = "no-store", **context) 
 
 def _lang() -> str:
     return negotiate(request.args.get("lang"), request.accept_languages)
+
+
+@pages.errorhandler(NotFound)
+def _not_found(error: NotFound) -> Response:
+    """People open these pages in a browser: an unknown organization (or version) gets the
+    HTML page the public subprocessor list shows, not a problem document."""
+    lang = _lang()
+    return _page("public/not_found.html", status=404, lang=lang, t=PUBLIC_TEXTS[lang])
 
 
 def _text_page(org: str, found: services.Version | None, lang: str) -> Response:
@@ -267,11 +287,20 @@ def version(org: str, version: str) -> Response:
     return _text_page(org, services.get_version(organization, version), _lang())
 
 
+def _prefilled(link: AcceptLink) -> dict:
+    """The contact the link was sent to, as a suggestion; the person may change both."""
+    if not link.address:
+        return {}
+    names = [c.name for c in link.customer.contacts if c.email.lower() == link.address.lower()]
+    return {"email": link.address, "name": names[0] if names else ""}
+
+
 @pages.route("/accept/<token>", methods=["GET", "POST"])
 def accept_page(org: str, token: str) -> Response:
     """GET shows the text and asks; POST accepts the text that was shown."""
     organization = load_organization(org)
-    customer, label = read_accept_token(organization, token)
+    link = read_accept_token(organization, token)
+    customer, label = link.customer, link.label
     lang = _lang()
     found = services.get_version(organization, label)
     row = found.in_language(request.form.get("language"), lang)
@@ -282,7 +311,8 @@ def accept_page(org: str, token: str) -> Response:
         "body": render_markdown(row.text),
         "t": TEXTS[lang],
         "lang": lang,
-        "form": {},
+        "form": _prefilled(link),
+        "sent_to": link.address,
     }
     if request.method == "GET":
         # Opened again after accepting (or by a colleague): show what was accepted.
@@ -305,7 +335,7 @@ def accept_page(org: str, token: str) -> Response:
         return _page("agreements/accept.html", status=422, error=TEXTS[lang]["invalid"], **context)
     try:
         shown = {**data, "text_sha256": form["text_sha256"] or None}
-        acceptance = _accept(organization, customer, row, shown, "link")
+        acceptance = _accept(organization, customer, row, shown, "link", link=link)
         db.session.commit()
     except DomainError as error:
         db.session.rollback()

@@ -99,6 +99,9 @@ RULES: dict[str, str] = {
     "due_diligence.review_due": "The vendor's review is due soon.",
     "notice.undelivered": "Notices of an announced change not delivered.",
     "notice.urgent_change": "An urgent change (shortened notice).",
+    "agreement.not_accepted": (
+        "Customers in a relationship that have not accepted the agreement version in force."
+    ),
 }
 POLICY_WORDS = {
     "eu_only": "the EU",

@@ -13,6 +13,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from service import reference
+from service.agreements.models import AgreementAcceptance
 from service.audit import services as audit
 from service.audit.models import AuditEvent
 from service.changes.models import Change, Notice
@@ -30,6 +31,8 @@ from service.recipients.models import Recipient, RecipientRevision
 # Urgent changes stay in the report this long after they took effect.
 URGENT_LOOKBACK_DAYS = 90
 REMINDER_ACTION = "compliance.expiry_reminder"
+# The agreement gap names this many customers; the acceptance status lists them all.
+AGREEMENT_REFS_SHOWN = 20
 
 
 def _day(value: object) -> date | None:
@@ -216,6 +219,51 @@ def _urgent_items(org: Organization, day: date) -> list[dict]:
     return items
 
 
+def _agreement_items(org: Organization, day: date) -> list[dict]:
+    """Customers in a relationship on `day` that had not accepted the agreement version in
+    force that day (its effective date passed): one item listing them."""
+    from service.agreements.services import in_force  # the agreements package imports us
+
+    version = in_force(org, day)
+    if version is None:
+        return []
+    end = start_of_day(day + timedelta(days=1), org.timezone)
+    accepted = (
+        select(AgreementAcceptance.id)
+        .where(
+            AgreementAcceptance.customer_id == Customer.id,
+            AgreementAcceptance.version == version.label,
+            AgreementAcceptance.accepted_at < end,
+        )
+        .exists()
+    )
+    refs = db.session.scalars(
+        select(Customer.external_ref)
+        .where(
+            Customer.organization_id == org.id,
+            Customer.started_on <= day,
+            or_(Customer.ended_on.is_(None), Customer.ended_on >= day),
+            ~accepted,
+        )
+        .order_by(Customer.external_ref)
+    ).all()
+    if not refs:
+        return []
+    shown = ", ".join(refs[:AGREEMENT_REFS_SHOWN])
+    if len(refs) > AGREEMENT_REFS_SHOWN:
+        shown += ", ..."
+    finding = rules.Finding(
+        "warning",
+        "agreement.not_accepted",
+        f"{len(refs)} customer(s) had not accepted agreement version {version.label}, in "
+        f"effect since {version.first.effective_on}: {shown}.",
+        f"Follow up with them (GET .../agreements/{version.label}/acceptances?accepted=false): "
+        "until they accept, the terms of the version they accepted still apply to them.",
+        due_on=version.first.effective_on,
+    )
+    return [_item(finding, None)]
+
+
 def _order(item: dict) -> tuple:
     recipient = item["recipient"] or {}
     location = item["location"] or {}
@@ -245,6 +293,7 @@ def compliance_items(org: Organization, day: date, *, within_days: int) -> list[
         items += [_item(finding, ref) for finding in findings]
     items += _notice_items(org, day)
     items += _urgent_items(org, day)
+    items += _agreement_items(org, day)
     return sorted(items, key=_order)
 
 

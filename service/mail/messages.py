@@ -140,7 +140,14 @@ def _agreement_context(org: Organization, item, delivery: Delivery, lang: str) -
     return {
         "version": version,
         "row": row,
-        "accept_url": agreement_links.accept_url(org, delivery.customer_id, label, row.language),
+        "accept_url": agreement_links.accept_url(
+            org,
+            delivery.customer_id,
+            label,
+            row.language,
+            address=delivery.address,
+            message_id=delivery.message_id,
+        ),
         "text_url": f"{_base()}/orgs/{org.slug}/agreement/versions/{label}?lang={row.language}",
         "fmt": {"version": label, "date": row.effective_on.isoformat()},
     }

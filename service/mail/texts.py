@@ -34,6 +34,7 @@ TEXTS: dict[str, dict] = {
             "notice_undeliverable": "Nie udało się doręczyć zawiadomienia",
             "webhook_disabled": "Webhook klienta został wyłączony",
             "expiry_reminder": "Zbliża się termin ważności lub przeglądu u dostawcy",
+            "agreement_not_accepted": "Klienci nie zaakceptowali nowej wersji umowy",
         },
         "greeting": "Dzień dobry,",
         "intro": "informujemy o planowanej zmianie listy podmiotów przetwarzających "
@@ -119,6 +120,7 @@ TEXTS: dict[str, dict] = {
             "notice_undeliverable": "A notice could not be delivered",
             "webhook_disabled": "A customer's webhook was disabled",
             "expiry_reminder": "A vendor's certification or review falls due soon",
+            "agreement_not_accepted": "Customers have not accepted the new agreement version",
         },
         "greeting": "Hello,",
         "intro": "we are giving you notice of an intended change of the subprocessors to which "
