@@ -208,6 +208,28 @@ def test_upcoming_lists_the_changes_ahead_with_the_customers_own_deadline(desk):
     assert desk.customer_list("SLOW")["upcoming"] == []
 
 
+def test_nothing_ahead_is_remembered_only_until_a_change_or_notice_is_written(desk):
+    desk.customer("FAST", notice_days=30)
+    desk.customer("OTHER", notice_days=30)
+    cache.nothing_ahead.clear()
+    assert desk.customer_list("FAST")["upcoming"] == []
+    remembered = len(cache.nothing_ahead)
+    assert remembered >= 1  # found none ahead: not asked again under the same tokens
+    assert desk.customer_list("FAST")["upcoming"] == []
+    assert len(cache.nothing_ahead) == remembered
+
+    # Announcing a change notifies the customer: the next read finds it.
+    change = desk.add(desk.vendor(name="Mailer", services=["bookings"]), 40)
+    assert [u["change"]["id"] for u in desk.customer_list("FAST")["upcoming"]] == [change["id"]]
+    assert [u["change"]["id"] for u in desk.customer_list("OTHER")["upcoming"]] == [change["id"]]
+    # Ahead of another day, and gone once withdrawn.
+    assert desk.customer_list("FAST", desk.day(40))["upcoming"] == []
+    assert desk.withdraw(change["id"]).status_code == 200
+    assert desk.customer_list("FAST")["upcoming"] == []
+    again = desk.add(desk.vendor(name="Courier", services=["bookings"]), 35)
+    assert [u["change"]["id"] for u in desk.customer_list("FAST")["upcoming"]] == [again["id"]]
+
+
 # --- who is notified ----------------------------------------------------------------------------
 
 

@@ -151,8 +151,22 @@ def cached_items(
     return body
 
 
-def upcoming(org: Organization, customer: Customer, day: date) -> list[tuple[Notice, Change]]:
-    """Announced changes after `day` that were notified to this customer."""
+def upcoming(
+    org: Organization, customer: Customer, day: date, *, tokens: object = None
+) -> list[tuple[Notice, Change]]:
+    """Announced changes after `day` that were notified to this customer.
+
+    `tokens`, as `cached_items` takes them: when given, a customer and day found to have
+    none is remembered under them, and not asked again until a write moves one of them."""
+    from service.public import cache
+
+    key = (
+        cache.CustomerKey(org.id, *tokens, customer.id, day, False)
+        if isinstance(tokens, tuple)
+        else None
+    )
+    if key is not None and key in cache.nothing_ahead:
+        return []
     rows = db.session.execute(
         select(Notice, Change)
         .join(Change, Change.id == Notice.change_id)
@@ -163,4 +177,6 @@ def upcoming(org: Organization, customer: Customer, day: date) -> list[tuple[Not
         )
         .order_by(Change.effective_on, Change.id)
     ).all()
+    if key is not None and not rows:
+        cache.nothing_ahead.add(key)
     return [(notice, change) for notice, change in rows]

@@ -121,7 +121,8 @@ class CustomerSubprocessors(MethodView):
             return f'"items":{json.dumps(presented)},"total":{len(items)}'.encode()
 
         # The items come from a cache keyed by the list's and the customers' tokens; the
-        # notices ahead are read every time (their answers and deadlines move by the hour).
+        # notices ahead are read every time (their answers and deadlines move by the hour),
+        # unless the same tokens already found none ahead on this day.
         items = cached_items(organization, customer, day, legal=legal, render=render, tokens=tokens)
         ahead = _UPCOMING.dump(
             {
@@ -130,7 +131,7 @@ class CustomerSubprocessors(MethodView):
                         "change": changes.present(change, day),
                         "notice": present_notice(organization, notice),
                     }
-                    for notice, change in upcoming(organization, customer, day)
+                    for notice, change in upcoming(organization, customer, day, tokens=tokens)
                 ]
             }
         )

@@ -501,6 +501,36 @@ class BodyCache:
         return len(self._entries)
 
 
+class KeySet:
+    """A thread-safe set of keys, emptied whole when it reaches `max_keys` (a crude bound;
+    one read puts a key back)."""
+
+    def __init__(self, max_keys: int) -> None:
+        self.max_keys = max_keys
+        self._keys: set[Hashable] = set()
+        self._lock = threading.Lock()
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._keys
+
+    def add(self, key: Hashable) -> None:
+        with self._lock:
+            if len(self._keys) >= self.max_keys:
+                self._keys.clear()
+            self._keys.add(key)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._keys.clear()
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
 bodies = BodyCache(max_bytes=32 * 1024 * 1024)
 # Customers' own lists (service/customers/subprocessors.py), apart: many small entries.
 customer_lists = BodyCache(max_bytes=32 * 1024 * 1024)
+# (customer, day) keys under the tokens for which no announced change after the day was
+# notified to the customer: whether one is depends only on notices (their customer and
+# change) and on changes (status, effective date), and every write to either moves a token.
+nothing_ahead = KeySet(max_keys=100_000)
