@@ -402,6 +402,14 @@ def test_the_notice_email_links_to_the_portal_sign_in(desk, outbox_mail, change)
     assert "/portal/bookero/sign-in?email=anna%40salon.example&lang=pl" in text
 
 
+def test_the_agreement_email_links_to_the_portal_sign_in(desk, outbox_mail):
+    publish_agreement(desk)
+    [message] = [m for m in outbox_mail.sent if m["To"].addresses[0].addr_spec == ANNA]
+    portal_link = "/portal/bookero/sign-in?email=anna%40salon.example&amp;lang=pl"
+    assert portal_link.replace("&amp;", "&") in message.get_body(("plain",)).get_content()
+    assert portal_link in message.get_body(("html",)).get_content()
+
+
 def test_an_address_of_two_customers_gets_one_link_each(desk, portal, outbox_mail):
     desk.customer("SECOND", contacts=[{"email": ANNA, "locale": "en"}])
     request_link(portal, "bookero", ANNA)
