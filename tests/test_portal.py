@@ -4,6 +4,8 @@ same services (and audit trail) as the API."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import uuid
 from datetime import timedelta
 
@@ -400,6 +402,14 @@ def test_the_notice_email_links_to_the_portal_sign_in(desk, outbox_mail, change)
     assert "/portal/bookero/sign-in?email=anna%40salon.example&lang=pl" in text
 
 
+def test_the_agreement_email_links_to_the_portal_sign_in(desk, outbox_mail):
+    publish_agreement(desk)
+    [message] = [m for m in outbox_mail.sent if m["To"].addresses[0].addr_spec == ANNA]
+    portal_link = "/portal/bookero/sign-in?email=anna%40salon.example&amp;lang=pl"
+    assert portal_link.replace("&amp;", "&") in message.get_body(("plain",)).get_content()
+    assert portal_link in message.get_body(("html",)).get_content()
+
+
 def test_an_address_of_two_customers_gets_one_link_each(desk, portal, outbox_mail):
     desk.customer("SECOND", contacts=[{"email": ANNA, "locale": "en"}])
     request_link(portal, "bookero", ANNA)
@@ -503,3 +513,148 @@ def test_removing_a_contact_ends_its_sessions(desk, portal, outbox_mail, app, ct
     assert removed.status_code == 303
     assert other.get("/portal/bookero/").status_code == 303
     assert portal.get("/portal/bookero/").status_code == 200
+
+
+# --- accepting a new agreement version ------------------------------------------------------
+
+AGREEMENT_PL = (
+    "# Umowa 2027\n\nPrzetwarzamy dane **wyłącznie** na polecenie.\n\n<script>x()</script>\n"
+)
+AGREEMENT_EN = "# Agreement 2027\n\nWe process data **only** on instructions."
+
+
+def publish_agreement(desk, label: str = "2027-01", texts=None) -> None:
+    body = {
+        "version": label,
+        "effective_on": desk.day(30),
+        "publish": True,
+        "texts": texts
+        or [
+            {"language": "en", "text": AGREEMENT_EN, "summary": "Breach notice in 24 hours."},
+            {"language": "pl", "text": AGREEMENT_PL, "summary": "Naruszenia w 24 godziny."},
+        ],
+    }
+    response = desk.client.post(desk.url("/agreements"), json=body, headers=desk.legal)
+    assert response.status_code == 201, response.json
+
+
+def acceptances(desk, ref: str) -> list[dict]:
+    customer_id = desk.customers[ref]["id"]
+    response = desk.client.get(
+        desk.url(f"/customers/{customer_id}/agreement-evidence"), headers=desk.legal
+    )
+    assert response.status_code == 200, response.json
+    return response.json["acceptances"]
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def accept_form(page: str) -> dict:
+    hidden = r'name="(version|language|text_sha256|csrf_token)" value="([^"]*)"'
+    found = dict(re.findall(hidden, page))
+    assert set(found) == {"version", "language", "text_sha256", "csrf_token"}, page
+    return found
+
+
+def test_new_agreement_version_is_shown_and_accepted_in_the_portal(desk, portal, outbox_mail):
+    publish_agreement(desk)
+    sign_in(portal, "bookero", ANNA, outbox_mail)
+    overview = portal.get("/portal/bookero/").text
+    assert "2027-01" in overview
+    assert "/portal/bookero/agreement#waiting" in overview
+    page = portal.get("/portal/bookero/agreement").text
+    # The Polish text for a Polish session, rendered as the public pages render it.
+    assert "<h1>Umowa 2027</h1>" in page
+    assert "<strong>wyłącznie</strong>" in page
+    assert "<script>x()" not in page
+    assert "&lt;script&gt;" in page
+    assert "Naruszenia w 24 godziny." in page
+    assert sha(AGREEMENT_PL) in page
+    form = accept_form(page)
+    assert form["language"] == "pl"
+    assert form["text_sha256"] == sha(AGREEMENT_PL)
+    done = portal.post(
+        "/portal/bookero/agreement",
+        data={**form, "name": "Anna Nowak"},
+        headers={"User-Agent": "TestBrowser/1.0"},
+    )
+    assert done.status_code == 303
+    assert done.location.endswith("/agreement?accepted=1")
+    [accepted] = acceptances(desk, "BELLA")
+    assert accepted["channel"] == "portal"
+    assert accepted["text_sha256"] == sha(AGREEMENT_PL)
+    assert accepted["language"] == "pl"
+    assert (accepted["accepted_by_name"], accepted["accepted_by_email"]) == ("Anna Nowak", ANNA)
+    assert accepted["user_agent"] == "TestBrowser/1.0"
+    assert accepted["ip_address"]
+    [event] = audit_events(desk.client, desk.org, desk.legal, action="agreement.accepted")
+    assert event["actor"].startswith("customer-portal:BELLA/contact-")
+    after = portal.get("/portal/bookero/agreement?accepted=1").text
+    assert 'name="text_sha256"' not in after
+    assert "Anna Nowak" in after
+    assert sha(AGREEMENT_PL) in after
+    assert "portal" in after
+    assert "/portal/bookero/agreement#waiting" not in portal.get("/portal/bookero/").text
+    # Once is enough: the same form again is a message, not a 500.
+    again = portal.post("/portal/bookero/agreement", data={**form, "name": "Anna Nowak"})
+    assert again.status_code == 409
+    assert "2027-01" in again.text
+    assert len(acceptances(desk, "BELLA")) == 1
+    # Another customer of the organization is still asked.
+    assert acceptances(desk, "OTHER") == []
+
+
+def test_agreement_falls_back_to_another_language(desk, portal, outbox_mail):
+    publish_agreement(desk, texts=[{"language": "en", "text": AGREEMENT_EN, "summary": "S"}])
+    sign_in(portal, "bookero", ANNA, outbox_mail)
+    page = portal.get("/portal/bookero/agreement").text
+    assert "<h1>Agreement 2027</h1>" in page
+    assert accept_form(page)["language"] == "en"
+
+
+def test_agreement_acceptance_needs_the_csrf_token_and_the_newest_version(
+    desk, portal, outbox_mail
+):
+    publish_agreement(desk)
+    sign_in(portal, "bookero", ANNA, outbox_mail)
+    form = accept_form(portal.get("/portal/bookero/agreement").text)
+    forged = portal.post(
+        "/portal/bookero/agreement", data={**form, "csrf_token": "x" * 43, "name": "A"}
+    )
+    assert forged.status_code == 403
+    foreign = portal.post(
+        "/portal/bookero/agreement",
+        data={**form, "name": "A"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert foreign.status_code == 403
+    unnamed = portal.post("/portal/bookero/agreement", data={**form, "name": " "})
+    assert unnamed.status_code == 422
+    # A version published while the page was open: the old form is refused, clearly.
+    publish_agreement(desk, "2027-02")
+    stale = portal.post("/portal/bookero/agreement", data={**form, "name": "A"})
+    assert stale.status_code == 409
+    assert "2027-02" in stale.text
+    assert acceptances(desk, "BELLA") == []
+
+
+def test_ended_customer_cannot_accept_in_the_portal(desk, portal, outbox_mail):
+    gone = desk.customer(
+        "GONE", started_on=desk.day(-30), contacts=[{"email": "gone@salon.example", "locale": "en"}]
+    )
+    publish_agreement(desk)
+    sign_in(portal, "bookero", "gone@salon.example", outbox_mail)
+    form = accept_form(portal.get("/portal/bookero/agreement").text)
+    ended = desk.client.post(
+        desk.url(f"/customers/{gone['id']}/offboarding"),
+        json={"reason": "left", "ended_on": desk.day(-1)},
+        headers=desk.legal,
+    )
+    assert ended.status_code == 200, ended.json
+    assert 'name="text_sha256"' not in portal.get("/portal/bookero/agreement").text
+    refused = portal.post("/portal/bookero/agreement", data={**form, "name": "G"})
+    assert refused.status_code == 409
+    assert "ended" in refused.text
+    assert acceptances(desk, "GONE") == []

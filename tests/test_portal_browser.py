@@ -168,7 +168,22 @@ def tab_to(page, selector: str, limit: int = 60) -> None:
     pytest.fail(f"Tab never reached {selector}")
 
 
+def tab_and_press(page, selector: str, key: str = "Enter") -> None:
+    """Tab to a link or button and press `key` on it; wait for the page it leads to."""
+    tab_to(page, selector)
+    with page.expect_navigation():
+        page.keyboard.press(key)
+
+
 def test_keyboard_only_sign_in_and_objection(browser, server, smtp, desk, client):
+    agreement = {
+        "version": "2027-01",
+        "effective_on": desk.day(30),
+        "publish": True,
+        "texts": [{"language": "en", "text": "# Agreement 2027\n\nOnly on **instructions**."}],
+    }
+    published = client.post(desk.url("/agreements"), json=agreement, headers=desk.legal)
+    assert published.status_code == 201, published.json
     problems: list[str] = []
     context, page = new_page(browser, server, 390, problems, locale="en-GB")
     try:
@@ -182,28 +197,30 @@ def test_keyboard_only_sign_in_and_objection(browser, server, smtp, desk, client
         assert page.get_by_role("heading", level=1).inner_text() == "Check your inbox"
 
         page.goto(mail_to(smtp, JAMES, LINK))
-        tab_to(page, "button[type=submit]")
-        with page.expect_navigation():
-            page.keyboard.press("Enter")
+        tab_and_press(page, "button[type=submit]")
         # The contact's language, English, not the browser's guess.
         assert (
             page.get_by_role("heading", level=1).inner_text() == "Subprocessors that apply to you"
         )
-        tab_to(page, "a.button")
-        with page.expect_navigation():
-            page.keyboard.press("Enter")
+        tab_and_press(page, "a.button")
         tab_to(page, "#reason")
         page.keyboard.type("Our clients do not want a chat vendor.")
-        tab_to(page, "button[value=object]")
-        with page.expect_navigation():
-            page.keyboard.press("Space")
+        tab_and_press(page, "button[value=object]", "Space")
         assert page.get_by_role("status").inner_text() == "Your answer was recorded."
         check_layout(page, "answers-en-keyboard", 390)
 
+        # The agreement version legal staff published: read and accepted by keyboard.
+        tab_and_press(page, "nav a[href$='/agreement']")
+        assert "Agreement 2027" in page.locator(".agreement-text").inner_text()
+        tab_to(page, "#accept-name")
+        page.keyboard.type("James Smith")
+        tab_and_press(page, "form[action$='/agreement'] button[type=submit]")
+        assert page.get_by_role("status").inner_text() == "Your acceptance has been recorded."
+        assert page.locator("form[action$='/agreement']").count() == 0
+        check_layout(page, "agreement-en-keyboard", 390)
+
         # Sign out by keyboard; the portal then asks to sign in again.
-        tab_to(page, ".signout button")
-        with page.expect_navigation():
-            page.keyboard.press("Enter")
+        tab_and_press(page, ".signout button")
         assert "/sign-in" in page.url
         page.goto(f"{server}/portal/bookero/answers")
         assert "/sign-in" in page.url
@@ -212,3 +229,8 @@ def test_keyboard_only_sign_in_and_objection(browser, server, smtp, desk, client
     assert problems == []
     filed = client.get(desk.url("/objections"), headers=desk.legal).json["items"]
     assert [(o["customer"]["external_ref"], o["channel"]) for o in filed] == [("BK-0002", "portal")]
+    james = desk.customers["BK-0002"]["id"]
+    evidence = client.get(desk.url(f"/customers/{james}/agreement-evidence"), headers=desk.legal)
+    assert [(a["accepted_by_name"], a["channel"]) for a in evidence.json["acceptances"]] == [
+        ("James Smith", "portal")
+    ]

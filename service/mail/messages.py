@@ -149,6 +149,7 @@ def _agreement_context(org: Organization, item, delivery: Delivery, lang: str) -
             message_id=delivery.message_id,
         ),
         "text_url": f"{_base()}/orgs/{org.slug}/agreement/versions/{label}?lang={row.language}",
+        "portal_url": portal.sign_in_page_url(org, delivery.address, lang),
         "fmt": {"version": label, "date": row.effective_on.isoformat()},
     }
 

@@ -76,6 +76,8 @@ TEXTS: dict[str, dict] = {
         "agreement_cta": "Aby przeczytać i zaakceptować tekst umowy, otwórz link:",
         "agreement_text": "Pełny tekst umowy",
         "portal_cta": "Listę, zmiany i Państwa odpowiedzi zobaczą Państwo w portalu klienta:",
+        "agreement_portal_cta": "Wersję można też zaakceptować w portalu klienta, gdzie "
+        "widać również historię akceptacji:",
         "sign_in_intro": "ktoś (zapewne Ty) poprosił o link do logowania w portalu klienta "
         "{org} dla: {customer}. Aby się zalogować, otwórz link i naciśnij przycisk:",
         "sign_in_expiry": "Link działa jeden raz, przez {minutes} minut.",
@@ -161,6 +163,8 @@ TEXTS: dict[str, dict] = {
         "agreement_cta": "To read and accept the agreement, open this link:",
         "agreement_text": "Full text of the agreement",
         "portal_cta": "See the list, the changes and your answers in the customer portal:",
+        "agreement_portal_cta": "You can also accept it in the customer portal, which shows "
+        "your acceptance history too:",
         "sign_in_intro": "someone (probably you) asked for a link to sign in to the {org} "
         "customer portal for: {customer}. To sign in, open the link and press the button:",
         "sign_in_expiry": "The link works once, for {minutes} minutes.",

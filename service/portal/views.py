@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request
 from sqlalchemy import select
 
+from service.agreements import services as agreements
+from service.agreements.views import render_markdown
 from service.changes import services as changes
 from service.changes.models import Notice
 from service.common import local_today
@@ -307,6 +309,7 @@ def overview(organization, customer) -> Response:
         "portal/overview.html",
         vendors=_vendors(organization, customer, day, lang),
         pending=_pending(organization, customer, day),
+        waiting=_waiting(organization, customer),
         active="overview",
     )
 
@@ -377,15 +380,76 @@ def notices(organization, customer) -> Response:
     return _portal_page("portal/notices.html", notices=found, active="notices")
 
 
+def _waiting(organization, customer):
+    """The newest published version when this customer has yet to accept it, else None."""
+    if customer.ended_on is not None and customer.ended_on < g.portal_today:
+        return None
+    newest = agreements.latest(organization)
+    if newest is None or agreements.acceptance_of(customer, newest.label) is not None:
+        return None
+    return newest
+
+
+def _agreement_page(organization, customer, status: int = 200, **context: object) -> Response:
+    current = customer.agreement.version if customer.agreement else None
+    waiting = _waiting(organization, customer)
+    offered = waiting.in_language(g.portal_session.locale) if waiting else None
+    return _portal_page(
+        "portal/agreement.html",
+        status,
+        agreement=customer.agreement,
+        current_body=render_markdown(current.text) if current else None,
+        waiting=waiting,
+        offered=offered,
+        offered_body=render_markdown(offered.text) if offered else None,
+        history=agreements.acceptance_history(customer),
+        terms=effective_terms(organization, customer.agreement),
+        active="agreement",
+        **context,
+    )
+
+
 @bp.get("/agreement")
 @signed_in
 def agreement(organization, customer) -> Response:
-    return _portal_page(
-        "portal/agreement.html",
-        agreement=customer.agreement,
-        terms=effective_terms(organization, customer.agreement),
-        active="agreement",
-    )
+    return _agreement_page(organization, customer, accepted=request.args.get("accepted") == "1")
+
+
+@bp.post("/agreement")
+@signed_in
+def accept_agreement(organization, customer) -> Response:
+    """Accept the version shown: the label, language and hash of the text read come back
+    with the form, so a version published meanwhile is refused rather than accepted unread."""
+    contact = g.portal_session.contact
+    name = request.form.get("name", "").replace("\x00", "").strip()[:200]
+    if not name:
+        return _agreement_page(organization, customer, 422, error=TEXTS[_lang()]["name_needed"])
+
+    def accept() -> Response:
+        agreements.accept_version(
+            organization,
+            customer,
+            request.form.get("version", "")[:40],
+            name=name,
+            email=contact.email,
+            ip=request.remote_addr,
+            user_agent=request.user_agent.string,
+            channel="portal",
+            language=request.form.get("language", "")[:5] or None,
+            shown_sha256=request.form.get("text_sha256", "")[:64],
+            actor=_actor(),
+        )
+        return _see_other(organization.slug, "agreement?accepted=1")
+
+    def page(status: int, **context: object) -> Response:
+        return _agreement_page(organization, customer, status, **context)
+
+    return _act(page, accept)
+
+
+def _lang() -> str:
+    locale = g.portal_session.locale
+    return locale if locale in TEXTS else "pl"
 
 
 # --- what the customer does -------------------------------------------------------------------
