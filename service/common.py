@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 from sqlalchemy import Select, func, select
@@ -101,16 +99,3 @@ def paginate(stmt: Select, page: int, per_page: int, *, scalars: bool = True) ->
     paged = stmt.limit(per_page).offset((page - 1) * per_page)
     result = db.session.scalars(paged) if scalars else db.session.execute(paged)
     return list(result.unique().all() if scalars else result.all()), total or 0
-
-
-def local_today(timezone: str, now: datetime | None = None) -> date:
-    """The organization's calendar date: effective dates are local dates, not UTC ones."""
-    moment = now or datetime.now(ZoneInfo("UTC"))
-    return moment.astimezone(ZoneInfo(timezone)).date()
-
-
-def start_of_day(day: date, timezone: str) -> datetime:
-    """Midnight at the start of `day` in `timezone`, as an aware UTC datetime."""
-    return datetime.combine(day, datetime.min.time(), ZoneInfo(timezone)).astimezone(
-        ZoneInfo("UTC")
-    )

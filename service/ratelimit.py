@@ -20,6 +20,7 @@ import time
 import redis
 from flask import Flask, Response, current_app, request
 
+from service import clock
 from service.errors import problem
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ def _check() -> Response | None:
         return None
     setting = limited[1]
     window = max(1, int(config["RATE_LIMIT_WINDOW_SECONDS"]))
-    now = time.time()
+    now = clock.timestamp()
     index = int(now // window)
     key = f"{request.endpoint}:{request.remote_addr or '-'}"
     count = current_app.extensions[_EXTENSION].hit(key, window, index)

@@ -19,8 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from service import create_app
-from service.common import local_today
+from service import clock, create_app
 from service.extensions import db
 from service.keys import services as keys
 from service.mail import delivery as mail_delivery
@@ -173,7 +172,7 @@ class World:
             return token
 
     def today(self, org: dict) -> date:
-        return local_today(org["timezone"])
+        return clock.local_today(org["timezone"])
 
     def day(self, org: dict, offset: int) -> str:
         return (self.today(org) + timedelta(days=offset)).isoformat()

@@ -10,10 +10,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from service import clock
 from service.agreements import services as agreements
 from service.agreements.models import AgreementAcceptance
 from service.customers.models import Customer
-from service.db_types import utcnow
 from service.extensions import db
 from service.mail.senders import TemporaryFailure
 from service.organizations.models import Organization
@@ -344,7 +344,7 @@ def test_reminders_until_accepted_and_idempotent(app, client, desk, outbox_mail)
         headers=c1["key"],
     )
     outbox_mail.sent.clear()
-    later = utcnow() + timedelta(days=8)
+    later = clock.now() + timedelta(days=8)
     with app.app_context():
         assert agreements.send_reminders(timedelta(days=7), now=later) == 1
         assert agreements.send_reminders(timedelta(days=7), now=later) == 0
@@ -416,7 +416,7 @@ def test_offboarding_stops_requests_and_cancels_unsent_mail(app, client, desk, o
             select(Delivery.status).where(Delivery.customer_id == customer["id"])
         ).all()
         assert statuses == ["cancelled"]
-        assert agreements.send_reminders(timedelta(0), now=utcnow() + timedelta(days=30)) == 0
+        assert agreements.send_reminders(timedelta(0), now=clock.now() + timedelta(days=30)) == 0
     again = client.post(
         desk.url(f"/customers/{customer['id']}/offboarding"),
         json={"reason": "again"},
@@ -578,7 +578,7 @@ def test_publish_and_accept_on_sqlite(tmp_path):
         )  # fmt: skip
         db.session.commit()
         assert accepted.text_sha256 == sha(TEXT_PL)
-        assert agreements.send_reminders(timedelta(0), now=utcnow() + timedelta(days=1)) == 0
+        assert agreements.send_reminders(timedelta(0), now=clock.now() + timedelta(days=1)) == 0
         db.engine.dispose()
 
 
@@ -614,7 +614,9 @@ def test_customer_registered_after_publication_is_asked_then_reminded(
     outbox_mail.sent.clear()
     with app.app_context():
         # A week on, both are reminded like any other customer.
-        assert agreements.send_reminders(timedelta(days=7), now=utcnow() + timedelta(days=8)) == 2
+        assert (
+            agreements.send_reminders(timedelta(days=7), now=clock.now() + timedelta(days=8)) == 2
+        )
         db.session.commit()
     accepted = client.post(
         desk.url("/agreements/2027-01/acceptances"),
@@ -624,7 +626,9 @@ def test_customer_registered_after_publication_is_asked_then_reminded(
     assert accepted.status_code == 201, accepted.json
     with app.app_context():
         # Accepted: its request is closed, so only C1 is reminded a week after that.
-        assert agreements.send_reminders(timedelta(days=7), now=utcnow() + timedelta(days=16)) == 1
+        assert (
+            agreements.send_reminders(timedelta(days=7), now=clock.now() + timedelta(days=16)) == 1
+        )
 
 
 def test_customer_that_accepted_without_a_request_is_not_asked(app, client, desk, outbox_mail):
@@ -685,7 +689,7 @@ def test_reminders_stop_at_the_bound_and_legal_staff_are_alerted_once(
     sent = []
     with app.app_context():
         for n in (1, 2, 3, 4):
-            later = utcnow() + timedelta(days=8 * n)
+            later = clock.now() + timedelta(days=8 * n)
             sent.append(agreements.send_reminders(timedelta(days=7), now=later, limit=2))
             db.session.commit()
             drain()  # each run's mail goes out before the next run, as days apart

@@ -5,10 +5,10 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from service import clock
 from service.agreements.models import AgreementVersion
 from service.audit.models import AuditEvent
 from service.customers.models import Customer, CustomerContact
-from service.db_types import utcnow
 from service.extensions import db
 from tests.conftest import audit_events, bearer
 
@@ -51,7 +51,7 @@ def add_version(app, org: dict, **fields: object) -> int:
             language="pl",
             text_sha256="0" * 64,
             effective_on=date(2024, 1, 1),
-            published_at=utcnow(),  # a draft cannot be pointed at
+            published_at=clock.now(),  # a draft cannot be pointed at
             **fields,
         )
         db.session.add(version)

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import attributes
 
+from service import clock
 from service.changes.models import Notice
-from service.db_types import utcnow
 from service.extensions import db
 from service.mail import delivery as mail_delivery
 from service.mail.senders import Unreachable
@@ -104,7 +104,7 @@ def test_a_message_that_cannot_be_built_backs_off_alone(client, world, legal, se
         assert broken.status == "pending"
         assert broken.attempts == 1
         assert "KeyError" in broken.last_response
-        assert broken.next_attempt_at > utcnow()
+        assert broken.next_attempt_at > clock.now()
         db.session.remove()
 
 
@@ -121,7 +121,7 @@ def test_a_slow_batch_keeps_its_lease(client, world, legal, sender, app, broker_
         expired = db.session.scalar(
             select(func.count())
             .where(Delivery.status == "pending")
-            .where(Delivery.lease_until < utcnow())
+            .where(Delivery.lease_until < clock.now())
         )
         expired_seen.append(expired)
 
@@ -211,7 +211,7 @@ def test_an_expansion_error_is_recorded_and_backs_off(client, world, legal, app,
         assert item.status == "pending"
         assert item.lease_until is None
         assert "KeyError" in item.last_error
-        assert item.available_at > utcnow()
+        assert item.available_at > clock.now()
         assert outbox.claim_item(item.id) is None  # not before the backoff
         db.session.remove()
 

@@ -14,14 +14,13 @@ import pytest
 from flask import Flask, request
 from itsdangerous import BadSignature
 
-from service import create_app
+from service import clock, create_app
 from service.config import (
     UnsafeConfiguration,
     default_defaults,
     production_problems,
     signing_keys,
 )
-from service.db_types import utcnow
 from service.extensions import db
 from service.mail import delivery as mail_delivery
 from service.mail.senders import MemorySender, PermanentFailure
@@ -160,7 +159,7 @@ def test_metrics_count_requests_by_route_not_path(client, world) -> None:
 
 
 def test_outbox_gauges_show_depth_and_age_of_what_is_due(client, ctx) -> None:
-    now = utcnow()
+    now = clock.now()
     db.session.add_all(
         [
             OutboxItem(

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from service.db_types import utcnow
+from service import clock
 from service.extensions import db
 from service.outbox.models import OutboxItem
 from service.portal.models import PortalSession, PortalSignIn
@@ -103,7 +103,7 @@ def test_an_expired_link_does_not_sign_in(desk, portal, outbox_mail, ctx):
     link = path_of(sign_in_links(outbox_mail.sent, ANNA)[0])
     page = portal.get(link)
     stored = db.session.scalars(select(PortalSignIn)).one()
-    stored.expires_at = utcnow() - timedelta(seconds=1)
+    stored.expires_at = clock.now() - timedelta(seconds=1)
     db.session.commit()
     assert portal.post(link, data={"csrf_token": csrf(page)}).status_code == 404
     assert portal.get("/portal/bookero/").status_code == 303
@@ -162,14 +162,14 @@ def test_idle_and_absolute_expiry(desk, portal, outbox_mail, ctx, app):
     sign_in(portal, "bookero", ANNA, outbox_mail)
     session = db.session.scalars(select(PortalSession)).one()
     idle = app.config["PORTAL_SESSION_IDLE_MINUTES"]
-    session.last_seen_at = utcnow() - timedelta(minutes=idle, seconds=1)
+    session.last_seen_at = clock.now() - timedelta(minutes=idle, seconds=1)
     db.session.commit()
     assert portal.get("/portal/bookero/").status_code == 303
 
     let_the_resend_window_pass(app)
     sign_in(portal, "bookero", ANNA, outbox_mail)
     fresh = db.session.scalars(select(PortalSession).order_by(PortalSession.id.desc())).first()
-    fresh.expires_at = utcnow() - timedelta(seconds=1)
+    fresh.expires_at = clock.now() - timedelta(seconds=1)
     db.session.commit()
     assert portal.get("/portal/bookero/").status_code == 303
 
@@ -468,7 +468,7 @@ def test_agreement_page_shows_the_version_and_its_evidence(desk, portal, outbox_
     db.session.flush()
     customer = db.session.get(Customer, desk.customers["BELLA"]["id"])
     customer.agreement.agreement_version_id = version.id
-    customer.agreement.accepted_at = utcnow()
+    customer.agreement.accepted_at = clock.now()
     customer.agreement.evidence = {"ip": "192.0.2.1", "name": "<i>Anna</i>"}
     db.session.commit()
     sign_in(portal, "bookero", ANNA, outbox_mail)

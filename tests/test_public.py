@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import event, select, update
 from werkzeug.http import http_date
 
+from service import clock
 from service.changes.models import Change
-from service.common import local_today
 from service.extensions import db
 from service.organizations.models import Organization
-from service.public import cache, services, views
+from service.public import cache, services
 from service.public.models import ListVersion
 from service.recipients.models import Recipient
 from service.subscriptions.models import Subscription
@@ -340,10 +340,9 @@ def test_etag_answers_304_without_a_body(client, org, suffix):
     assert client.get(url, headers={"If-None-Match": f"W/{etag}"}).status_code == 304
 
 
-def test_last_modified_and_if_modified_since(client, world, org, legal, monkeypatch):
+def test_last_modified_and_if_modified_since(client, world, org, legal, time_machine):
     listed(client, world, org, legal)
-    later = datetime.now(UTC) + timedelta(seconds=5)
-    monkeypatch.setattr(views, "now", lambda: later)
+    time_machine.move_to(datetime.now(UTC) + timedelta(seconds=5))
     first = client.get(page_url(org, ".json"))
     stamp = first.headers["Last-Modified"]
     assert stamp
@@ -360,11 +359,11 @@ def test_last_modified_and_if_modified_since(client, world, org, legal, monkeypa
     assert client.get(page_url(org, ".json"), headers=both).status_code == 200
 
 
-def test_no_last_modified_in_the_second_of_the_write(client, world, org, legal, monkeypatch):
+def test_no_last_modified_in_the_second_of_the_write(client, world, org, legal, time_machine):
     listed(client, world, org, legal)
     with world.app.app_context():
         changed_at = db.session.get(ListVersion, org["id"]).changed_at
-    monkeypatch.setattr(views, "now", lambda: changed_at)
+    time_machine.move_to(changed_at, tick=False)
     response = client.get(page_url(org, ".json"))
     # A second write in this same second would carry the same Last-Modified.
     assert "Last-Modified" not in response.headers
@@ -474,7 +473,7 @@ def test_writes_outside_the_views_bump_too(ctx, world, org):
     assert token() == third
     change = Change(
         organization_id=org["id"], kind="add", recipient_id=recipient_id("Kept"),
-        effective_on=local_today(org["timezone"]), announced_by="test",
+        effective_on=clock.local_today(org["timezone"]), announced_by="test",
     )  # fmt: skip
     db.session.add(change)
     db.session.commit()
@@ -490,7 +489,7 @@ def recipient_id(name: str) -> int:
 
 
 def test_the_day_after_the_effective_date_shows_the_vendor_with_no_worker(
-    client, world, org, legal, monkeypatch
+    client, world, org, legal, time_machine
 ):
     listed(client, world, org, legal, offset=1)
     today = client.get(page_url(org, "?lang=en"))
@@ -498,8 +497,7 @@ def test_the_day_after_the_effective_date_shows_the_vendor_with_no_worker(
     assert feed_names(client, org) == []
 
     # Tomorrow, with no job and no write in between: the local date moves the key.
-    tomorrow = datetime.now(UTC) + timedelta(days=1)
-    monkeypatch.setattr(views, "now", lambda: tomorrow)
+    time_machine.move_to(datetime.now(UTC) + timedelta(days=1))
     next_day = client.get(
         page_url(org, "?lang=en"), headers={"If-None-Match": today.headers["ETag"]}
     )
@@ -512,7 +510,7 @@ def test_the_day_after_the_effective_date_shows_the_vendor_with_no_worker(
 def test_the_key_and_the_rendering_follow_the_date(ctx, world, org, legal, client):
     listed(client, world, org, legal, offset=1)
     organization = db.session.get(Organization, org["id"])
-    today = local_today(organization.timezone)
+    today = clock.local_today(organization.timezone)
     state = cache.list_state(organization.id)
     keys = [
         cache.Key(organization.id, state.token, day, "en", "html")

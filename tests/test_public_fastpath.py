@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from werkzeug.test import Client
 
-from service.db_types import utcnow
+from service import clock
 from service.observability import metrics
-from service.public import fastpath, views
+from service.public import fastpath
 from service.public.fastpath import PublicFastPath
 from tests.conftest import bearer
 from tests.test_public import listed, org, page_url, remembered  # noqa: F401 - fixtures
@@ -32,9 +32,6 @@ def paths(app, monkeypatch, remembered):
         return inner(environ, start_response)
 
     monkeypatch.setattr(fast, "wsgi_app", counted)
-    # Last-Modified is only sent for writes before the current second: be a minute later.
-    later = utcnow() + timedelta(minutes=1)
-    monkeypatch.setattr(views, "now", lambda: later)
     return Client(fast), Client(inner), calls
 
 
@@ -68,8 +65,12 @@ def _same(paths, url: str, method: str = "GET", **kwargs) -> tuple:
         ("atom?lang=pl", {}),
     ],
 )
-def test_hits_304s_and_heads_are_flasks_answers(client, world, org, legal, paths, suffix, headers):
+def test_hits_304s_and_heads_are_flasks_answers(
+    client, world, org, legal, paths, suffix, headers, time_machine
+):
     listed(client, world, org, legal)
+    # Last-Modified is only sent for writes before the current second: be a minute later.
+    time_machine.move_to(clock.now() + timedelta(minutes=1))
     url = (
         f"/orgs/{org['slug']}/changes.atom{suffix[4:]}"
         if suffix.startswith("atom")

@@ -12,7 +12,7 @@ from flask import Flask
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from service.common import local_today
+from service import clock
 from service.demo.seed import seed
 from service.extensions import db
 from service.organizations.models import Organization
@@ -71,7 +71,7 @@ def list_vendor(client, legal, base: str = BOOKERO, **overrides) -> dict:
         json={
             "kind": "add",
             "recipient_id": registered.json["id"],
-            "effective_on": local_today("Europe/Warsaw").isoformat(),
+            "effective_on": clock.local_today("Europe/Warsaw").isoformat(),
             "urgent": True,
             "urgent_justification": "Test setup",
         },

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from service import clock
 from service.changes.models import Notice
-from service.db_types import utcnow
 from service.extensions import db
 from service.mail.delivery import drain
 from service.outbox.models import Delivery
@@ -62,14 +62,16 @@ def test_a_hanging_server_times_out_and_the_notice_is_delivered_later(
         assert delivery.status == "pending"
         assert delivery.attempts == 1
         assert "timed out" in (delivery.last_response or "").lower()
-        assert delivery.next_attempt_at > utcnow()  # backoff, not an immediate retry
+        assert delivery.next_attempt_at > clock.now()  # backoff, not an immediate retry
         notice = db.session.scalars(
             select(Notice).where(Notice.customer_id == customer["id"])
         ).one()
         assert notice.delivered_at is None  # a timeout is not proof of notice
 
         hanging_smtp.stall = 0.0
-        db.session.execute(update(Delivery).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+        db.session.execute(
+            update(Delivery).values(next_attempt_at=clock.now() - timedelta(seconds=1))
+        )
         db.session.commit()
         drain()
         delivery = db.session.get(Delivery, delivery.id)

@@ -16,7 +16,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.db_types import UTCDateTime, utcnow
+from service import clock
+from service.db_types import UTCDateTime
 from service.extensions import db
 
 CHANNELS = ("api", "link", "portal", "import")
@@ -74,7 +75,7 @@ class AgreementAcceptance(db.Model):
     )
     version: Mapped[str] = mapped_column(String(40))
     language: Mapped[str] = mapped_column(String(5))
-    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     accepted_by_name: Mapped[str] = mapped_column(String(200))
     accepted_by_email: Mapped[str] = mapped_column(String(320))
     # The hash of the text as it was shown and accepted, kept even if the row it names
@@ -108,7 +109,7 @@ class AgreementRequest(db.Model):
         ForeignKey("customers.id", ondelete="CASCADE"), index=True
     )
     version: Mapped[str] = mapped_column(String(40))
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # The outbox rows that carry the first notice and the latest reminder: their
     # expanders pick the requests that name them.
     notice_outbox_id: Mapped[int | None] = mapped_column(

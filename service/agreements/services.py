@@ -18,12 +18,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.orm import selectinload
 
+from service import clock
 from service.agreements.models import AgreementAcceptance, AgreementRequest, AgreementVersion
 from service.audit import services as audit
 from service.audit.models import AuditEvent
-from service.common import local_today, paginate
+from service.common import paginate
 from service.customers.models import Customer, CustomerAgreement
-from service.db_types import utcnow
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.extensions import db
 from service.organizations.models import Organization
@@ -369,8 +369,8 @@ def publish_version(
     """Freeze the draft and ask every customer still there when it takes effect to accept
     it: one request per customer and one outbox row for all of them. Returns how many."""
     _refuse_published(version)
-    now = now or utcnow()
-    today = local_today(org.timezone, now)
+    now = now or clock.now()
+    today = clock.local_today(org.timezone, now)
     if notify and version.first.effective_on < today:
         # Recording history (notify=False, the demo) may; asking customers may not.
         raise ValidationFailed(
@@ -430,12 +430,12 @@ def accept_version(
     relationship has not ended. `shown_sha256`, when given, must be the hash of the text
     that is accepted: a page rendered from another text does not count.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     if customer.organization_id != org.id:
         raise NotFound("No such customer.")
     # One acceptance at a time per customer: the second waits here, then finds the first.
     db.session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update())
-    if customer.ended_on is not None and customer.ended_on < local_today(org.timezone, now):
+    if customer.ended_on is not None and customer.ended_on < clock.local_today(org.timezone, now):
         raise Conflict("The customer's relationship has ended.")
     if isinstance(version, AgreementVersion):
         if version.organization_id != org.id or version.published_at is None:
@@ -572,7 +572,7 @@ def evidence(org: Organization, customer: Customer) -> dict:
         },
         "current_acceptance_id": agreement.acceptance_id if agreement else None,
         "acceptances": [present_acceptance(a) for a in history],
-        "generated_at": utcnow(),
+        "generated_at": clock.now(),
     }
 
 
@@ -584,7 +584,7 @@ def acceptance_status(
 ) -> tuple[list[dict], int, dict]:
     """Every customer in a relationship, the version it accepted last, and whether (and
     when) it accepted this one or was asked and reminded to."""
-    today = local_today(org.timezone)
+    today = clock.local_today(org.timezone)
     accepted = (
         select(AgreementAcceptance.accepted_at)
         .where(
@@ -652,13 +652,13 @@ def send_reminders(every: timedelta, now: datetime | None = None, *, limit: int 
     `every` and `limit` times; running twice in a row reminds nobody twice. Customers that
     arrived after publication are asked first; legal staff are alerted once (see
     `_alert_legal`). Returns how many were reminded."""
-    now = now or utcnow()
+    now = now or clock.now()
     reminded = 0
     for org in db.session.scalars(select(Organization).order_by(Organization.id)):
         newest = latest(org)
         if newest is None:
             continue
-        today = local_today(org.timezone, now)
+        today = clock.local_today(org.timezone, now)
         # Customers that arrived after publication get the request first; reminders follow.
         late = _ask(org, newest.label, _never_asked(org, newest.label, today), now)
         if late:

@@ -9,6 +9,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from marshmallow import ValidationError
 
+from service import clock
 from service.agreements import services
 from service.agreements.links import AcceptLink, read_accept_token
 from service.agreements.schemas import (
@@ -25,7 +26,7 @@ from service.agreements.schemas import (
     StatusArgs,
 )
 from service.agreements.texts import TEXTS
-from service.common import local_today, page_body
+from service.common import page_body
 from service.customers.services import get_customer
 from service.errors import DomainError, NotFound
 from service.extensions import db
@@ -241,7 +242,7 @@ def _not_found(error: NotFound) -> Response:
 def _text_page(org: str, found: services.Version | None, lang: str) -> Response:
     organization = load_organization(org)
     row = found.in_language(lang) if found else None
-    today = local_today(organization.timezone)
+    today = clock.local_today(organization.timezone)
     response = _page(
         "agreements/text.html",
         cache="public, max-age=60, must-revalidate",
@@ -262,7 +263,7 @@ def current(org: str) -> Response:
     """The agreement in force today, in the asked (or negotiated) language."""
     organization = load_organization(org)
     return _text_page(
-        org, services.in_force(organization, local_today(organization.timezone)), _lang()
+        org, services.in_force(organization, clock.local_today(organization.timezone)), _lang()
     )
 
 

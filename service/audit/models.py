@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db_types import JsonDocument, UTCDateTime, utcnow
+from service import clock
+from service.db_types import JsonDocument, UTCDateTime
 from service.extensions import db
 
 
@@ -23,7 +24,7 @@ class AuditEvent(db.Model):
     # deployment's own chain (organizations and admin keys).
     organization_id: Mapped[int] = mapped_column()
     seq: Mapped[int]
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(60))
     entity_type: Mapped[str] = mapped_column(String(40))

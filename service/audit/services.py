@@ -14,8 +14,8 @@ from sqlalchemy import Row, event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from service import clock
 from service.audit.models import AuditChain, AuditEvent
-from service.db_types import utcnow
 from service.errors import Conflict
 from service.extensions import db
 
@@ -135,7 +135,7 @@ def record(
     event = AuditEvent(
         organization_id=chain_id,
         seq=seq + 1,
-        at=utcnow(),
+        at=clock.now(),
         actor=actor,
         action=action,
         entity_type=entity_type,
@@ -308,7 +308,7 @@ def redact(
             ],
         },
     )
-    now = utcnow()
+    now = clock.now()
     for seq, new in rewrites.items():
         db.session.execute(
             update(AuditEvent)

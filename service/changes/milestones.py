@@ -9,11 +9,10 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, exists, or_, select, update
 
+from service import clock
 from service.audit import services as audit
 from service.changes.models import Change, Notice
-from service.common import local_today
 from service.customers.models import Customer
-from service.db_types import utcnow
 from service.extensions import db
 from service.objections.models import Objection
 from service.organizations.models import Organization
@@ -55,11 +54,11 @@ def _awaiting_answer(change: Change, now: datetime):
 
 def record_milestones(now: datetime | None = None) -> dict[str, int]:
     """Record due reminders and changes that took effect; safe to run any number of times."""
-    now = now or utcnow()
+    now = now or clock.now()
     days_before = current_app.config["REMINDER_DAYS_BEFORE"]
     counts = {"reminders": 0, "in_effect": 0}
     for org in db.session.scalars(select(Organization).order_by(Organization.id)):
-        today = local_today(org.timezone, now)
+        today = clock.local_today(org.timezone, now)
         for change in _due(
             org,
             Change.reminder_recorded_at.is_(None),

@@ -7,8 +7,9 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from service import clock
 from service.customers.models import Customer
-from service.db_types import JsonDocument, UTCDateTime, utcnow
+from service.db_types import JsonDocument, UTCDateTime
 from service.extensions import db
 from service.recipients.models import Recipient, RecipientRevision
 
@@ -53,7 +54,7 @@ class Change(db.Model):
     urgent: Mapped[bool] = mapped_column(default=False)
     urgent_justification: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default="announced")
-    announced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    announced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     announced_by: Mapped[str] = mapped_column(String(200))
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawal_reason: Mapped[str | None] = mapped_column(Text)
@@ -88,7 +89,7 @@ class Notice(db.Model):
     response: Mapped[str] = mapped_column(String(10))
     notice_days: Mapped[int | None]
     objection_days: Mapped[int | None]
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     objection_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

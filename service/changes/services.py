@@ -10,11 +10,11 @@ from datetime import date
 
 from sqlalchemy import or_, select
 
+from service import clock
 from service.audit import services as audit
 from service.changes.models import Change
-from service.common import MAX_ID, local_today, paginate
+from service.common import MAX_ID, paginate
 from service.compliance import rules as transfer_rules
-from service.db_types import utcnow
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.extensions import db
 from service.notices import services as notices
@@ -102,7 +102,7 @@ def _open_update_revision(
 
 
 def announce_change(org: Organization, data: dict, *, actor: str) -> Change:
-    today = local_today(org.timezone)
+    today = clock.local_today(org.timezone)
     effective_on: date = data["effective_on"]
     if effective_on < today:
         raise ValidationFailed(
@@ -166,7 +166,7 @@ def announce_change(org: Organization, data: dict, *, actor: str) -> Change:
 
 
 def withdraw_change(org: Organization, change: Change, reason: str, *, actor: str) -> Change:
-    today = local_today(org.timezone)
+    today = clock.local_today(org.timezone)
     if change.status == "withdrawn":
         raise Conflict("The change is already withdrawn.")
     if change.effective_on <= today:
@@ -199,7 +199,7 @@ def withdraw_change(org: Organization, change: Change, reason: str, *, actor: st
     else:
         recipient.listed_until = None
     change.status = "withdrawn"
-    change.withdrawn_at = utcnow()
+    change.withdrawn_at = clock.now()
     change.withdrawal_reason = reason
     told = notices.withdraw_notices(change, change.withdrawn_at)
     if told:
@@ -243,7 +243,7 @@ def list_changes(org: Organization, args: dict, page: int, per_page: int) -> tup
     if args.get("effective_until"):
         stmt = stmt.where(Change.effective_on <= args["effective_until"])
     if args.get("in_effect") is not None:
-        today = local_today(org.timezone)
+        today = clock.local_today(org.timezone)
         in_effect = (Change.status == "announced") & (Change.effective_on <= today)
         stmt = stmt.where(in_effect if args["in_effect"] else ~in_effect)
     stmt = stmt.order_by(Change.announced_at.desc(), Change.id.desc())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from service import clock
 from service.changes import services
 from service.changes.schemas import (
     ChangeCreateSchema,
@@ -12,7 +13,7 @@ from service.changes.schemas import (
     ChangeSchema,
     WithdrawSchema,
 )
-from service.common import local_today, page_body
+from service.common import page_body
 from service.extensions import db
 from service.keys.auth import access, load_organization, require_legal
 from service.web import Blueprint
@@ -34,7 +35,7 @@ class Changes(MethodView):
         organization = load_organization(org)
         page, per_page = args.pop("page"), args.pop("per_page")
         items, total = services.list_changes(organization, args, page, per_page)
-        today = local_today(organization.timezone)
+        today = clock.local_today(organization.timezone)
         return page_body([services.present(c, today) for c in items], total, page, per_page)
 
     @access("legal")
@@ -46,7 +47,7 @@ class Changes(MethodView):
         principal = require_legal(organization)
         change = services.announce_change(organization, data, actor=principal.actor)
         db.session.commit()
-        return services.present(change, local_today(organization.timezone))
+        return services.present(change, clock.local_today(organization.timezone))
 
 
 @blp.route("/<int:change_id>")
@@ -56,7 +57,7 @@ class ChangeResource(MethodView):
         """Show one change."""
         organization = load_organization(org)
         change = services.get_change(organization, change_id)
-        return services.present(change, local_today(organization.timezone))
+        return services.present(change, clock.local_today(organization.timezone))
 
 
 @blp.route("/<int:change_id>/withdraw")
@@ -71,4 +72,4 @@ class ChangeWithdrawal(MethodView):
         change = services.get_change(organization, change_id)
         services.withdraw_change(organization, change, data["reason"], actor=principal.actor)
         db.session.commit()
-        return services.present(change, local_today(organization.timezone))
+        return services.present(change, clock.local_today(organization.timezone))

@@ -12,12 +12,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from service import reference
+from service import clock, reference
 from service.agreements.models import AgreementAcceptance
 from service.audit import services as audit
 from service.audit.models import AuditEvent
 from service.changes.models import Change, Notice
-from service.common import local_today, start_of_day
 from service.compliance import rules
 from service.customers.models import Customer
 from service.customers.services import join_terms, terms_sql
@@ -125,7 +124,7 @@ def _change_ref(change: Change) -> dict:
 
 def _notice_items(org: Organization, day: date) -> list[dict]:
     """Notices of announced changes not delivered by the end of `day`, one item per change."""
-    end = start_of_day(day + timedelta(days=1), org.timezone)
+    end = clock.start_of_day(day + timedelta(days=1), org.timezone)
     counts = db.session.execute(
         select(Notice.change_id, func.count(Notice.id))
         .join(Change, Change.id == Notice.change_id)
@@ -192,7 +191,7 @@ def _unfinished_fanouts(org: Organization, end: datetime) -> list[int]:
 
 def _urgent_items(org: Organization, day: date) -> list[dict]:
     """Urgent changes announced by `day`, not in effect yet or in effect for under 90 days."""
-    end = start_of_day(day + timedelta(days=1), org.timezone)
+    end = clock.start_of_day(day + timedelta(days=1), org.timezone)
     changes = db.session.scalars(
         select(Change)
         .where(
@@ -227,7 +226,7 @@ def _agreement_items(org: Organization, day: date) -> list[dict]:
     version = in_force(org, day)
     if version is None:
         return []
-    end = start_of_day(day + timedelta(days=1), org.timezone)
+    end = clock.start_of_day(day + timedelta(days=1), org.timezone)
     accepted = (
         select(AgreementAcceptance.id)
         .where(
@@ -278,7 +277,7 @@ def _order(item: dict) -> tuple:
 
 def compliance_items(org: Organization, day: date, *, within_days: int) -> list[dict]:
     """Every gap of `org` on `day`, errors first."""
-    today = local_today(org.timezone)
+    today = clock.local_today(org.timezone)
     owed = owed_notice_days(org, day)
     items = []
     for recipient in _recipients_judged(org, day, today):
@@ -346,7 +345,7 @@ def record_expiry_reminders(within_days: int, *, actor: str = "system:reminders"
     still in use that expires within `within_days`; never twice for one item and date."""
     recorded = 0
     for org in db.session.scalars(select(Organization).order_by(Organization.id)):
-        today = local_today(org.timezone)
+        today = clock.local_today(org.timezone)
         horizon = today + timedelta(days=within_days)
         vendors = db.session.scalars(
             select(Recipient)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
-from service.common import local_today
+from service import clock
 from service.compliance import services
 from service.compliance.schemas import ComplianceArgs, ComplianceSchema
 from service.keys.auth import access, load_organization, require_legal
@@ -28,7 +28,7 @@ class Compliance(MethodView):
         """Every gap on `as_of` (today), judged by the reference data in use now."""
         organization = load_organization(org)
         require_legal(organization)
-        day = args.get("as_of") or local_today(organization.timezone)
+        day = args.get("as_of") or clock.local_today(organization.timezone)
         within = args.get("expiring_within")
         if within is None:
             within = current_app.config["COMPLIANCE_EXPIRY_WARNING_DAYS"]

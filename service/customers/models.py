@@ -16,8 +16,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from service import clock
 from service.agreements.models import AgreementVersion
-from service.db_types import JsonDocument, UTCDateTime, utcnow
+from service.db_types import JsonDocument, UTCDateTime
 from service.extensions import db
 from service.organizations.models import Service
 
@@ -52,8 +53,8 @@ class Customer(db.Model):
     # Set while an objection, a claim or a dispute needs the records kept: no purge.
     legal_hold_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     legal_hold_reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
     services: Mapped[list[Service]] = relationship(
         secondary=customer_services, order_by="Service.slug"

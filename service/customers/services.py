@@ -7,12 +7,12 @@ from datetime import date
 from sqlalchemy import Select, exists, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
+from service import clock
 from service.agreements.models import AgreementRequest, AgreementVersion
 from service.audit import services as audit
 from service.changes.models import Change, Notice
-from service.common import MAX_ID, local_today, paginate
+from service.common import MAX_ID, paginate
 from service.customers.models import Customer, CustomerAgreement, CustomerContact, customer_services
-from service.db_types import utcnow
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.extensions import db
 from service.organizations.models import Organization, Service
@@ -172,7 +172,7 @@ def list_customers(org: Organization, args: dict, page: int, per_page: int) -> t
             )
         )
     if args.get("active") is not None:
-        today = local_today(org.timezone)
+        today = clock.local_today(org.timezone)
         still = or_(Customer.ended_on.is_(None), Customer.ended_on >= today)
         stmt = stmt.where(still if args["active"] else ~still)
     stmt = stmt.order_by(Customer.name, Customer.id).options(*_with_children())
@@ -241,7 +241,7 @@ def apply_customer(
 def new_customer(org: Organization) -> Customer:
     return Customer(
         organization_id=org.id,
-        started_on=local_today(org.timezone),
+        started_on=clock.local_today(org.timezone),
         services=[],
         contacts=[],
     )
@@ -296,7 +296,7 @@ def edit_customer(org: Organization, customer: Customer, data: dict, *, actor: s
 def stop_notices(customer: Customer) -> dict[str, int]:
     """Close the customer's open requests to accept an agreement and cancel the mail still
     waiting for it, except notices of changes that take effect while it is still there."""
-    now = utcnow()
+    now = clock.now()
     closed = db.session.execute(
         update(AgreementRequest)
         .where(AgreementRequest.customer_id == customer.id, AgreementRequest.closed_at.is_(None))

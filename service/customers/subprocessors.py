@@ -8,8 +8,8 @@ from datetime import date
 
 from sqlalchemy import select
 
+from service import clock
 from service.changes.models import Change, Notice
-from service.common import local_today
 from service.customers.models import Customer
 from service.customers.services import effective_terms
 from service.extensions import db
@@ -23,7 +23,7 @@ def consent_baseline(org: Organization, customer: Customer) -> date:
     """Under specific authorisation the list at acceptance counts as consented."""
     agreement = customer.agreement
     if agreement is not None and agreement.accepted_at is not None:
-        return local_today(org.timezone, agreement.accepted_at)
+        return clock.local_today(org.timezone, agreement.accepted_at)
     return customer.started_on
 
 
@@ -49,7 +49,7 @@ def _consents(org: Organization, customer: Customer) -> tuple[set[int], dict[int
     ).all()
     asked = {row.recipient_id for row in rows}
     given = {
-        row.recipient_id: local_today(org.timezone, row.filed_at)
+        row.recipient_id: clock.local_today(org.timezone, row.filed_at)
         for row in rows
         if row.kind == "consent" and row.status == "recorded"
     }

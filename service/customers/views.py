@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from service.common import local_today, page_body
+from service import clock
+from service.common import page_body
 from service.customers import services
 from service.customers.schemas import (
     CustomerCreateSchema,
@@ -90,7 +91,7 @@ class CustomerOffboarding(MethodView):
         organization = load_organization(org)
         principal = require_legal(organization)
         customer = services.get_customer(organization, customer_id)
-        ended_on = data.get("ended_on") or local_today(organization.timezone)
+        ended_on = data.get("ended_on") or clock.local_today(organization.timezone)
         stopped = services.offboard_customer(
             organization, customer, ended_on, data["reason"], actor=principal.actor
         )

@@ -24,9 +24,9 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload
 
+from service import clock
 from service.agreements.models import AgreementVersion
 from service.audit import services as audit
-from service.common import local_today
 from service.customers import services as customers
 from service.customers.models import Customer
 from service.errors import DomainError, ValidationFailed
@@ -427,7 +427,7 @@ def import_vendors(
 ) -> ImportResult:
     """Register every vendor of the file, or none; a name that exists is a row error."""
     org = db.session.get_one(Organization, org_id)
-    today = local_today(org.timezone)
+    today = clock.local_today(org.timezone)
     schema = VendorImportSchema()
     existing = {
         name.casefold(): rid
@@ -650,7 +650,7 @@ def import_customers(
 ) -> ImportResult:
     """Create or update customers by external_ref, a chunk at a time; all rows or none."""
     org = db.session.get_one(Organization, org_id)
-    org_slug, today = org.slug, local_today(org.timezone)
+    org_slug, today = org.slug, clock.local_today(org.timezone)
     schema = CustomerImportSchema()
     slugs = set(db.session.scalars(select(Service.slug).where(Service.organization_id == org_id)))
     version_ids = set(

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db_types import UTCDateTime, utcnow
+from service import clock
+from service.db_types import UTCDateTime
 from service.extensions import db
 
 ROLES = ("admin", "legal", "customer")
@@ -38,5 +39,5 @@ class ApiKey(db.Model):
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="CASCADE"), index=True
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -14,9 +14,9 @@ from flask import current_app, has_app_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from service import clock
 from service.audit import services as audit
 from service.customers.models import Customer
-from service.db_types import utcnow
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.extensions import db
 from service.keys.models import ROLES, ApiKey
@@ -227,7 +227,7 @@ def revoke_key(prefix: str, *, actor: str, organization_id: int | None = None) -
         raise NotFound("No such key.")
     if key.revoked_at is not None:
         raise Conflict("The key is already revoked.")
-    key.revoked_at = utcnow()
+    key.revoked_at = clock.now()
     audit.record(
         key.organization_id,
         actor,

@@ -18,9 +18,9 @@ from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
+from service import clock
 from service.changes.models import Notice
 from service.customers.models import Customer, CustomerAgreement
-from service.db_types import utcnow
 from service.extensions import db
 from service.mail.prepared import build
 from service.mail.senders import (
@@ -203,7 +203,7 @@ def send_batch(ids: list[int]) -> dict[str, int]:
 
 
 def _sent(delivery: Delivery, answer: str, notices_delivered: list[dict]) -> None:
-    now = utcnow()
+    now = clock.now()
     delivery.status, delivery.accepted_at, delivery.last_response = "sent", now, answer
     delivery.attempts += 1
     delivery.lease_until = None
@@ -249,7 +249,7 @@ def _retry(delivery: Delivery, error: str) -> None:
     if delivery.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
         _fail(delivery, f"gave up after {delivery.attempts} attempts: {error}")
         return
-    delivery.next_attempt_at = utcnow() + outbox.backoff(delivery.attempts)
+    delivery.next_attempt_at = clock.now() + outbox.backoff(delivery.attempts)
     observe_delivery(delivery.channel, "retry")
 
 
@@ -349,7 +349,7 @@ def drain(max_rounds: int = 50) -> None:
             process_item(item_id, on_chunk=send_batch)
         due = db.session.scalars(
             select(Delivery.id)
-            .where(Delivery.status == "pending", Delivery.next_attempt_at <= utcnow())
+            .where(Delivery.status == "pending", Delivery.next_attempt_at <= clock.now())
             .order_by(Delivery.id)
         ).all()
         if due:

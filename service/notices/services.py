@@ -14,9 +14,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from service import clock
 from service.agreements.models import AgreementVersion
 from service.changes.models import Change, Notice
-from service.common import local_today, start_of_day
 from service.customers.models import Customer, CustomerAgreement, customer_services
 from service.customers.services import join_terms, terms_sql
 from service.errors import ValidationFailed
@@ -132,7 +132,7 @@ def deadline(
     """Delivery + objection window, but never after the change takes effect."""
     return min(
         delivered_at + timedelta(days=objection_days),
-        start_of_day(effective_on, org.timezone),
+        clock.start_of_day(effective_on, org.timezone),
     )
 
 
@@ -148,7 +148,7 @@ def check_notice_period(org: Organization, change: Change) -> int:
     who = audience(change)
     if not who.concerns_subprocessor:
         return 0
-    delivered_on = local_today(org.timezone, change.announced_at)
+    delivered_on = clock.local_today(org.timezone, change.announced_at)
     # Short of notice: effective_on < delivered_on + notice_days.
     room = (change.effective_on - delivered_on).days
     total = db.session.scalar(_concerned(org, change, who, func.count(Customer.id)))

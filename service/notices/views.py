@@ -8,12 +8,12 @@ from flask import Response
 from flask.views import MethodView
 from sqlalchemy import select
 
+from service import clock
 from service.changes import services as changes
 from service.changes.models import Notice
-from service.common import local_today, page_body, paginate
+from service.common import page_body, paginate
 from service.customers import services as customers
 from service.customers.subprocessors import cached_items, customer_list, upcoming
-from service.db_types import utcnow
 from service.extensions import db
 from service.keys.auth import access, is_legal, load_organization
 from service.notices.links import answer_url
@@ -62,7 +62,7 @@ def delivery_status(notice: Notice, deliveries: list[Delivery]) -> str:
 
 def present_notice(org, notice: Notice, *, with_deliveries: bool = False) -> dict:
     answer = answer_of(notice)
-    closed = notice.objection_deadline is not None and utcnow() > notice.objection_deadline
+    closed = notice.objection_deadline is not None and clock.now() > notice.objection_deadline
     answerable = (
         notice.response != "none" and notice.withdrawn_at is None and answer is None and not closed
     )
@@ -113,7 +113,7 @@ class CustomerSubprocessors(MethodView):
         """The list that applies to one customer on `as_of`, and the changes ahead of it."""
         organization = load_organization(org)
         customer, tokens = customers.get_customer_with_tokens(organization, customer_id)
-        day = args.get("as_of") or local_today(organization.timezone)
+        day = args.get("as_of") or clock.local_today(organization.timezone)
         legal = is_legal(organization)
 
         def render(items: list) -> bytes:

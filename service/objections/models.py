@@ -7,9 +7,10 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from service import clock
 from service.changes.models import Change, Notice
 from service.customers.models import Customer
-from service.db_types import UTCDateTime, utcnow
+from service.db_types import UTCDateTime
 from service.extensions import db
 from service.recipients.models import Recipient
 
@@ -50,7 +51,7 @@ class Objection(db.Model):
     kind: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str] = mapped_column(Text, default="")
     channel: Mapped[str] = mapped_column(String(10))
-    filed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     filed_by: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(10))
     resolution: Mapped[str | None] = mapped_column(String(20))
@@ -80,6 +81,6 @@ class Exclusion(db.Model):
     objection_id: Mapped[int | None] = mapped_column(
         ForeignKey("objections.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     recipient: Mapped[Recipient] = relationship()

@@ -7,12 +7,12 @@ from datetime import datetime
 
 from sqlalchemy import delete, select, update
 
+from service import clock
 from service.audit import services as audit
 from service.changes.models import Change, Notice
 from service.common import MAX_ID, paginate
 from service.customers.models import Customer
 from service.customers.services import effective_terms
-from service.db_types import utcnow
 from service.errors import Conflict, NotFound
 from service.extensions import db
 from service.objections.models import Exclusion, Objection
@@ -48,7 +48,7 @@ def file_answer(
     now: datetime | None = None,
 ) -> Objection:
     """Record an objection, a consent or a refusal for one notice, if it may still be given."""
-    now = now or utcnow()
+    now = now or clock.now()
     change = notice.change
     if change.status == "withdrawn" or notice.withdrawn_at is not None:
         raise Conflict("The change was withdrawn; there is nothing to answer.")
@@ -124,7 +124,7 @@ def resolve_objection(
     remedy = effective_terms(org, customer.agreement)["objection_remedy"]
     change = objection.change
     objection.status = "resolved"
-    objection.resolved_at = utcnow()
+    objection.resolved_at = clock.now()
     objection.resolved_by = actor
     objection.resolution_note = note
     if remedy == "exclude":

@@ -94,7 +94,7 @@ class OutboxCollector:
     def collect(self) -> Iterator[Metric]:
         from sqlalchemy import func, select, text
 
-        from service.db_types import utcnow
+        from service import clock
         from service.extensions import db
         from service.outbox.models import Delivery, OutboxItem
 
@@ -114,7 +114,7 @@ class OutboxCollector:
             "Rows given up for good: outbox items and deliveries in status failed.",
             labels=["queue"],
         )
-        now = utcnow()
+        now = clock.now()
         try:
             if db.session.get_bind().dialect.name == "postgresql":
                 # A slow database must not hang the scrape; this only lasts the transaction.

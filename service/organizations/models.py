@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.db_types import UTCDateTime, utcnow
+from service import clock
+from service.db_types import UTCDateTime
 from service.extensions import db
 
 RESIDENCY_POLICIES = ("none", "eu_only", "eea_only", "eea_or_adequate")
@@ -52,7 +53,7 @@ class Organization(db.Model):
     default_notice_days: Mapped[int] = mapped_column(default=30)
     default_objection_days: Mapped[int] = mapped_column(default=14)
     residency_policy: Mapped[str] = mapped_column(String(20), default="none")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     services: Mapped[list[Service]] = relationship(
         back_populates="organization", order_by="Service.slug"

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.db_types import JsonDocument, UTCDateTime, utcnow
+from service import clock
+from service.db_types import JsonDocument, UTCDateTime
 from service.extensions import db
 
 OUTBOX_STATUSES = ("pending", "done", "failed")
@@ -32,8 +33,8 @@ class OutboxItem(db.Model):
     topic: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict] = mapped_column(JsonDocument, default=dict)
     status: Mapped[str] = mapped_column(String(10), default="pending")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # Whoever holds an unexpired lease is working on the row; an expired lease means its
     # worker died, and the beat sweep hands the row to another.
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -75,8 +76,8 @@ class Delivery(db.Model):
     message_id: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_response: Mapped[str | None] = mapped_column(Text)

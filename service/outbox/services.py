@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session
 
-from service.db_types import utcnow
+from service import clock
 from service.extensions import db
 from service.outbox.models import Delivery, OutboxItem
 
@@ -90,7 +90,7 @@ def _free(model: type, now: datetime):
 
 def claim_item(item_id: int, now: datetime | None = None) -> OutboxItem | None:
     """Take the lease on a pending row, or None if another worker holds it or it is done."""
-    now = now or utcnow()
+    now = now or clock.now()
     claimed = db.session.execute(
         update(OutboxItem)
         .where(
@@ -137,7 +137,7 @@ def expand_chunk(item: OutboxItem, size: int) -> list[int] | None:
 
     start = item.cursor
     rows, cursor = EXPANDERS[item.topic](item, start, size)
-    now = utcnow()
+    now = clock.now()
     # Done when the cursor stops moving, not when a chunk yields no rows: a chunk of
     # customers without contacts yields none, and the rest must still be expanded.
     finished = cursor == start
@@ -195,14 +195,14 @@ def release_item(item_id: int, error: str) -> None:
         .values(
             last_error=error[:2000],
             lease_until=None,
-            available_at=utcnow() + backoff(db.session.get(OutboxItem, item_id).attempts),
+            available_at=clock.now() + backoff(db.session.get(OutboxItem, item_id).attempts),
         )
     )
     db.session.commit()
 
 
 def claim_deliveries(ids: Iterable[int], now: datetime | None = None) -> list[int]:
-    now = now or utcnow()
+    now = now or clock.now()
     claimed = db.session.scalars(
         update(Delivery)
         .where(
@@ -220,7 +220,7 @@ def claim_deliveries(ids: Iterable[int], now: datetime | None = None) -> list[in
 
 def renew_deliveries(ids: list[int], now: datetime | None = None) -> None:
     """Extend the lease of a batch still being sent, so the sweep leaves it to its worker."""
-    now = now or utcnow()
+    now = now or clock.now()
     db.session.execute(
         update(Delivery)
         .where(Delivery.id.in_(ids), Delivery.status == "pending")
@@ -241,7 +241,7 @@ def backoff(attempts: int) -> timedelta:
 def sweep(now: datetime | None = None, *, limit: int = 10_000) -> dict[str, int]:
     """Find work whose lease expired (its worker died) or that was never relayed, and queue
     it again. Rows younger than the grace period are left to their after-commit relay."""
-    now = now or utcnow()
+    now = now or clock.now()
     grace = now - timedelta(seconds=current_app.config["OUTBOX_RELAY_GRACE_SECONDS"])
     items = db.session.scalars(
         select(OutboxItem.id)

@@ -7,8 +7,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
+from service import clock
 from service.customers.models import Customer, CustomerContact
-from service.db_types import UTCDateTime, utcnow
+from service.db_types import UTCDateTime
 from service.extensions import db
 
 
@@ -45,7 +46,7 @@ class PortalSignIn(_OfOneContact, db.Model):
 
     __tablename__ = "portal_sign_ins"
 
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -59,7 +60,7 @@ class PortalSession(_OfOneContact, db.Model):
     session_hash: Mapped[str] = mapped_column(String(64), unique=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(5))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -21,11 +21,11 @@ from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
+from service import clock
 from service.audit import services as audit
 from service.customers import services as customers
 from service.customers.models import Customer, CustomerContact
 from service.customers.schemas import ContactSchema
-from service.db_types import utcnow
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.extensions import db
 from service.organizations.models import Organization
@@ -80,7 +80,7 @@ def expand_sign_in(item: OutboxItem, *, now: datetime | None = None) -> list[Por
     A contact that got a link within PORTAL_SIGN_IN_RESEND_SECONDS gets no other, so the
     form cannot be used to flood a mailbox.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     address = item.payload.get("email")
     contacts = db.session.scalars(
         select(CustomerContact)
@@ -137,7 +137,7 @@ def sign_in_of(item: OutboxItem, customer_id: int | None) -> PortalSignIn | None
 
 def issue_token(sign_in: PortalSignIn, *, now: datetime | None = None) -> str:
     """Mint the link's token as the message is built; only its hash is kept."""
-    now = now or utcnow()
+    now = now or clock.now()
     token = secrets.token_urlsafe(32)
     sign_in.token_hash = digest(token)
     sign_in.expires_at = now + timedelta(
@@ -153,7 +153,7 @@ def find_sign_in(
     org: Organization, token: str, *, lock: bool = False, now: datetime | None = None
 ) -> PortalSignIn:
     """The usable sign-in a token names, or 404: unknown, used, expired or foreign alike."""
-    now = now or utcnow()
+    now = now or clock.now()
     sign_in = None
     if 20 <= len(token) <= 100:
         stmt = select(PortalSignIn).where(
@@ -174,7 +174,7 @@ def sign_in(
     org: Organization, token: str, *, now: datetime | None = None
 ) -> tuple[PortalSession, str]:
     """Use a link once: start a session for its contact; return it and the cookie secret."""
-    now = now or utcnow()
+    now = now or clock.now()
     # The lock makes two clicks on one link queue up; the second finds it used.
     link = find_sign_in(org, token, lock=True, now=now)
     link.used_at = now
@@ -210,7 +210,7 @@ def current_session(
     """The live session a cookie names, its idle clock restarted; None otherwise."""
     if not secret or len(secret) > 100:
         return None
-    now = now or utcnow()
+    now = now or clock.now()
     session = db.session.scalars(
         select(PortalSession).where(
             PortalSession.session_hash == digest(secret),
@@ -230,7 +230,7 @@ def current_session(
 
 
 def sign_out(org: Organization, session: PortalSession) -> None:
-    session.revoked_at = utcnow()
+    session.revoked_at = clock.now()
     audit.record(
         org.id,
         actor(session),

@@ -17,11 +17,11 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request
 from sqlalchemy import select
 
+from service import clock
 from service.agreements import services as agreements
 from service.agreements.views import render_markdown
 from service.changes import services as changes
 from service.changes.models import Notice
-from service.common import local_today
 from service.customers.services import effective_terms
 from service.customers.subprocessors import customer_list, upcoming
 from service.errors import Conflict, DomainError, NotFound
@@ -160,7 +160,7 @@ def _same_origin() -> bool:
 @bp.before_request
 def _check_request() -> Response | None:
     org = g.portal_org
-    g.portal_today = local_today(org.timezone)
+    g.portal_today = clock.local_today(org.timezone)
     if request.endpoint not in ANONYMOUS:
         g.portal_session = services.current_session(org, request.cookies.get(SESSION_COOKIE))
         if g.portal_session is None:
@@ -276,7 +276,9 @@ def _pending(organization, customer, day: date) -> list[dict]:
     for notice, change in upcoming(organization, customer, day):
         shown = present_notice(organization, notice)
         deadline = notice.objection_deadline
-        last_day = local_today(organization.timezone, deadline) if deadline else change.effective_on
+        last_day = (
+            clock.local_today(organization.timezone, deadline) if deadline else change.effective_on
+        )
         rows.append(
             {
                 "notice": notice,

@@ -45,10 +45,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.sql.elements import TextClause
 
+from service import clock
 from service.agreements.models import AgreementVersion
 from service.changes.models import Change, Notice
 from service.customers.models import Customer, CustomerAgreement, customer_services
-from service.db_types import utcnow
 from service.extensions import db
 from service.objections.models import Exclusion, Objection
 from service.organizations.models import Organization, Service
@@ -274,7 +274,7 @@ def bump(
     One statement for both, its rows sorted: two transactions lock the rows in one order.
     """
     table = ListVersion.__table__
-    now = utcnow()
+    now = clock.now()
     listed, customers = set(organization_ids), set(customer_side)
     rows = [
         {

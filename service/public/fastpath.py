@@ -22,7 +22,7 @@ from flask import Flask
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import is_resource_modified, parse_accept_header
 
-from service import SECURITY_HEADERS
+from service import SECURITY_HEADERS, clock
 from service.keys.auth import SLUG
 from service.observability import logs, metrics
 from service.public import cache, views
@@ -93,7 +93,7 @@ class PublicFastPath:
         state = cache.states.peek(slug, self.app.config["PUBLIC_STATE_MAX_AGE_SECONDS"])
         if state is None:
             return None
-        _today, key, headers, last_modified = views.prepare(state, form, lang, views.now())
+        _today, key, headers, last_modified = views.prepare(state, form, lang, clock.now())
         if key is None:
             return None
         if not is_resource_modified(environ, etag=key.etag, last_modified=last_modified):

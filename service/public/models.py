@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db_types import UTCDateTime, utcnow
+from service import clock
+from service.db_types import UTCDateTime
 from service.extensions import db
 
 
@@ -25,7 +26,7 @@ class ListVersion(db.Model):
     )
     version: Mapped[int] = mapped_column(default=1)
     token: Mapped[str] = mapped_column(String(32))
-    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # Replaced by every write that can change which vendors apply to one of the
     # organization's customers (its services, terms, exclusions, consents): the key of the
     # cached per-customer lists, beside `token` (service/public/cache.py).

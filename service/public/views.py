@@ -14,8 +14,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.http import http_date, is_resource_modified
 
-from service.common import local_today, start_of_day
-from service.db_types import utcnow
+from service import clock
 from service.errors import NotFound
 from service.extensions import db
 from service.keys.auth import SLUG, load_organization
@@ -34,11 +33,6 @@ CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "atom": "application/atom+xml; charset=utf-8",
 }
-
-
-def now() -> datetime:
-    """The clock of the public views; tests move it to see tomorrow's list."""
-    return utcnow()
 
 
 @bp.get("/subprocessors")
@@ -103,7 +97,7 @@ def _serve(slug: str, form: str, lang: str) -> Response:
         # bad key is a 401: the full check, before anything is answered from the cache.
         load_organization(slug)
     state = _organization_state(slug)
-    moment = now()
+    moment = clock.now()
     today, key, headers, last_modified = prepare(state, form, lang, moment)
     if key is None:  # written around the ORM: serve it, but neither cache nor validate
         return Response(_render(load_organization(slug), form, today, lang), headers=headers)
@@ -124,7 +118,7 @@ def prepare(
     """The day, cache key, headers and Last-Modified of one answer; shared with the WSGI
     fast path (service/public/fastpath.py), so both answer with the same headers. The key is
     None for an organization without a list token (nothing of it is cached)."""
-    today = local_today(state.timezone, moment)
+    today = clock.local_today(state.timezone, moment)
     headers = {"Cache-Control": CACHE_CONTROL, "Content-Type": CONTENT_TYPES[form]}
     if form in ("html", "atom"):
         headers["Vary"] = "Accept-Language"
@@ -136,7 +130,7 @@ def prepare(
         return today, None, headers, None
     key = cache.Key(state.id, listing.token, today, lang, form)
     # What is shown changes with writes and at local midnight (the date is on the page).
-    modified = max(listing.changed_at, start_of_day(today, state.timezone))
+    modified = max(listing.changed_at, clock.start_of_day(today, state.timezone))
     headers["ETag"] = f'"{key.etag}"'
     # A validator in the current second could miss a later write in that same second.
     last_modified = (

@@ -22,7 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.db_types import JsonDocument, UTCDateTime, utcnow
+from service import clock
+from service.db_types import JsonDocument, UTCDateTime
 from service.extensions import db
 from service.organizations.models import Organization, Service
 
@@ -95,8 +96,8 @@ class Recipient(db.Model):
     certifications: Mapped[list] = mapped_column(JsonDocument, default=list)
     next_review_on: Mapped[date | None] = mapped_column(Date)
     due_diligence_notes: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
     parent: Mapped[Recipient | None] = relationship(remote_side=[id])
     organization: Mapped[Organization] = relationship()

@@ -9,8 +9,9 @@ from datetime import date
 from sqlalchemy import Select, and_, exists, func, not_, or_, select
 from sqlalchemy.orm import selectinload
 
+from service import clock
 from service.audit import services as audit
-from service.common import MAX_ID, local_today, paginate
+from service.common import MAX_ID, paginate
 from service.compliance import rules as transfer_rules
 from service.errors import NotFound, ValidationFailed
 from service.extensions import db
@@ -353,7 +354,7 @@ def register_recipient(org: Organization, data: dict, *, actor: str) -> Recipien
         **{k: _stored(k, data[k]) for k in PROFILE_FIELDS + DUE_DILIGENCE_FIELDS if k in data},
     )
     recipient.revisions = [apply_material(org, RecipientRevision(), data, None)]
-    transfer_rules.check_registrable(recipient.revisions[0], local_today(org.timezone))
+    transfer_rules.check_registrable(recipient.revisions[0], clock.local_today(org.timezone))
     db.session.add(recipient)
     db.session.flush()
     audit.record(
@@ -386,7 +387,7 @@ def edit_recipient(org: Organization, recipient: Recipient, data: dict, *, actor
         # date selects, so the edit would vanish.
         revision = latest_revision(recipient)
         apply_material(org, revision, data, base=revision)
-        transfer_rules.check_registrable(revision, local_today(org.timezone))
+        transfer_rules.check_registrable(revision, clock.local_today(org.timezone))
     db.session.flush()
     old, new = audit.changed(before, snapshot(recipient))
     if new:

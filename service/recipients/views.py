@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from service.common import local_today, page_body
+from service import clock
+from service.common import page_body
 from service.errors import Forbidden, NotFound
 from service.etags import check_if_match, etag_of, with_etag
 from service.extensions import db
@@ -39,7 +40,7 @@ class Subprocessors(MethodView):
         listed = args.pop("status", None) or "on"
         if listed != "on" and not legal:
             raise Forbidden("Only legal staff see proposed vendors.")
-        day = args.pop("as_of", None) or local_today(organization.timezone)
+        day = args.pop("as_of", None) or clock.local_today(organization.timezone)
         page, per_page = args.pop("page"), args.pop("per_page")
         items, total = services.list_recipients(
             organization, day, services.ListFilters(**args), page, per_page, listed=listed
@@ -56,7 +57,7 @@ class Subprocessors(MethodView):
         principal = require_legal(organization)
         recipient = services.register_recipient(organization, data, actor=principal.actor)
         db.session.commit()
-        return services.present(recipient, local_today(organization.timezone), legal=True)
+        return services.present(recipient, clock.local_today(organization.timezone), legal=True)
 
 
 @blp.route("/<int:recipient_id>")
@@ -70,7 +71,7 @@ class Subprocessor(MethodView):
         recipient = services.get_recipient(organization, recipient_id)
         if not legal and not services.is_public(recipient):
             raise NotFound("No such recipient.")
-        day = args.get("as_of") or local_today(organization.timezone)
+        day = args.get("as_of") or clock.local_today(organization.timezone)
         return with_etag(RecipientSchema(), services.present(recipient, day, legal=legal))
 
     @access("legal")
@@ -81,7 +82,7 @@ class Subprocessor(MethodView):
         organization = load_organization(org)
         principal = require_legal(organization)
         recipient = services.get_recipient(organization, recipient_id)
-        today = local_today(organization.timezone)
+        today = clock.local_today(organization.timezone)
         # The ETag legal staff saw: their GET's representation (today, proposed shown).
         check_if_match(etag_of(RecipientSchema(), services.present(recipient, today, legal=True)))
         services.edit_recipient(organization, recipient, data, actor=principal.actor)

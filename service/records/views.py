@@ -7,7 +7,7 @@ from datetime import date
 from flask import Response, render_template, request
 from flask.views import MethodView
 
-from service.common import local_today
+from service import clock
 from service.customers.services import get_customer
 from service.keys.auth import access, load_organization
 from service.organizations.models import Organization
@@ -68,7 +68,7 @@ def _format(asked: str | None, offered: tuple[str, ...]) -> str:
 
 
 def _day(organization: Organization, args: dict) -> date:
-    return args.get("as_of") or local_today(organization.timezone)
+    return args.get("as_of") or clock.local_today(organization.timezone)
 
 
 def _lang(args: dict) -> str:

@@ -20,11 +20,10 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from service import clock
 from service.audit import services as audit
 from service.changes.models import Notice
-from service.common import local_today
 from service.customers.models import Customer, CustomerContact
-from service.db_types import utcnow
 from service.extensions import db
 from service.keys.models import ApiKey
 from service.keys.services import Principal
@@ -161,7 +160,7 @@ def set_legal_hold(
         return customer
     before = {"legal_hold": customer.legal_hold_since is not None}
     if hold:
-        customer.legal_hold_since = customer.legal_hold_since or utcnow()
+        customer.legal_hold_since = customer.legal_hold_since or clock.now()
         customer.legal_hold_reason = reason
     else:
         customer.legal_hold_since = None
@@ -411,7 +410,7 @@ def purge_organization(org: Organization, today: date | None = None) -> PurgeRes
 
     Nothing is committed here; a broken audit chain raises Conflict and purges nothing.
     """
-    today = today or local_today(org.timezone)
+    today = today or clock.local_today(org.timezone)
     customers = purgeable(org, today)
     if not customers:
         return PurgeResult(0, {}, 0)

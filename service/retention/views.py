@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from service.common import local_today
+from service import clock
 from service.customers.services import get_customer
 from service.extensions import db
 from service.keys.auth import access, load_organization, require_legal
@@ -33,7 +33,7 @@ class Retention(MethodView):
     def get(self, args: dict, org: str):
         """Ended relationships: deletion dates, what is due, what is held and why."""
         organization = load_organization(org)
-        day = args.get("as_of") or local_today(organization.timezone)
+        day = args.get("as_of") or clock.local_today(organization.timezone)
         return services.report(organization, day)
 
 

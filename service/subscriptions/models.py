@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db_types import UTCDateTime, utcnow
+from service import clock
+from service.db_types import UTCDateTime
 from service.extensions import db
 
 SUBSCRIPTION_STATUSES = ("pending", "confirmed", "unsubscribed")
@@ -32,9 +33,9 @@ class Subscription(db.Model):
     email: Mapped[str | None] = mapped_column(String(320))
     locale: Mapped[str] = mapped_column(String(5), default="pl")
     status: Mapped[str] = mapped_column(String(12), default="pending")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # When the last confirmation was queued: resends are rate-limited by it.
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -49,4 +50,4 @@ class Suppression(db.Model):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     email_hash: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(20), default="erasure")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

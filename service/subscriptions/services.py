@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import String, cast, exists, func, select, update
 
+from service import clock
 from service.audit import services as audit
 from service.changes.models import Change
-from service.db_types import utcnow
 from service.extensions import db
 from service.organizations.models import Organization
 from service.outbox import services as outbox
@@ -68,7 +68,7 @@ def get(org: Organization, subscription_id: int) -> Subscription | None:
 def subscribe(org: Organization, address: str, locale: str, now: datetime | None = None) -> None:
     """Ask the address to confirm, unless it is suppressed, already confirmed, or was
     asked moments ago. Returns nothing: the caller must not learn which case it was."""
-    now = now or utcnow()
+    now = now or clock.now()
     digest = email_hash(address)
     if is_suppressed(org, digest):
         return
@@ -96,14 +96,14 @@ def subscribe(org: Organization, address: str, locale: str, now: datetime | None
 
 def confirm(subscription: Subscription, now: datetime | None = None) -> None:
     if subscription.status == "pending":
-        subscription.status, subscription.confirmed_at = "confirmed", now or utcnow()
+        subscription.status, subscription.confirmed_at = "confirmed", now or clock.now()
 
 
 def unsubscribe(subscription: Subscription, now: datetime | None = None) -> None:
     """Stop all mail to the address at once, queued messages included (they are checked
     again when sent)."""
     if subscription.status != "unsubscribed":
-        subscription.status, subscription.unsubscribed_at = "unsubscribed", now or utcnow()
+        subscription.status, subscription.unsubscribed_at = "unsubscribed", now or clock.now()
 
 
 def _scrub_deliveries(org: Organization, addresses: set[str]) -> int:

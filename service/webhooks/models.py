@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db_types import UTCDateTime, utcnow
+from service import clock
+from service.db_types import UTCDateTime
 from service.extensions import db
 
 WEBHOOK_STATUSES = ("active", "disabled")
@@ -35,5 +36,5 @@ class Webhook(db.Model):
     # Consecutive failed attempts; a success resets it, WEBHOOK_MAX_FAILURES disables.
     failures: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

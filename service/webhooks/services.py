@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import http.client
 import json
-import time
 from datetime import date, datetime
 
 from cryptography.fernet import InvalidToken
 from flask import current_app
 from sqlalchemy import select, update
 
+from service import clock
 from service.audit import services as audit
 from service.changes import services as changes
 from service.changes.models import Change, Notice
-from service.common import MAX_ID, local_today
+from service.common import MAX_ID
 from service.customers.models import Customer
-from service.db_types import utcnow
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.extensions import db
 from service.mail.senders import PermanentFailure, TemporaryFailure
@@ -143,7 +142,7 @@ def payload(delivery: Delivery) -> dict:
         "id": delivery.message_id.strip("<>"),
         "event": item.topic,
         "organization": org.slug,
-        "change": changes.present(change, local_today(org.timezone)),
+        "change": changes.present(change, clock.local_today(org.timezone)),
         "notice": None,
     }
     if notice is not None:
@@ -177,7 +176,7 @@ def send_webhook(delivery: Delivery) -> str:
         _failed(webhook, "the secret cannot be decrypted")
         raise PermanentFailure("the webhook's secret cannot be decrypted") from exc
     body = json.dumps(payload(delivery), default=_jsonable, ensure_ascii=False).encode()
-    timestamp = str(int(time.time()))
+    timestamp = str(int(clock.timestamp()))
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -228,7 +227,7 @@ def _failed(webhook: Webhook, error: str) -> None:
         disabled = db.session.execute(
             update(Webhook)
             .where(Webhook.id == webhook.id, Webhook.status == "active")
-            .values(status="disabled", disabled_at=utcnow())
+            .values(status="disabled", disabled_at=clock.now())
             .execution_options(synchronize_session=False)
         ).rowcount
     db.session.expire(webhook)
