@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
-from service import config, observability
+from service import clock, config, observability
 from service.errors import (
     DomainError,
     handle_data_error,
@@ -164,6 +164,10 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_hooks(app: Flask) -> None:
+    # Moments a person reads are in the organization's time zone, named, never the UTC date.
+    app.add_template_filter(clock.local_date_of, "local_date")
+    app.add_template_filter(clock.local_moment, "local_moment")
+
     @app.before_request
     def require_json_bodies():
         if request.method not in {"POST", "PUT", "PATCH"} or not request.path.startswith("/api/"):

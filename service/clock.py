@@ -28,6 +28,16 @@ def local_today(timezone: str, moment: datetime | None = None) -> date:
     return (moment or now()).astimezone(ZoneInfo(timezone)).date()
 
 
+def local_date_of(moment: datetime, timezone: str) -> date:
+    """The date a person in `timezone` saw at `moment` (a template filter)."""
+    return local_today(timezone, moment)
+
+
+def local_moment(moment: datetime, timezone: str) -> str:
+    """`moment` as a person in `timezone` reads it, with the zone named: 2026-12-05 14:30 CET."""
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
 def start_of_day(day: date, timezone: str) -> datetime:
     """Midnight at the start of `day` in `timezone`, as an aware UTC datetime."""
     return datetime.combine(day, datetime.min.time(), ZoneInfo(timezone)).astimezone(UTC)

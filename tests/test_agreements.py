@@ -29,10 +29,15 @@ def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def body(label: str = "2027-01", **extra: object) -> dict:
+def ahead(days: int = 90) -> str:
+    """A date comfortably after every reminder these tests simulate (they span 32 days)."""
+    return str(clock.local_today("Europe/Warsaw") + timedelta(days=days))
+
+
+def body(label: str = "v2", **extra: object) -> dict:
     return {
         "version": label,
-        "effective_on": "2027-01-01",
+        "effective_on": ahead(),
         "notice_days": 45,
         "texts": [
             {"language": "en", "text": TEXT_EN, "summary": "Breach notice in 24 hours."},
@@ -47,7 +52,7 @@ def desk(client, world) -> Desk:
     return Desk(client, world, "acme")
 
 
-def publish(client, desk: Desk, label: str = "2027-01", **extra: object) -> dict:
+def publish(client, desk: Desk, label: str = "v2", **extra: object) -> dict:
     response = client.post(
         desk.url("/agreements"), json=body(label, publish=True, **extra), headers=desk.legal
     )
@@ -78,11 +83,11 @@ def test_draft_is_editable_and_hidden_until_published(client, desk):
         "en": sha(TEXT_EN),
         "pl": sha(TEXT_PL),
     }
-    assert client.get(desk.url("/agreements/2027-01")).status_code == 404
+    assert client.get(desk.url("/agreements/v2")).status_code == 404
     assert client.get(desk.url("/agreements")).json["total"] == 0
 
     edited = client.patch(
-        desk.url("/agreements/2027-01"),
+        desk.url("/agreements/v2"),
         json={"texts": [{"language": "en", "text": "Fixed."}], "notice_days": 60},
         headers=desk.legal,
     )
@@ -91,31 +96,29 @@ def test_draft_is_editable_and_hidden_until_published(client, desk):
     assert edited.json["notice_days"] == 60
     assert edited.json["texts"][0]["text_sha256"] == sha("Fixed.")
 
-    published = client.post(desk.url("/agreements/2027-01/publish"), headers=desk.legal)
+    published = client.post(desk.url("/agreements/v2/publish"), headers=desk.legal)
     assert published.status_code == 200
     assert published.json["status"] == "published"
-    assert client.get(desk.url("/agreements/2027-01")).json["texts"][0]["text"] == "Fixed."
+    assert client.get(desk.url("/agreements/v2")).json["texts"][0]["text"] == "Fixed."
 
 
 def test_published_version_cannot_be_edited_deleted_or_published_again(client, desk):
     publish(client, desk)
-    patched = client.patch(
-        desk.url("/agreements/2027-01"), json={"notice_days": 1}, headers=desk.legal
-    )
+    patched = client.patch(desk.url("/agreements/v2"), json={"notice_days": 1}, headers=desk.legal)
     assert_problem(patched, 409)
-    assert_problem(client.delete(desk.url("/agreements/2027-01"), headers=desk.legal), 409)
-    assert_problem(client.post(desk.url("/agreements/2027-01/publish"), headers=desk.legal), 409)
+    assert_problem(client.delete(desk.url("/agreements/v2"), headers=desk.legal), 409)
+    assert_problem(client.post(desk.url("/agreements/v2/publish"), headers=desk.legal), 409)
     again = client.post(desk.url("/agreements"), json=body(), headers=desk.legal)
     assert_problem(again, 409)
-    shown = client.get(desk.url("/agreements/2027-01")).json
+    shown = client.get(desk.url("/agreements/v2")).json
     assert shown["notice_days"] == 45
     assert {t["text"] for t in shown["texts"]} == {TEXT_EN, TEXT_PL}
 
 
 def test_draft_can_be_deleted_and_every_step_is_audited(client, desk, world):
     client.post(desk.url("/agreements"), json=body(), headers=desk.legal)
-    client.patch(desk.url("/agreements/2027-01"), json={"notice_days": 50}, headers=desk.legal)
-    assert client.delete(desk.url("/agreements/2027-01"), headers=desk.legal).status_code == 204
+    client.patch(desk.url("/agreements/v2"), json={"notice_days": 50}, headers=desk.legal)
+    assert client.delete(desk.url("/agreements/v2"), headers=desk.legal).status_code == 204
     assert client.get(desk.url("/agreements?status=all"), headers=desk.legal).json["total"] == 0
     events = audit_events(client, desk.org, desk.legal, entity_type="agreement_version")
     actions = [e["action"] for e in events]
@@ -148,7 +151,7 @@ def test_document_reference_with_its_hash(client, desk):
         desk.url("/agreements"),
         json={
             "version": "pdf-1",
-            "effective_on": "2027-01-01",
+            "effective_on": ahead(),
             "texts": [{"language": "en", "document_ref": "dms://dpa/1.pdf", "text_sha256": digest}],
             "publish": True,
         },
@@ -167,7 +170,7 @@ def test_document_reference_with_its_hash(client, desk):
 def test_another_organization_sees_nothing(client, desk, world):
     publish(client, desk)
     other = Desk(client, world, "other")
-    response = client.get(desk.url("/agreements/2027-01"), headers=other.legal)
+    response = client.get(desk.url("/agreements/v2"), headers=other.legal)
     assert_problem(response, 404)
     assert client.get(other.url("/agreements")).json["total"] == 0
 
@@ -179,7 +182,7 @@ def test_customer_accepts_by_api_with_evidence(client, desk):
     customer = desk.customer("C1", locale="en")
     publish(client, desk)
     response = client.post(
-        desk.url("/agreements/2027-01/acceptances"),
+        desk.url("/agreements/v2/acceptances"),
         json={"name": "Ann Owner", "email": "ann@c1.example", "language": "pl"},
         headers={**customer["key"], "User-Agent": "Tester/1.0"},
         environ_base={"REMOTE_ADDR": "203.0.113.7"},
@@ -199,7 +202,7 @@ def test_customer_accepts_by_api_with_evidence(client, desk):
     assert shown["agreement"]["effective"]["objection_days"] == 14
 
     twice = client.post(
-        desk.url("/agreements/2027-01/acceptances"),
+        desk.url("/agreements/v2/acceptances"),
         json={"name": "Ann Owner", "email": "ann@c1.example"},
         headers=customer["key"],
     )
@@ -224,7 +227,7 @@ def test_acceptance_of_another_text_is_refused(client, desk):
     customer = desk.customer("C1")
     publish(client, desk)
     response = client.post(
-        desk.url("/agreements/2027-01/acceptances"),
+        desk.url("/agreements/v2/acceptances"),
         json={"name": "A", "email": "a@c1.example", "language": "en", "text_sha256": "a" * 64},
         headers=customer["key"],
     )
@@ -243,7 +246,7 @@ def test_service_function_for_other_packages(ctx, client, desk):
     organization = db.session.get(Organization, desk.org["id"])
     row = db.session.get(Customer, customer["id"])
     first = agreements.accept_version(
-        organization, row, "2027-01", name="P", email="p@c1.example", ip="198.51.100.1",
+        organization, row, "v2", name="P", email="p@c1.example", ip="198.51.100.1",
         user_agent="portal", channel="portal",
     )  # fmt: skip
     db.session.commit()
@@ -313,7 +316,7 @@ def test_signed_link_get_asks_post_accepts(client, desk, outbox_mail):
     assert "c1@salon.example" in html
     assert "<b>Owner" not in html
 
-    status = client.get(desk.url("/agreements/2027-01/acceptances"), headers=desk.legal).json
+    status = client.get(desk.url("/agreements/v2/acceptances"), headers=desk.legal).json
     assert status["summary"] == {"customers": 1, "accepted": 1, "pending": 0}
     # Opened again, the link shows what was accepted and asks nothing.
     again = client.get(path_of(link)).get_data(as_text=True)
@@ -339,7 +342,7 @@ def test_reminders_until_accepted_and_idempotent(app, client, desk, outbox_mail)
     publish(client, desk)
     outbox_mail.sent.clear()
     client.post(
-        desk.url("/agreements/2027-01/acceptances"),
+        desk.url("/agreements/v2/acceptances"),
         json={"name": "A", "email": "a@c1.example"},
         headers=c1["key"],
     )
@@ -353,7 +356,7 @@ def test_reminders_until_accepted_and_idempotent(app, client, desk, outbox_mail)
     assert [m["To"].addresses[0].addr_spec for m in outbox_mail.sent] == ["c2@salon.example"]
     assert "Reminder" in outbox_mail.sent[0]["Subject"]
     status = client.get(
-        desk.url("/agreements/2027-01/acceptances?accepted=false"), headers=desk.legal
+        desk.url("/agreements/v2/acceptances?accepted=false"), headers=desk.legal
     ).json
     assert [(i["customer"]["external_ref"], i["reminders"]) for i in status["items"]] == [("C2", 1)]
 
@@ -470,7 +473,7 @@ def test_offboarded_customer_gets_no_new_version_notice(client, desk, outbox_mai
     publish(client, desk)
     assert [m["To"].addresses[0].addr_spec for m in outbox_mail.sent] == ["c2@salon.example"]
     refused = client.post(
-        desk.url("/agreements/2027-01/acceptances"),
+        desk.url("/agreements/v2/acceptances"),
         json={"name": "A", "email": "a@c1.example"},
         headers=gone["key"],
     )
@@ -514,7 +517,7 @@ def test_public_text_renders_markdown_safely_in_each_language(client, desk):
     assert "<script>" not in english
     assert 'href="javascript' not in english
     polish = client.get("/orgs/acme/agreement?lang=pl").get_data(as_text=True)
-    # v2 takes effect in 2027: until then v1 is the text in force.
+    # v2 takes effect in 90 days: until then v1 is the text in force.
     assert "Stara <em>v1</em>" in polish
     archive = client.get("/orgs/acme/agreement/versions").get_data(as_text=True)
     assert "v1" in archive
@@ -569,7 +572,7 @@ def test_publish_and_accept_on_sqlite(tmp_path):
             {"external_ref": "C1", "name": "C1", "contacts": [{"email": "c@l.example"}]},
             actor="test",
         )
-        data = {**body(), "publish": True, "effective_on": date(2027, 1, 1)}
+        data = {**body(), "publish": True, "effective_on": date.fromisoformat(ahead())}
         version = agreements.create_version(org, data, actor="test")
         db.session.commit()
         accepted = agreements.accept_version(
@@ -606,7 +609,7 @@ def test_customer_registered_after_publication_is_asked_then_reminded(
     (link,) = links_in([message])
     assert client.get(path_of(link)).status_code == 200
     status = client.get(
-        desk.url("/agreements/2027-01/acceptances?accepted=false"), headers=desk.legal
+        desk.url("/agreements/v2/acceptances?accepted=false"), headers=desk.legal
     ).json
     assert {i["customer"]["external_ref"] for i in status["items"]} == {"C1", "C2"}
     (event,) = audit_events(client, desk.org, desk.legal, action="agreement.requested")
@@ -619,7 +622,7 @@ def test_customer_registered_after_publication_is_asked_then_reminded(
         )
         db.session.commit()
     accepted = client.post(
-        desk.url("/agreements/2027-01/acceptances"),
+        desk.url("/agreements/v2/acceptances"),
         json={"name": "B", "email": "b@c2.example"},
         headers=late["key"],
     )
@@ -635,7 +638,7 @@ def test_customer_that_accepted_without_a_request_is_not_asked(app, client, desk
     publish(client, desk)
     customer = desk.customer("C1", locale="en")
     accepted = client.post(
-        desk.url("/agreements/2027-01/acceptances"),
+        desk.url("/agreements/v2/acceptances"),
         json={"name": "A", "email": "a@c1.example"},
         headers=customer["key"],
     )
@@ -697,7 +700,7 @@ def test_reminders_stop_at_the_bound_and_legal_staff_are_alerted_once(
     reminders = [m for m in outbox_mail.sent if "Reminder" in m["Subject"]]
     alerts = [m for m in outbox_mail.sent if m["Subject"].startswith("[DPA Registry]")]
     assert len(reminders) == 2
-    # 2027-01-01 is still ahead on these dates: one alert, for the exhausted reminders.
+    # The effective date is still ahead on these dates: one alert, for the exhausted reminders.
     (alert,) = alerts
     assert alert["To"].addresses[0].addr_spec == "legal@acme.example"
     body_text = alert.get_body(("plain",)).get_content()
@@ -716,7 +719,7 @@ def test_effective_date_without_acceptance_alerts_legal_and_shows_in_compliance(
     c2 = desk.customer("C2", locale="en")
     publish(client, desk, effective_on=str(desk.today()))
     client.post(
-        desk.url("/agreements/2027-01/acceptances"),
+        desk.url("/agreements/v2/acceptances"),
         json={"name": "B", "email": "b@c2.example"},
         headers=c2["key"],
     )

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
+from service import clock
 from service.demo.seed import KEYS_FILE, load_data, seed
 from service.extensions import db
 from service.organizations.models import Organization
@@ -17,8 +19,8 @@ from tests.conftest import bearer
 from tests.notice_kit import assert_problem
 
 TEXTS = {
-    "pl": "# Umowa powierzenia 2027\n\nNaruszenia zgłaszamy w ciągu **12 godzin**.",
-    "en": "# Data processing agreement 2027\n\nBreaches are reported within **12 hours**.",
+    "pl": "# Umowa powierzenia v2\n\nNaruszenia zgłaszamy w ciągu **12 godzin**.",
+    "en": "# Data processing agreement v2\n\nBreaches are reported within **12 hours**.",
 }
 SUMMARIES = {"pl": "Krótszy termin zgłoszenia naruszenia.", "en": "Shorter breach notice."}
 
@@ -41,8 +43,8 @@ def test_new_bookero_version_reaches_every_customer_and_one_accepts(
     published = client.post(
         f"{api}/agreements",
         json={
-            "version": "2027-01",
-            "effective_on": "2027-01-01",
+            "version": "v2",
+            "effective_on": str(clock.local_today("Europe/Warsaw") + timedelta(days=60)),
             "texts": [
                 {"language": lang, "text": TEXTS[lang], "summary": SUMMARIES[lang]}
                 for lang in ("pl", "en")
@@ -62,7 +64,7 @@ def test_new_bookero_version_reaches_every_customer_and_one_accepts(
         assert message["Content-Language"] == contact["locale"]
         assert SUMMARIES[contact["locale"]] in message.get_body(("plain",)).get_content()
 
-    status = client.get(f"{api}/agreements/2027-01/acceptances", headers=legal).json
+    status = client.get(f"{api}/agreements/v2/acceptances", headers=legal).json
     assert status["summary"] == {"customers": 4, "accepted": 0, "pending": 4}
     assert {i["current_version"] for i in status["items"]} == {"2024-01"}
 
@@ -88,11 +90,11 @@ def test_new_bookero_version_reaches_every_customer_and_one_accepts(
     assert accepted.status_code == 200, accepted.get_data(as_text=True)
 
     customers = client.get(f"{api}/customers?external_ref=BK-0002", headers=legal).json["items"]
-    assert customers[0]["agreement"]["version"] == "2027-01"
+    assert customers[0]["agreement"]["version"] == "v2"
     evidence_url = f"{api}/customers/{customers[0]['id']}/agreement-evidence"
     evidence = client.get(evidence_url, headers=legal).json
     newest, oldest = evidence["acceptances"]
-    assert newest["version"] == "2027-01"
+    assert newest["version"] == "v2"
     assert newest["text_sha256"] == hashlib.sha256(TEXTS["en"].encode()).hexdigest()
     assert (newest["ip_address"], newest["user_agent"]) == ("192.0.2.44", "Mozilla/5.0 (demo)")
     assert newest["channel"] == "link"
@@ -100,15 +102,15 @@ def test_new_bookero_version_reaches_every_customer_and_one_accepts(
     page = client.get(evidence_url + "?format=html", headers=legal).get_data(as_text=True)
     assert newest["text_sha256"] in page
 
-    status = client.get(f"{api}/agreements/2027-01/acceptances", headers=legal).json
+    status = client.get(f"{api}/agreements/v2/acceptances", headers=legal).json
     assert status["summary"] == {"customers": 4, "accepted": 1, "pending": 3}
 
     # A published text never changes: corrections are a new version.
     edit = client.patch(
-        f"{api}/agreements/2027-01",
+        f"{api}/agreements/v2",
         json={"texts": [{"language": "en", "text": "Something else."}]},
         headers=legal,
     )
     assert_problem(edit, 409)
-    shown = client.get(f"{api}/agreements/2027-01").json
+    shown = client.get(f"{api}/agreements/v2").json
     assert {t["language"]: t["text"] for t in shown["texts"]} == TEXTS

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from service import reference
+from service import clock, reference
 from service.changes.models import Change
 from service.extensions import db
 from service.organizations.models import Organization
@@ -204,7 +204,10 @@ def _stamp(moment: datetime) -> str:
 
 
 def tag_uri(base_url: str, day: date, specific: str) -> str:
-    """A permanent id (RFC 4151) that does not change when the page moves."""
+    """A permanent id (RFC 4151) that does not change when the page moves.
+
+    Its date only makes the id unique in time and must never change for an entry, so it
+    stays the UTC date it was first minted with; no person reads it as a date."""
     authority = (urlsplit(base_url).hostname or "localhost").lower()
     return f"tag:{authority},{day.isoformat()}:{specific}"
 
@@ -220,7 +223,7 @@ def change_title(change: Change, lang: str) -> str:
     return t["entry_withdrawn"].format(title=title) if change.status == "withdrawn" else title
 
 
-def change_summary(change: Change, lang: str) -> str:
+def change_summary(change: Change, lang: str, timezone: str) -> str:
     t = TEXTS[lang]
     lines = [
         f"{change.recipient.name} ({change.recipient.legal_entity})",
@@ -239,7 +242,11 @@ def change_summary(change: Change, lang: str) -> str:
     if change.reason:
         lines.append(f"{t['reason']}: {change.reason}")
     if change.status == "withdrawn":
-        when = change.withdrawn_at.date().isoformat() if change.withdrawn_at else ""
+        when = (
+            clock.local_today(timezone, change.withdrawn_at).isoformat()
+            if change.withdrawn_at
+            else ""
+        )
         lines.append(f"{t['withdrawn'].capitalize()} {when}: {change.withdrawal_reason or ''}")
     return "\n".join(lines)
 
@@ -282,5 +289,5 @@ def atom_body(org: Organization, lang: str, base_url: str) -> bytes:
         sub(entry, "published", _stamp(change.announced_at))
         sub(entry, "updated", _stamp(change.withdrawn_at or change.announced_at))
         sub(entry, "link", rel="alternate", type="text/html", href=f"{page}#change-{change.id}")
-        sub(entry, "summary", change_summary(change, lang), type="text")
+        sub(entry, "summary", change_summary(change, lang, org.timezone), type="text")
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
