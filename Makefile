@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format migrate seed worker clean bench
+.PHONY: help install run test test-dates lint format migrate seed worker clean bench
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ run: $(STAMP) ## Migrate, seed the demo and serve on 127.0.0.1:$PORT (8000) with
 
 test: $(STAMP) ## Run the whole suite against real PostgreSQL and Redis
 	@bash scripts/test.sh
+
+test-dates: $(STAMP) ## Run the whole suite under faketime at leap, DST and year-end moments (DATES=name ...)
+	@DATES="$(DATES)" ARGS="$(ARGS)" bash scripts/test-dates.sh
 
 lint: $(STAMP) ## ruff check and format check
 	$(BIN)/ruff check .
