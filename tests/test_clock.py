@@ -1,0 +1,136 @@
+"""The service's one clock: a frozen clock reaches the API, the tasks and what they write, and
+the calendar date that decides anything is the organization's local date."""
+
+from __future__ import annotations
+
+import ast
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import time_machine
+
+from service import clock
+from service.changes.models import Change
+from service.extensions import db
+from tests.conftest import bearer
+from tests.test_public import announce, api, page_url, register
+
+ROOT = Path(__file__).resolve().parents[1]
+# 23:30 on 31 December in UTC is already 00:30 on 1 January in Warsaw.
+NEW_YEAR_IN_WARSAW = datetime(2027, 12, 31, 23, 30, tzinfo=UTC)
+
+# Calls that read the wall clock; only service/clock.py may make them.
+CLOCK_CALLS = {
+    ("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
+    ("time", "time"), ("time", "time_ns"), ("func", "now"), ("func", "current_date"),
+    ("func", "current_timestamp"), ("func", "localtimestamp"), ("func", "clock_timestamp"),
+}  # fmt: skip
+# SQL that would ask the database server for the time (its clock is not the service's).
+SERVER_CLOCK_SQL = re.compile(
+    r"\b(now\(\)|current_date|current_timestamp|localtimestamp|clock_timestamp|statement_timestamp)",
+    re.IGNORECASE,
+)
+
+
+def _sources() -> list[Path]:
+    files = [*ROOT.glob("service/**/*.py"), *ROOT.glob("workers/**/*.py")]
+    return [f for f in files if f.name != "clock.py" or f.parent.name != "service"]
+
+
+def _is_clock_call(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and (node.func.value.id, node.func.attr) in CLOCK_CALLS
+    )
+
+
+def _is_server_clock_sql(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and "SELECT" in node.value.upper()
+        and SERVER_CLOCK_SQL.search(node.value) is not None
+    )
+
+
+def _clock_reads(path: Path) -> list[str]:
+    """`line: what` for each read of the wall clock or of the database server's clock."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if _is_clock_call(node):
+            found.append(f"{node.lineno}: {node.func.value.id}.{node.func.attr}()")
+        elif _is_server_clock_sql(node):
+            found.append(f"{node.lineno}: SQL reads the server clock")
+    return sorted(found)
+
+
+def test_only_service_clock_reads_the_clock():
+    sources = _sources()
+    assert len(sources) > 100  # the scan really covers the service and the workers
+    offenders = [f"{p.relative_to(ROOT)}:{hit}" for p in sources for hit in _clock_reads(p)]
+    assert offenders == []
+
+
+def test_the_scan_finds_a_clock_read(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from datetime import datetime\n"
+        "def f():\n"
+        "    return datetime.now()\n"
+        "Q = 'SELECT id FROM changes WHERE effective_on <= CURRENT_DATE'\n"
+    )
+    assert _clock_reads(sample) == ["3: datetime.now()", "4: SQL reads the server clock"]
+
+
+@pytest.mark.parametrize(
+    ("moment", "shown"),
+    [
+        (datetime(2027, 3, 28, 0, 30, tzinfo=UTC), "2027-03-28 01:30 CET"),
+        (datetime(2027, 3, 28, 1, 30, tzinfo=UTC), "2027-03-28 03:30 CEST"),
+        (datetime(2027, 10, 31, 0, 30, tzinfo=UTC), "2027-10-31 02:30 CEST"),
+        (datetime(2027, 10, 31, 1, 30, tzinfo=UTC), "2027-10-31 02:30 CET"),
+        (NEW_YEAR_IN_WARSAW, "2028-01-01 00:30 CET"),
+    ],
+)
+def test_moments_are_shown_in_the_organizations_zone_named(moment, shown):
+    assert clock.local_moment(moment, "Europe/Warsaw") == shown
+
+
+def test_local_today_is_the_organizations_date_not_the_utc_one():
+    with time_machine.travel(NEW_YEAR_IN_WARSAW, tick=False):
+        assert clock.now() == NEW_YEAR_IN_WARSAW
+        assert clock.local_today("UTC").isoformat() == "2027-12-31"
+        assert clock.local_today("Europe/Warsaw").isoformat() == "2028-01-01"
+        assert clock.start_of_day(clock.local_today("Europe/Warsaw"), "Europe/Warsaw") == (
+            datetime(2027, 12, 31, 23, 0, tzinfo=UTC)
+        )
+
+
+def test_a_frozen_clock_reaches_the_api_pages_and_tasks(app, client, world):
+    """At 00:30 on 1 January in Warsaw, a vendor added for 1 January is in force, everywhere."""
+    with time_machine.travel(NEW_YEAR_IN_WARSAW, tick=False):
+        org = world.org("warsaw")
+        legal = bearer(world.key("legal", org))
+        vendor = register(client, org, legal)
+        change = announce(
+            client, org, legal, kind="add", recipient_id=vendor["id"],
+            effective_on="2028-01-01", reason="Hosting",
+        )  # fmt: skip
+        assert change["announced_at"].startswith("2027-12-31T23:30:00")
+
+        listed = client.get(api(org, "/subprocessors")).json
+        assert [item["id"] for item in listed["items"]] == [vendor["id"]]
+        page = client.get(page_url(org, "?lang=en")).get_data(as_text=True)
+        # The changelog dates the announcement by Warsaw's calendar.
+        assert '<time datetime="2028-01-01">' in page
+        assert '<time datetime="2027-12-31">' not in page
+
+        task = app.extensions["celery"].tasks["workers.tasks.record_change_milestones"]
+        assert task.apply().get()["in_effect"] == 1
+        with app.app_context():
+            stored = db.session.get(Change, change["id"])
+            assert stored.in_effect_recorded_at == NEW_YEAR_IN_WARSAW
