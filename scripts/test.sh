@@ -23,9 +23,16 @@ stop_started() {
 }
 trap stop_started EXIT
 
+# Servers this script starts keep the machine's real clock, even under `make test-dates`
+# (faketime): the service never asks them for the time, and redis-server cannot start with
+# libfaketime preloaded.
+real_clock() {
+    env -u LD_PRELOAD -u FAKETIME "$@"
+}
+
 run_as_pg() {
     # initdb and postgres refuse to run as root.
-    if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+    if [[ $(id -u) == 0 ]]; then real_clock runuser -u postgres -- "$@"; else real_clock "$@"; fi
 }
 
 pg_up() {
@@ -75,7 +82,7 @@ if ! redis_up; then
     port=$(free_port)
     mkdir -p "$TMP"
     echo "make test: starting a private Redis on 127.0.0.1:$port"
-    redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no --dir "$TMP" \
+    real_clock redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no --dir "$TMP" \
         --logfile "$TMP/redis-$port.log" &
     started+=("redis:$!")
     export TEST_REDIS_URL="redis://127.0.0.1:$port/14"

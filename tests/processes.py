@@ -63,3 +63,24 @@ class Process:
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         self.stop(sig)
+
+
+def real_clock_env() -> dict[str, str]:
+    """The environment for a server that stands for infrastructure (Redis, PostgreSQL).
+
+    Under `make test-dates` libfaketime is preloaded into the whole suite. Infrastructure keeps
+    the machine's real clock, as in production, where the service never asks it for the time
+    (service/clock.py); and redis-server cannot start with the preload (its allocator calls
+    clock_gettime while libfaketime is still initialising)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAKETIME")}
+    kept = [lib for lib in env.pop("LD_PRELOAD", "").split() if "faketime" not in lib]
+    if kept:
+        env["LD_PRELOAD"] = " ".join(kept)
+    return env
+
+
+def redis_server(port: int, workdir: Path) -> Process:
+    """A private redis-server on `port` that keeps nothing on disk."""
+    argv = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
+    argv += ["--appendonly", "no", "--dir", str(workdir)]
+    return Process(argv, real_clock_env(), workdir / f"redis-{port}.log")

@@ -43,6 +43,7 @@ from service.mail.senders import PermanentFailure, SMTPSender
 from service.notices.links import read_answer_token
 from service.organizations.models import Organization
 from service.outbox.models import Delivery, OutboxItem
+from tests import processes
 from tests.conftest import bearer, vendor
 from tests.processes import Process
 from workers import celery_init_app
@@ -182,23 +183,7 @@ class RedisServer:
 
         if shutil.which("redis-server") is None:
             pytest.fail("redis-server is not installed (apt-get install redis-server)")
-        self.process = Process(
-            [
-                "redis-server",
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            dict(os.environ),
-            self.workdir / f"redis-{self.port}.log",
-        )
+        self.process = processes.redis_server(self.port, self.workdir)
 
         def up() -> bool:
             try:

@@ -26,7 +26,7 @@ from alembic.script import ScriptDirectory
 
 from service import MIGRATIONS
 from tests.conftest import ADMIN_URL, REDIS_URL, _admin, _with_database, vendor
-from tests.processes import Process
+from tests.processes import Process, redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(os.environ.get("VIRTUAL_ENV") or ROOT / ".venv") / "bin"
@@ -76,23 +76,7 @@ def broker_url(tmp_path: Path, processes: list[Process]) -> str:
     if not shutil.which("redis-server"):
         return REDIS_URL
     port = _free_port()
-    server = Process(
-        [
-            "redis-server",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        dict(os.environ),
-        tmp_path / "redis.log",
-    )
+    server = redis_server(port, tmp_path)
     processes.append(server)
     url = f"redis://127.0.0.1:{port}/0"
 
