@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 
 import psycopg
@@ -176,6 +176,18 @@ class World:
 
     def day(self, org: dict, offset: int) -> str:
         return (self.today(org) + timedelta(days=offset)).isoformat()
+
+
+# Modules that write calendar dates as literals (legal facts, past relationships, due dates)
+# run at this moment, so that what they assert never depends on the day the suite runs.
+FIXED_MOMENT = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def fixed_clock(time_machine) -> datetime:
+    """The clock of this process moved to FIXED_MOMENT (running on from there)."""
+    time_machine.move_to(FIXED_MOMENT)
+    return FIXED_MOMENT
 
 
 @pytest.fixture

@@ -430,6 +430,7 @@ def test_offboarding_stops_requests_and_cancels_unsent_mail(app, client, desk, o
     assert event["after"]["end_reason"] == "Contract terminated"
 
 
+@pytest.mark.usefixtures("fixed_clock")  # its dates are literals
 def test_offboarding_starts_the_retention_period(client, world):
     desk = Desk(client, world, "kept", retention_years=2)
     customer = desk.customer("C1", started_on="2024-01-01")
@@ -450,6 +451,7 @@ def test_offboarding_starts_the_retention_period(client, world):
     assert_problem(early, 409)
 
 
+@pytest.mark.usefixtures("fixed_clock")  # its dates are literals
 def test_offboarding_before_the_start_is_refused(client, desk):
     customer = desk.customer("C1", started_on="2024-01-01")
     response = client.post(

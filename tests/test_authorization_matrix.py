@@ -16,9 +16,11 @@ organization's data.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
+from service import clock
 from tests.conftest import bearer
 from tests.notice_kit import Desk
 
@@ -179,7 +181,8 @@ def _url(rule: str, values: dict) -> str:
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), PREFIX + rule)
     # Queries an endpoint requires, so that an allowed caller gets past validation.
     if path.endswith("/diff"):
-        path += "?from=2020-01-01&to=2030-01-01"
+        today = clock.local_today("Europe/Warsaw")
+        path += f"?from={today - timedelta(days=365)}&to={today + timedelta(days=365)}"
     return path
 
 

@@ -39,12 +39,18 @@ def _sources() -> list[Path]:
     return [f for f in files if f.name != "clock.py" or f.parent.name != "service"]
 
 
+def _owner(node: ast.expr) -> str | None:
+    """`datetime` for `datetime.now`, `func` for `db.func.now` and `sa.func.now`."""
+    if isinstance(node, ast.Name):
+        return node.id
+    return node.attr if isinstance(node, ast.Attribute) else None
+
+
 def _is_clock_call(node: ast.AST) -> bool:
     return (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
-        and isinstance(node.func.value, ast.Name)
-        and (node.func.value.id, node.func.attr) in CLOCK_CALLS
+        and (_owner(node.func.value), node.func.attr) in CLOCK_CALLS
     )
 
 
@@ -62,7 +68,7 @@ def _clock_reads(path: Path) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if _is_clock_call(node):
-            found.append(f"{node.lineno}: {node.func.value.id}.{node.func.attr}()")
+            found.append(f"{node.lineno}: {_owner(node.func.value)}.{node.func.attr}()")
         elif _is_server_clock_sql(node):
             found.append(f"{node.lineno}: SQL reads the server clock")
     return sorted(found)
@@ -75,6 +81,19 @@ def test_only_service_clock_reads_the_clock():
     assert offenders == []
 
 
+def test_tests_never_ask_the_database_server_for_the_time():
+    """Tests may compute dates from today, but a value from the server's clock would escape
+    a frozen or faked clock (the server keeps the real one)."""
+    offenders = [
+        f"{path.name}:{hit}"
+        for path in ROOT.glob("tests/*.py")
+        if path.name != "test_clock.py"
+        for hit in _clock_reads(path)
+        if "SQL" in hit or "func." in hit
+    ]
+    assert offenders == []
+
+
 def test_the_scan_finds_a_clock_read(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text(
@@ -82,8 +101,13 @@ def test_the_scan_finds_a_clock_read(tmp_path):
         "def f():\n"
         "    return datetime.now()\n"
         "Q = 'SELECT id FROM changes WHERE effective_on <= CURRENT_DATE'\n"
+        "stmt = update(Notice).values(delivered_at=db.func.now())\n"
     )
-    assert _clock_reads(sample) == ["3: datetime.now()", "4: SQL reads the server clock"]
+    assert _clock_reads(sample) == [
+        "3: datetime.now()",
+        "4: SQL reads the server clock",
+        "5: func.now()",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from service import reference
+from service import clock, reference
 from service.audit import services as audit
 from service.audit.models import AuditEvent
 from service.changes.models import Notice
@@ -20,6 +20,9 @@ from service.extensions import db
 from service.organizations.models import Organization
 from service.recipients.models import Recipient
 from tests.conftest import bearer, vendor
+
+# Calendar dates in this module are literals: it runs at a fixed moment (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("fixed_clock")
 
 PROBLEM = "application/problem+json"
 US_SCC = {
@@ -674,7 +677,7 @@ def test_undelivered_notices_and_urgent_changes(app, client, world, org, legal):
         if i["change"]["id"] == urgent.json["id"]
     } == {"error"}
     with app.app_context():
-        db.session.execute(update(Notice).values(delivered_at=db.func.now()))
+        db.session.execute(update(Notice).values(delivered_at=clock.now()))
         db.session.commit()
     assert report(client, org, legal, rule="notice.undelivered")["items"] == []
 

@@ -12,6 +12,9 @@ from service.customers.models import Customer, CustomerContact
 from service.extensions import db
 from tests.conftest import audit_events, bearer
 
+# Calendar dates in this module are literals: it runs at a fixed moment (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("fixed_clock")
+
 
 def customers_url(org: dict, suffix: str = "") -> str:
     return f"/api/v1/orgs/{org['slug']}/customers{suffix}"

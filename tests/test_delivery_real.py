@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import func, select
 
+from service import clock
 from service.changes.models import Notice
 from service.customers.models import Customer, CustomerContact
 from service.extensions import db
@@ -349,7 +350,7 @@ def make_scene(app: Flask, world, client, customers: int) -> Scene:
                     "organization_id": org["id"],
                     "external_ref": ref,
                     "name": f"Salon Łódź {ref}",
-                    "started_on": date(2024, 1, 1),
+                    "started_on": clock.local_today("Europe/Warsaw") - timedelta(days=365),
                 }
                 for ref in refs
             ],

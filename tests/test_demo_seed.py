@@ -19,6 +19,9 @@ from service.keys.services import revoke_key
 from service.organizations.models import Organization
 from service.recipients.models import Recipient
 
+# Calendar dates in this module are literals: it runs at a fixed moment (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("fixed_clock")
+
 ACTOR = "test:seed"
 
 

@@ -11,6 +11,9 @@ from service.extensions import db
 from service.recipients.models import Recipient
 from tests.conftest import bearer, vendor
 
+# Calendar dates in this module are literals: it runs at a fixed moment (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("fixed_clock")
+
 VENDOR_HEADER = (
     "name,legal_entity,country,role,purpose_pl,purpose_en,data_categories_en,services,"
     "locations,listed_from"

@@ -526,7 +526,7 @@ def test_the_key_and_the_rendering_follow_the_date(ctx, world, org, legal, clien
 
 def test_body_cache_is_bounded_by_bytes():
     store = cache.BodyCache(max_bytes=100)
-    keys = [cache.Key(1, "t", datetime(2026, 1, 1).date(), "pl", str(i)) for i in range(5)]
+    keys = [cache.Key(1, "t", clock.local_today("UTC"), "pl", str(i)) for i in range(5)]
     for key in keys:
         store.put(key, b"x" * 25)
     assert len(store) == 4

@@ -11,6 +11,9 @@ from service.extensions import db
 from service.keys import services as keys
 from tests.conftest import audit_events, bearer, vendor
 
+# Calendar dates in this module are literals: it runs at a fixed moment (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("fixed_clock")
+
 PROBLEM = "application/problem+json"
 
 

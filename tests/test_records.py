@@ -19,6 +19,9 @@ from service.organizations.models import Organization
 from tests.conftest import bearer, vendor
 from tests.notice_kit import assert_problem
 
+# Calendar dates in this module are literals: it runs at a fixed moment (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("fixed_clock")
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BOOKERO = "/api/v1/orgs/bookero"
 BEZ = "/api/v1/orgs/bezkalkulatora"

@@ -15,6 +15,9 @@ from service import reference
 from service.recipients.schemas import DEROGATION_GROUNDS
 from service.reference import Place
 
+# Calendar dates in this module are literals: it runs at a fixed moment (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("fixed_clock")
+
 
 def test_the_packaged_files_are_sound_sourced_and_dated():
     assert reference.problems() == []

@@ -25,6 +25,9 @@ from service.webhooks.models import Webhook
 from tests.conftest import bearer
 from tests.notice_kit import Desk, assert_problem
 
+# Calendar dates in this module are literals: it runs at a fixed moment (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("fixed_clock")
+
 ENDED = {"started_on": "2015-01-10", "ended_on": "2018-03-31"}  # due on 2026-01-01
 PURGE_DAY = date(2026, 1, 1)
 
