@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # name | moment (UTC; the Warsaw wall time is in the comment) | TZ of the processes
+year=$(date -u +%Y)  # the year-end moments are this year's, never in the past
 MOMENTS=(
     "today|now|UTC"
     "plus-400-days|+400 days|UTC"
@@ -20,9 +21,9 @@ MOMENTS=(
     # 02:30 CEST in Warsaw, the first of the two 02:30s before the clocks fall back to CET.
     "fall-back|2027-10-31 00:30:00|Europe/Warsaw"
     # 23:30 on 31 December in Warsaw (22:30 UTC): the last half hour of the local year.
-    "new-years-eve|2027-12-31 22:30:00|UTC"
+    "new-years-eve|$year-12-31 22:30:00|UTC"
     # 00:30 on 1 January in Warsaw while it is still 31 December in UTC: another date.
-    "new-year|2027-12-31 23:30:00|UTC"
+    "new-year|$year-12-31 23:30:00|UTC"
 )
 
 if ! command -v faketime >/dev/null; then
