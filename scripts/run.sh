@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 
 BIN=.venv/bin
 PORT="${PORT:-8000}"
+# Every link the run mails or prints (notices, sign-in, subscriptions, the Atom feed) points
+# at the port it serves on, unless an address is given.
+export DPA_PUBLIC_BASE_URL="${DPA_PUBLIC_BASE_URL:-http://127.0.0.1:$PORT}"
 export FLASK_APP=service
 export DPA_INSTANCE_PATH="${DPA_INSTANCE_PATH:-$PWD/instance}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
@@ -25,6 +28,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# A second run on a busy port would find the first one's health check and claim success.
+if ! "$BIN/python" - "$PORT" <<'PY'
+import socket, sys
+with socket.socket() as s:
+    # As gunicorn binds: connections of a previous run in TIME_WAIT do not count.
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+PY
+then
+    echo "run: 127.0.0.1:$PORT is already in use (another make run?); stop it or set PORT=..." >&2
+    exit 1
+fi
 
 redis_up() {
     "$BIN/python" - "$REDIS_URL" <<'PY' >/dev/null 2>&1
@@ -61,18 +77,29 @@ if [[ "${DPA_CELERY_ALWAYS_EAGER:-0}" != 1 ]]; then
 fi
 "$BIN/gunicorn" --bind "127.0.0.1:$PORT" --workers 2 --access-logfile - --graceful-timeout 10 \
     'service:create_app()' &
-pids+=($!)
+server=$!
+pids+=("$server")
 
+up=0
 for _ in $(seq 100); do
-    "$BIN/python" -c "import urllib.request as r; r.urlopen('http://127.0.0.1:$PORT/healthz', timeout=1)" \
-        2>/dev/null && break
+    kill -0 "$server" 2>/dev/null || break  # our server died (the port was taken meanwhile)
+    if "$BIN/python" -c "import urllib.request as r; r.urlopen('http://127.0.0.1:$PORT/healthz', timeout=1)" \
+        2>/dev/null; then
+        up=1
+        break
+    fi
     sleep 0.2
 done
+if ((!up)) || ! kill -0 "$server" 2>/dev/null; then
+    echo "run: the API did not start on 127.0.0.1:$PORT; see the output above" >&2
+    exit 1
+fi
 cat <<MSG
 
-  DPA Registry is running at http://127.0.0.1:$PORT
-    public list:  http://127.0.0.1:$PORT/api/v1/orgs/bookero/subprocessors
-    API docs:     http://127.0.0.1:$PORT/docs
+  DPA Registry is running at $DPA_PUBLIC_BASE_URL (serving on 127.0.0.1:$PORT)
+    public list:  $DPA_PUBLIC_BASE_URL/orgs/bookero/subprocessors
+    API:          $DPA_PUBLIC_BASE_URL/api/v1/orgs/bookero/subprocessors
+    API docs:     $DPA_PUBLIC_BASE_URL/docs
   Demo keys (shown once when created, kept in $DPA_INSTANCE_PATH/demo-keys.env):
 MSG
 sed 's/^/    /' "$DPA_INSTANCE_PATH/demo-keys.env" 2>/dev/null || echo "    (no demo-keys.env)"

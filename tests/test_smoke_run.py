@@ -7,6 +7,7 @@ import email
 import email.policy
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -53,8 +54,8 @@ class Stack:
         self.log = workdir / f"run-{time.monotonic_ns()}.log"
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> None:
-        env = {
+    def env(self) -> dict[str, str]:
+        return {
             **os.environ,
             "PORT": str(self.port),
             "DATABASE_URL": f"sqlite:///{self.workdir / 'registry.sqlite3'}",
@@ -64,6 +65,9 @@ class Stack:
             # travel from beat through Redis to the worker.
             "DPA_AUDIT_VERIFY_INTERVAL_SECONDS": "1",
         }
+
+    def start(self) -> None:
+        env = self.env()
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
                 ["bash", str(ROOT / "scripts" / "run.sh")],
@@ -175,6 +179,23 @@ def test_make_run_serves_the_demo_with_worker_and_beat_and_restarts_on_same_data
 
     stack.wait_for(lambda: len(notices_written()) >= 4, 60, "notices as .eml under instance/mail")
     assert all(m["Message-ID"] and m["Content-Language"] for m in notices_written())
+    # Every link in them points at the port this run serves on.
+    for message in notices_written():
+        links = re.findall(r"https?://[^\s\"'<>]+", message.get_body(("plain",)).get_content())
+        assert links
+        assert all(link.startswith(stack.base + "/") for link in links), links
+
+    # A second run on the same port refuses to start instead of claiming the first's success.
+    second = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "run.sh")],
+        env={**stack.env(), "DPA_INSTANCE_PATH": str(stack.workdir / "second")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 1
+    assert f"127.0.0.1:{stack.port} is already in use" in second.stderr
+    assert "is running" not in second.stdout
 
     def listed(day: date) -> bool:
         _, page = _call(f"{api}/subprocessors?as_of={day.isoformat()}&per_page=500")
