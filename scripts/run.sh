@@ -102,7 +102,11 @@ cat <<MSG
     API docs:     $DPA_PUBLIC_BASE_URL/docs
   Demo keys (shown once when created, kept in $DPA_INSTANCE_PATH/demo-keys.env):
 MSG
-sed 's/^/    /' "$DPA_INSTANCE_PATH/demo-keys.env" 2>/dev/null || echo "    (no demo-keys.env)"
+if ! sed 's/^/    /' "$DPA_INSTANCE_PATH/demo-keys.env" 2>/dev/null; then
+    echo "    (demo-keys.env is gone: keys are shown only when created. Make a new one:"
+    echo "     $BIN/flask --app service keys create --role legal --org bookero"
+    echo "     $BIN/flask --app service keys create --role customer --org bookero --customer BK-0002)"
+fi
 echo "  Stop with Ctrl-C."
 echo
 

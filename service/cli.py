@@ -62,20 +62,23 @@ def create_org(**options: str) -> None:
 @keys_cli.command("create")
 @click.option("--role", type=click.Choice(["admin", "legal", "customer"]), required=True)
 @click.option("--org", "org_slug", help="Organization slug (legal and customer keys).")
-@click.option("--customer", "customer_id", type=int, help="Customer id (customer keys).")
+@click.option(
+    "--customer",
+    "customer_ref",
+    help="The customer's reference (e.g. BK-0002) or its id (customer keys).",
+)
 @click.option("--name", help="Holder of the key, shown as the actor in the audit trail.")
-def create_key(role: str, org_slug: str | None, customer_id: int | None, name: str | None) -> None:
+def create_key(role: str, org_slug: str | None, customer_ref: str | None, name: str | None) -> None:
     """Create a key and print it alone on stdout; it is never shown again."""
     org = _org(org_slug) if org_slug else None
-    if role == "admin" and (org or customer_id):
+    if role == "admin" and (org or customer_ref):
         _fail("an admin key is deployment-wide: give neither --org nor --customer")
     if role != "admin" and org is None:
         _fail(f"a {role} key needs --org")
+    customer_id = None
     if role == "customer":
-        customer = db.session.get(Customer, customer_id) if customer_id else None
-        if customer is None or customer.organization_id != org.id:
-            _fail(f"a customer key needs --customer with the id of a customer of {org.slug}")
-    elif customer_id:
+        customer_id = _customer(org, customer_ref).id
+    elif customer_ref:
         _fail("--customer applies to customer keys only")
     holder = name or (f"{role}@{org.slug}" if org else role)
     try:
@@ -83,13 +86,36 @@ def create_key(role: str, org_slug: str | None, customer_id: int | None, name: s
             role=role,
             name=holder,
             organization_id=org.id if org else None,
-            customer_id=customer_id if role == "customer" else None,
+            customer_id=customer_id,
             actor=CLI_ACTOR,
         )
     except DomainError as exc:
         _fail(exc.detail)
     db.session.commit()
     click.echo(token)
+
+
+def _customer(org, reference: str | None) -> Customer:
+    """The customer of `org` known by its reference, or else by its id; never a guess."""
+    if not reference:
+        _fail(f"a customer key needs --customer with a reference or id of a customer of {org.slug}")
+    by_ref = db.session.scalar(
+        select(Customer).where(
+            Customer.organization_id == org.id, Customer.external_ref == reference
+        )
+    )
+    by_id = db.session.get(Customer, int(reference)) if reference.isdigit() else None
+    if by_id is not None and by_id.organization_id != org.id:
+        by_id = None
+    if by_ref is not None and by_id is not None and by_ref.id != by_id.id:
+        _fail(
+            f"'{reference}' is the reference of customer {by_ref.id} and the id of another "
+            "customer: create this key through the API with customer_id"
+        )
+    found = by_ref or by_id
+    if found is None:
+        _fail(f"no customer of {org.slug} has the reference or id '{reference}'")
+    return found
 
 
 @keys_cli.command("revoke")

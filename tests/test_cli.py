@@ -143,6 +143,37 @@ def test_customer_key_needs_a_customer_of_that_org(app, cli, client, world):
     assert client.get("/api/v1/orgs/bookero/customers", headers=bearer(token)).status_code == 403
 
 
+def test_customer_key_by_the_customers_reference(cli, client, world):
+    org = world.org("bookero")
+    legal = bearer(world.key("legal", org))
+
+    def customer(ref: str) -> dict:
+        url = "/api/v1/orgs/bookero/customers"
+        return client.post(url, json={"external_ref": ref, "name": ref}, headers=legal).json
+
+    salon, other = customer("BK-0002"), customer("BK-0003")
+    result = cli(
+        "keys", "create", "--role", "customer", "--org", "bookero", "--customer", "BK-0002"
+    )
+    assert result.exit_code == 0, result.output
+    token = key_lines(result)[0]
+    salon_url = f"/api/v1/orgs/bookero/customers/{salon['id']}"
+    assert client.get(salon_url, headers=bearer(token)).status_code == 200
+    other_url = f"/api/v1/orgs/bookero/customers/{other['id']}"
+    assert client.get(other_url, headers=bearer(token)).status_code in (403, 404)
+
+    # A reference that is also another customer's id is refused, never guessed.
+    customer(str(other["id"]))
+    ambiguous = cli(
+        "keys", "create", "--role", "customer", "--org", "bookero", "--customer", str(other["id"])
+    )
+    assert ambiguous.exit_code != 0
+    assert "reference of customer" in ambiguous.stderr
+    unknown = cli("keys", "create", "--role", "customer", "--org", "bookero", "--customer", "BK-9")
+    assert unknown.exit_code != 0
+    assert "BK-9" in unknown.stderr
+
+
 def test_admin_key_from_cli(app, cli, client):
     result = cli("keys", "create", "--role", "admin", "--name", "ops")
     assert result.exit_code == 0, result.output
