@@ -7,10 +7,12 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from service.changes.models import Notice
 from service.extensions import db
 from service.mail import messages, prepared
 from service.mail.senders import PreparedMessage
@@ -110,6 +112,31 @@ def test_prepared_messages_equal_the_standard_ones(
         assert languages == {"pl", "en"}
         # One preparation per language and kind of answer, not per message.
         assert len([k for k in fast_cache if k[0] == "prepared"]) == 2
+
+
+@pytest.mark.usefixtures("fixed_clock")  # the deadlines are literals, ahead of that moment
+@pytest.mark.parametrize(
+    ("deadline", "shown"),
+    [
+        (datetime(2027, 3, 28, 0, 30, tzinfo=UTC), "2027-03-28 01:30 CET"),
+        (datetime(2027, 3, 28, 21, 59, tzinfo=UTC), "2027-03-28 23:59 CEST"),
+    ],
+)
+def test_the_deadline_is_shown_in_the_organizations_zone_by_both_builders(
+    client, world, setup, app, deadline, shown
+):
+    org, legal = setup
+    _announce(client, world, org, legal, "Pocztex")
+    with app.app_context():
+        db.session.execute(update(Notice).values(objection_deadline=deadline))
+        db.session.commit()
+        fast_cache: dict = {}
+        for delivery in db.session.scalars(select(Delivery).order_by(Delivery.id)):
+            for message in (prepared.build(delivery, fast_cache), messages.build(delivery, {})):
+                for kind in ("plain", "html"):
+                    body = _parsed(message).get_body((kind,)).get_content()
+                    assert shown in body, kind
+                    assert "UTC" not in body, kind
 
 
 def test_fields_the_fast_path_cannot_vouch_for_take_the_standard_builder(

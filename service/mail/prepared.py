@@ -21,7 +21,7 @@ import email
 import email.utils
 import re
 import secrets
-from datetime import datetime
+from datetime import datetime, tzinfo
 from email.message import EmailMessage
 
 from flask import current_app, render_template
@@ -47,6 +47,8 @@ _MESSAGE_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+>
 _TOKEN = secrets.token_hex(12)
 _URL = f"DPA{_TOKEN}URL"
 _DEADLINE = f"DPA{_TOKEN}D"
+# Deadline formats recorded while rendering: (strftime format, zone it is shown in).
+Formats = list[tuple[str, tzinfo | None]]
 _PORTAL = f"DPA{_TOKEN}PORTAL"
 
 
@@ -62,18 +64,22 @@ class _Refuse:
 
 
 class _DeadlineSlot:
-    """The objection deadline: `strftime` records its format and leaves a marker."""
+    """The objection deadline: `astimezone` and `strftime` record the zone and the format
+    (as `clock.local_moment` uses them) and leave a marker."""
 
-    def __init__(self, formats: list[str]) -> None:
-        self._formats = formats
+    def __init__(self, formats: Formats, zone: tzinfo | None = None):
+        self._formats, self._zone = formats, zone
+
+    def astimezone(self, zone: tzinfo) -> _DeadlineSlot:
+        return _DeadlineSlot(self._formats, zone)
 
     def strftime(self, fmt: str) -> str:
-        self._formats.append(fmt)
+        self._formats.append((fmt, self._zone))
         return f"{_DEADLINE}{len(self._formats) - 1}X"
 
 
 class _NoticeSlot:
-    def __init__(self, notice: Notice, formats: list[str]) -> None:
+    def __init__(self, notice: Notice, formats: Formats) -> None:
         self.response = notice.response
         self.withdrawn_at = notice.withdrawn_at
         self.objection_deadline = (
@@ -87,7 +93,7 @@ class _NoticeSlot:
 class _Template:
     """A change's message in one language, rendered once with markers."""
 
-    def __init__(self, head: bytes, text: str, html: str, formats: list[str], lang: str) -> None:
+    def __init__(self, head: bytes, text: str, html: str, formats: Formats, lang: str) -> None:
         self.head, self.text, self.html, self.formats = head, text, html, formats
         self.boundary = f"===============dpa{secrets.token_hex(8)}=="
         self.tail = (
@@ -107,7 +113,7 @@ def _prepare(
     org: Organization, change: Change, notice: Notice | None, item, lang: str, cache: dict
 ) -> _Template:
     t = TEXTS[lang]
-    formats: list[str] = []
+    formats: Formats = []
     context: dict = {"org": org, "t": t, "lang": lang, "topic": item.topic, "fmt": {}}
     context |= messages._change_context(org, None, change, lang, cache)
     context["fmt"] = {"kind": t["kinds"][change.kind], "date": change.effective_on.isoformat()}
@@ -168,9 +174,11 @@ def build(delivery: Delivery, cache: dict) -> EmailMessage | PreparedMessage:
         if _URL in prepared.text or _URL in prepared.html:
             values[_URL] = answer_url(org, notice)
         deadline: datetime | None = notice.objection_deadline
-        for n, fmt in enumerate(prepared.formats):
+        for n, (fmt, zone) in enumerate(prepared.formats):
             assert deadline is not None
-            values[f"{_DEADLINE}{n}X"] = deadline.strftime(fmt)
+            values[f"{_DEADLINE}{n}X"] = (deadline.astimezone(zone) if zone else deadline).strftime(
+                fmt
+            )
         values[_PORTAL] = sign_in_page_url(org, address, lang)
     boundary = prepared.boundary.encode("ascii")
     data = b"".join(
