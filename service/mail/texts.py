@@ -9,6 +9,7 @@ TEXTS: dict[str, dict] = {
             "change.withdrawn": "Odwołana zmiana podprocesorów: {vendor}",
             "change.reminder": "Przypomnienie: {kind}: {vendor} od {date}",
             "answer.receipt": "Potwierdzenie: {answer}",
+            "objection.resolved": "Sprzeciw wobec {vendor}: {outcome}",
             "alert.legal": "[DPA Registry] {alert}",
             "subscription.confirm": "Potwierdź subskrypcję zmian podprocesorów: {org}",
             "portal.sign_in": "Link do logowania: portal klienta {org}",
@@ -31,6 +32,7 @@ TEXTS: dict[str, dict] = {
         "alerts": {
             "objection_filed": "Klient zgłosił sprzeciw",
             "consent_refused": "Klient odmówił zgody",
+            "objection_withdrawn": "Klient wycofał sprzeciw",
             "notice_undeliverable": "Nie udało się doręczyć zawiadomienia",
             "webhook_disabled": "Webhook klienta został wyłączony",
             "expiry_reminder": "Zbliża się termin ważności lub przeglądu u dostawcy",
@@ -57,6 +59,28 @@ TEXTS: dict[str, dict] = {
         "Adresy i język zawiadomień zmienią Państwo w portalu klienta albo odpowiadając na tę "
         "wiadomość.",
         "receipt_intro": "potwierdzamy otrzymanie Państwa odpowiedzi:",
+        "outcome_intro": "informujemy o rozpatrzeniu Państwa sprzeciwu wobec zmiany "
+        "podmiotów przetwarzających:",
+        "outcome_subjects": {
+            "excluded": "uwzględniony",
+            "termination_right": "uwzględniony (prawo wypowiedzenia)",
+            "rejected": "odrzucony",
+            "withdrawn": "wycofany",
+            "alternative": "przyjęte rozwiązanie alternatywne",
+        },
+        "outcomes": {
+            "excluded": "Sprzeciw uwzględniono: dalszy podmiot przetwarzający nie będzie "
+            "przetwarzał danych powierzonych przez Państwa.",
+            "termination_right": "Sprzeciw uwzględniono: mogą Państwo wypowiedzieć umowę; do "
+            "dnia jej rozwiązania ({day}) dalszy podmiot przetwarzający nie przetwarza "
+            "Państwa danych.",
+            "rejected": "Sprzeciw odrzucono jako nieuzasadniony, na co pozwala Państwa umowa "
+            "powierzenia; zmiana obowiązuje Państwa od dziś. Uzasadnienie:",
+            "withdrawn": "Sprzeciw wycofali Państwo; zmiana obowiązuje Państwa od dziś.",
+            "alternative": "Przyjęli Państwo zaproponowane rozwiązanie alternatywne; podmiot, "
+            "wobec którego wnieśli Państwo sprzeciw, nie przetwarza Państwa danych. "
+            "Rozwiązanie:",
+        },
         "alert_intro": "zdarzenie wymagające uwagi:",
         "subscriber_intro": "{org} zapowiada zmianę listy podmiotów przetwarzających "
         "(podprocesorów):",
@@ -95,6 +119,7 @@ TEXTS: dict[str, dict] = {
             "change.withdrawn": "Subprocessor change withdrawn: {vendor}",
             "change.reminder": "Reminder: {kind}: {vendor} from {date}",
             "answer.receipt": "Receipt: {answer}",
+            "objection.resolved": "Your objection to {vendor}: {outcome}",
             "alert.legal": "[DPA Registry] {alert}",
             "subscription.confirm": "Confirm your subscription to subprocessor changes: {org}",
             "portal.sign_in": "Your sign-in link: {org} customer portal",
@@ -119,6 +144,7 @@ TEXTS: dict[str, dict] = {
         "alerts": {
             "objection_filed": "A customer objected",
             "consent_refused": "A customer refused consent",
+            "objection_withdrawn": "A customer withdrew its objection",
             "notice_undeliverable": "A notice could not be delivered",
             "webhook_disabled": "A customer's webhook was disabled",
             "expiry_reminder": "A vendor's certification or review falls due soon",
@@ -144,6 +170,25 @@ TEXTS: dict[str, dict] = {
         "contacts": "This is a contractual notice and cannot be unsubscribed from. To change the "
         "addresses or language of notices, use the customer portal or reply to this message.",
         "receipt_intro": "we confirm receipt of your answer:",
+        "outcome_intro": "your objection to a change of subprocessors has been resolved:",
+        "outcome_subjects": {
+            "excluded": "upheld",
+            "termination_right": "upheld (right to terminate)",
+            "rejected": "rejected",
+            "withdrawn": "withdrawn",
+            "alternative": "alternative accepted",
+        },
+        "outcomes": {
+            "excluded": "Your objection is upheld: the subprocessor will not process the data "
+            "you entrust to us.",
+            "termination_right": "Your objection is upheld: you may terminate the agreement; "
+            "until it ends ({day}) the subprocessor does not process your data.",
+            "rejected": "Your objection was rejected as unjustified, as your data processing "
+            "agreement allows; the change applies to you from today. Reasons:",
+            "withdrawn": "You withdrew your objection; the change applies to you from today.",
+            "alternative": "You accepted the alternative offered; the vendor you objected to "
+            "does not process your data. The alternative:",
+        },
         "alert_intro": "an event that needs attention:",
         "subscriber_intro": "{org} announces a change of the subprocessors to which it "
         "entrusts personal data:",
