@@ -290,7 +290,18 @@ def create_customer(org: Organization, data: dict, *, actor: str) -> Customer:
     audit.record(
         org.id, actor, "customer.created", "customer", customer.id, after=snapshot(customer)
     )
+    ask_consents_owed(org, customer)
     return customer
+
+
+def ask_consents_owed(org: Organization, customer: Customer) -> int:
+    """A new customer under specific authorisation owes consent to the changes announced
+    before it came and taking effect after: it is asked (see notices.ask_late_customer)."""
+    if effective_terms(org, customer.agreement)["authorisation"] != "specific":
+        return 0
+    from service.notices.services import ask_late_customer  # notices reads our terms
+
+    return ask_late_customer(org, customer)
 
 
 def edit_customer(org: Organization, customer: Customer, data: dict, *, actor: str) -> Customer:

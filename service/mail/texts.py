@@ -42,6 +42,14 @@ TEXTS: dict[str, dict] = {
         "intro": "informujemy o planowanej zmianie listy podmiotów przetwarzających "
         "(podprocesorów), którym {org} powierza dane osobowe Państwa klientów.",
         "withdrawn_intro": "zapowiedziana zmiana listy podprocesorów została odwołana:",
+        "urgent_line": "Zmiana pilna (klauzula zastąpienia w sytuacji nadzwyczajnej w Państwa "
+        "umowie powierzenia), z krótszym okresem zawiadomienia. Powód:",
+        "post_hoc_note": "Sprzeciw mogą Państwo zgłosić także po wejściu zmiany w życie, do "
+        "terminu podanego niżej. Do czasu rozpatrzenia sprzeciwu dalszy podmiot przetwarzający "
+        "nie przetwarza Państwa danych, a przysługuje Państwu środek przewidziany w umowie.",
+        "leaves_you": "{new} nie będzie przetwarzać Państwa danych (usługi, z których Państwo "
+        "korzystają, są poza jego zakresem), a {old} przestaje je przetwarzać: informujemy "
+        "o tym bez potrzeby odpowiedzi.",
         "reminder_intro": "przypominamy o zbliżającej się zmianie listy podprocesorów:",
         "vendor": "Podmiot",
         "legal_entity": "Nazwa prawna",
@@ -154,6 +162,14 @@ TEXTS: dict[str, dict] = {
         "intro": "we are giving you notice of an intended change of the subprocessors to which "
         "{org} entrusts the personal data of your clients.",
         "withdrawn_intro": "the announced change of subprocessors has been withdrawn:",
+        "urgent_line": "This change is urgent (the emergency replacement clause of your data "
+        "processing agreement), with shortened notice. Why:",
+        "post_hoc_note": "You may object even after the change takes effect, until the "
+        "deadline below. Until your objection is resolved the subprocessor does not process "
+        "your data, and the remedy of your agreement applies.",
+        "leaves_you": "{new} will not process your data (the services you use are outside its "
+        "scope), and {old} stops processing it: this is for your information, no answer is "
+        "needed.",
         "reminder_intro": "a reminder of an upcoming change of subprocessors:",
         "vendor": "Vendor",
         "legal_entity": "Legal entity",

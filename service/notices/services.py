@@ -462,3 +462,16 @@ def delivered_short(org: Organization, day: date) -> list[Held]:
         if start is not None and start > change.effective_on and start > day:
             found.append(Held(change, notice, standing))
     return found
+
+
+def standing_fields(org, notice: Notice, answer) -> dict:
+    """How the notice's change stands for its customer today, as the list says it."""
+    today = clock.local_today(org.timezone)
+    if notice.change.effective_on > today:
+        day = notice.change.effective_on  # what it will be on the day, as things stand
+        standing = standing_of(org, notice, answer, day)
+        state = "not_in_effect"
+    else:
+        standing = standing_of(org, notice, answer, today)
+        state = standing.state
+    return {"post_hoc": notice.post_hoc, "standing": state, "applies_from": standing.applies_from}

@@ -64,19 +64,6 @@ def delivery_status(notice: Notice, deliveries: list[Delivery]) -> str:
     return "pending"
 
 
-def standing_fields(org, notice: Notice, answer) -> dict:
-    """How the notice's change stands for its customer today, as the list says it."""
-    today = clock.local_today(org.timezone)
-    if notice.change.effective_on > today:
-        day = notice.change.effective_on  # what it will be on the day, as things stand
-        standing = notice_services.standing_of(org, notice, answer, day)
-        state = "not_in_effect"
-    else:
-        standing = notice_services.standing_of(org, notice, answer, today)
-        state = standing.state
-    return {"post_hoc": notice.post_hoc, "standing": state, "applies_from": standing.applies_from}
-
-
 def present_notice(org, notice: Notice, *, with_deliveries: bool = False) -> dict:
     answer = answer_of(notice)
     closed = notice.objection_deadline is not None and clock.now() > notice.objection_deadline
@@ -98,7 +85,7 @@ def present_notice(org, notice: Notice, *, with_deliveries: bool = False) -> dic
         "withdrawn_at": notice.withdrawn_at,
         "answer": answer,
         "answer_url": answer_url(org, notice) if answerable else None,
-        **standing_fields(org, notice, answer),
+        **notice_services.standing_fields(org, notice, answer),
     } | (_with_deliveries(notice) if with_deliveries else {})
 
 
