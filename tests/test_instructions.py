@@ -12,6 +12,7 @@ import pytest
 from service.mail import delivery as mail_delivery
 from service.mail.senders import TemporaryFailure
 from tests.notice_kit import Desk, assert_problem, parse_dt
+from tests.portal_kit import sign_in
 
 
 @pytest.fixture
@@ -387,3 +388,29 @@ def test_a_replace_tells_the_old_vendors_customers_outside_the_new_scope(desk, o
     ]
     assert "przestaje je przetwarzać" in mail.get_body(("plain",)).get_content()
     assert desk.names("PAY", desk.day(31)) == set()
+
+
+def test_the_portal_shows_objected_pending_and_lets_the_customer_withdraw(
+    client, world, app, outbox_mail
+):
+    desk = Desk(client, world)
+    desk.customer("BELLA", contacts=[{"email": "anna@salon.example", "locale": "pl"}])
+    change = desk.add(desk.vendor(name="Mailer"), 0, urgent=True, urgent_justification="Outage")
+    portal = app.test_client()
+    token = sign_in(portal, "bookero", "anna@salon.example", outbox_mail)
+    filed = portal.post(
+        f"/portal/bookero/changes/{change['id']}",
+        data={"decision": "object", "reason": "", "csrf_token": token},
+    )
+    assert filed.status_code == 303  # post hoc: the emergency clause's window is open
+    overview = portal.get("/portal/bookero/").get_data(as_text=True)
+    assert "sprzeciw — w toku rozpatrywania" in overview
+    page = portal.get(f"/portal/bookero/changes/{change['id']}").get_data(as_text=True)
+    assert 'value="withdraw"' in page
+    withdrawn = portal.post(
+        f"/portal/bookero/changes/{change['id']}",
+        data={"decision": "withdraw", "reason": "OK", "csrf_token": token},
+    )
+    assert withdrawn.status_code == 303
+    assert "sprzeciw — w toku" not in portal.get("/portal/bookero/").get_data(as_text=True)
+    assert "Mailer" in desk.names("BELLA")
