@@ -65,8 +65,12 @@ class Desk:
         services=("bookings",),
         locale: str | None = "pl",
         key: bool = True,
+        emergency: bool | None = True,
         **extra: object,
     ) -> dict:
+        """Register a customer. Its agreement has an emergency-replacement clause (0 days'
+        minimum notice) unless `emergency` says otherwise, so the urgent additions tests use
+        as setup (`listed`) reach it; tests about urgency choose it explicitly."""
         agreement = {
             name: value
             for name, value in (
@@ -74,6 +78,7 @@ class Desk:
                 ("notice_days", notice_days),
                 ("objection_days", objection_days),
                 ("objection_remedy", remedy),
+                ("emergency_clause", emergency),
             )
             if value is not None
         }

@@ -67,6 +67,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("DELETE", "/keys/<prefix>"): "legal",
     ("GET", "/objections"): "legal",
     ("POST", "/objections/<int:objection_id>/resolution"): "legal",
+    ("POST", "/objections/<int:objection_id>/withdrawal"): "customer",
     ("GET", "/privacy-policy-section"): "public",
     ("GET", "/record"): "legal",
     ("GET", "/retention"): "legal",

@@ -290,13 +290,11 @@ def test_an_update_notifies_customers_of_the_old_and_the_new_scope(desk, client)
     # A material update: general customers may object, specific ones are informed.
     assert notified["BOOK"]["response"] == "objection"
     assert notified["PAY"]["response"] == "objection"
-    assert notified["SPEC"]["response"] == "none"
+    # The update adds a service: a specific-authorisation customer must consent to it.
+    assert notified["SPEC"]["response"] == "consent"
     assert notified["SPEC"]["objection_deadline"] is None
-    assert notified["SPEC"]["answer_url"] is None
     assert notified["PAY"]["objection_deadline"]
-    # Specific customers neither object to nor consent to an update.
     assert_problem(desk.object("SPEC", change["id"]), 409)
-    assert_problem(desk.consent("SPEC", change["id"]), 409)
     assert_problem(desk.consent("PAY", change["id"]), 409)
     assert desk.object("BOOK", change["id"]).status_code == 201
 
@@ -333,7 +331,7 @@ def test_a_short_notice_names_the_customers_short_of_it_capped_but_counted(desk,
 
 
 def test_an_urgent_change_may_be_short_but_is_audited_and_listed(desk):
-    desk.customer("C30", notice_days=30)
+    desk.customer("C30", notice_days=30, emergency=True)
     mailer = desk.vendor(name="Mailer")
     change = desk.announced(
         kind="add",
@@ -347,9 +345,11 @@ def test_an_urgent_change_may_be_short_but_is_audited_and_listed(desk):
     assert event["after"]["urgent"] is True
     assert event["after"]["urgent_justification"] == "Provider shut down"
     notice = desk.notices_of(change["id"])["C30"]
-    # Even an urgent change leaves the customer until it takes effect to object.
-    assert parse_dt(notice["objection_deadline"]) == local_midnight(
-        desk.day(3), desk.org["timezone"]
+    # Under the emergency clause the objection window runs 14 days from delivery, past the
+    # effective date (post hoc), instead of being capped at it.
+    assert notice["post_hoc"] is True
+    assert parse_dt(notice["objection_deadline"]) == parse_dt(notice["delivered_at"]) + timedelta(
+        days=14
     )
     listed = desk.client.get(desk.url("/changes"), query_string={"urgent": "true"}).json
     assert [c["id"] for c in listed["items"]] == [change["id"]]
@@ -542,11 +542,14 @@ def test_a_general_customer_with_the_default_terms_is_asked_to_object(desk):
     )
 
 
-def test_an_independent_controller_is_listed_for_every_customer_without_consent(desk):
+def test_an_independent_controller_waits_for_a_specific_customers_consent(desk):
+    # Art. 28(3)(a), 29: disclosing a customer's data to a controller needs its instruction.
     desk.customer("SPEC", authorisation="specific", started_on=desk.day(-5))
     payments = desk.vendor(name="Payments Ltd", role="independent_controller")
-    change = desk.add(payments, 0)
-    assert desk.notices_of(change["id"]) == {}
+    change = desk.add(payments, 0, urgent=True, urgent_justification="Payment outage")
+    assert desk.notices_of(change["id"])["SPEC"]["response"] == "consent"
+    assert desk.names("SPEC", desk.day(0)) == set()
+    assert desk.consent("SPEC", change["id"]).status_code == 201
     assert desk.names("SPEC", desk.day(0)) == {"Payments Ltd"}
 
 
@@ -565,13 +568,13 @@ def test_the_earliest_allowed_date_counts_from_the_organizations_today(desk):
 def renders(monkeypatch) -> list[int]:
     """Customer ids whose list was computed rather than taken from the cache."""
     seen: list[int] = []
-    original = subprocessors.customer_list
+    original = subprocessors.customer_view
 
     def counting(org, customer, day):
         seen.append(customer.id)
         return original(org, customer, day)
 
-    monkeypatch.setattr(subprocessors, "customer_list", counting)
+    monkeypatch.setattr(subprocessors, "customer_view", counting)
     return seen
 
 
@@ -617,15 +620,20 @@ def test_every_customer_side_write_shows_at_once(desk, app, renders):
     assert len(renders) == 4
 
 
-def test_delivery_stamps_on_notices_keep_the_cached_lists(desk, app):
+def test_delivery_stamps_on_notices_move_the_customers_token(desk, app):
     desk.customer("BOOK", services=("bookings",))
     change = desk.add(desk.vendor(name="Later"), 40)
     before = tokens(app, desk)
     with app.app_context():
         notice = db.session.scalars(select(Notice).where(Notice.change_id == change["id"])).one()
-        notice.delivered_at = notice.created_at
+        notice.reminded_at = notice.created_at
         db.session.commit()
-        assert cache.tokens(desk.org["id"]) == before
+        assert cache.tokens(desk.org["id"]) == before  # a reminder's stamp decides nothing
+        # The notice period runs from delivery: its time decides the list.
+        notice.delivered_at = None
+        db.session.commit()
+        assert cache.tokens(desk.org["id"])[1] != before[1]
+        before = tokens(app, desk)
         notice.response = "consent"  # what the notice asks does decide the list
         db.session.commit()
         assert cache.tokens(desk.org["id"])[1] != before[1]

@@ -15,6 +15,14 @@ from tests.conftest import audit_events, bearer
 # Calendar dates in this module are literals: it runs at a fixed moment (tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("fixed_clock")
 
+# The fallbacks of the terms issue 16 added: no emergency clause, no rejecting objections.
+NO_EMERGENCY_CLAUSE = {
+    "rejects_unjustified_objections": False,
+    "emergency_clause": False,
+    "emergency_notice_days": 0,
+    "post_hoc_objection_days": 14,
+}
+
 
 def customers_url(org: dict, suffix: str = "") -> str:
     return f"/api/v1/orgs/{org['slug']}/customers{suffix}"
@@ -92,6 +100,7 @@ def test_create_customer_with_contacts_services_and_overrides(client, org, legal
         "notice_days": 45,
         "objection_days": 14,
         "objection_remedy": "exclude",
+        **NO_EMERGENCY_CLAUSE,
     }
     fetched = client.get(customers_url(org, f"/{body['id']}"), headers=legal)
     assert fetched.status_code == 200
@@ -121,6 +130,7 @@ def test_effective_terms_fall_back_to_org_defaults_without_agreement(client, wor
         "notice_days": 60,
         "objection_days": 21,
         "objection_remedy": "exclude",
+        **NO_EMERGENCY_CLAUSE,
     }
 
 
@@ -138,6 +148,7 @@ def test_effective_terms_use_the_accepted_versions_defaults(app, client, org, le
         "notice_days": 20,
         "objection_days": 10,
         "objection_remedy": "terminate",
+        **NO_EMERGENCY_CLAUSE,
     }
 
 
@@ -613,6 +624,7 @@ def test_patch_sets_the_accepted_version_and_its_defaults_apply(app, client, org
         "notice_days": 45,
         "objection_days": 7,
         "objection_remedy": "exclude",
+        **NO_EMERGENCY_CLAUSE,
     }
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select
 
 from service.audit import services as audit
 from service.audit.models import AuditChain, AuditEvent
+from service.changes.models import Change
 from service.demo.seed import KEYS_FILE, seed
 from service.extensions import db
 from service.keys.models import ApiKey
@@ -86,7 +87,7 @@ def test_first_run_reports_what_it_created(seeded):
 def test_second_run_creates_and_changes_nothing(ctx, seeded, keys_file):
     counts, heads = row_counts(), chain_heads()
     assert counts["organizations"] == 2
-    assert counts["recipients"] == 12
+    assert counts["recipients"] == 13  # Brevo, proposed and added by the demo's urgent change
     assert counts["customers"] == 4
     assert counts["api_keys"] == 3
     before = keys_file.read_bytes(), keys_file.stat().st_mtime_ns
@@ -211,6 +212,11 @@ def test_keys_file_is_private_and_its_keys_work(client, seeded, keys_file):
         "notice_days": 45,
         "objection_days": 14,
         "objection_remedy": "terminate",
+        # Version 2024-01's clauses: an emergency replacement with a post-hoc window.
+        "rejects_unjustified_objections": False,
+        "emergency_clause": True,
+        "emergency_notice_days": 0,
+        "post_hoc_objection_days": 14,
     }
     assert listed["BK-0004"]["services"] == ["bookings"]
     assert {c["locale"] for c in listed["BK-0004"]["contacts"]} == {"pl", "en"}
@@ -253,7 +259,12 @@ def test_audit_chains_verify_and_record_the_listing(ctx, seeded):
     listed = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "recipient.listed")
     ).all()
-    recipient_ids = {str(i) for i in db.session.scalars(select(Recipient.id))}
+    # Every vendor but the one the demo's urgent change adds (with notice) was in use before.
+    announced = select(Change.recipient_id)
+    recipient_ids = {
+        str(i)
+        for i in db.session.scalars(select(Recipient.id).where(Recipient.id.not_in(announced)))
+    }
     assert {e.entity_id for e in listed} == recipient_ids
     assert all(e.after == {"listed_from": "2024-01-01"} for e in listed)
     assert all(e.actor == ACTOR for e in listed)
@@ -289,3 +300,24 @@ def test_a_revoked_demo_key_is_not_reissued(ctx, seeded, keys_file):
 
     assert seed(ctx.instance_path, actor=ACTOR) == []
     assert keys_file.read_bytes() == before
+
+
+def test_the_demo_shows_a_pending_objection_and_an_urgent_change_with_a_post_hoc_window(
+    client, seeded, keys_file
+):
+    legal = {"Authorization": f"Bearer {read_env(keys_file)['BOOKERO_LEGAL_KEY']}"}
+    api = "/api/v1/orgs/bookero"
+    urgent = client.get(f"{api}/changes", query_string={"urgent": "true"}).json["items"]
+    assert [(c["kind"], c["recipient"]["name"]) for c in urgent] == [("add", "Brevo")]
+    notices = client.get(f"{api}/changes/{urgent[0]['id']}/notices", headers=legal).json["items"]
+    by_ref = {n["customer"]["external_ref"]: n for n in notices}
+    assert by_ref["BK-0002"]["post_hoc"] is True
+    assert by_ref["BK-0003"]["response"] == "consent"  # specific: urgency is no consent
+    pending = client.get(f"{api}/objections", query_string={"status": "open"}, headers=legal).json
+    assert [(o["customer"]["external_ref"], o["recipient"]["name"]) for o in pending["items"]] == [
+        ("BK-0002", "Brevo")
+    ]
+    report = client.get(f"{api}/compliance", query_string={"rule": "notice"}, headers=legal).json
+    assert ("warning", "notice.urgent_change") in {
+        (i["severity"], i["rule"]) for i in report["items"]
+    }

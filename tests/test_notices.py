@@ -194,16 +194,30 @@ def test_a_link_for_one_organization_does_not_work_for_another(scenario, world, 
     assert client.get(f"/orgs/bookero/answers/{token[:-2]}xx").status_code == 404
 
 
-def test_urgent_change_shortens_notice_but_never_replaces_consent(scenario, world):
+def test_urgent_change_needs_an_emergency_clause_and_never_replaces_consent(scenario, world):
     s = scenario
     mailer = s.vendor(name="Mailer")
-    urgent = s.announce(
-        kind="add",
-        recipient_id=mailer["id"],
-        effective_on=world.day(s.org, 2),
-        urgent=True,
-        urgent_justification="Current mailer shut down",
-    )
+    body = {
+        "kind": "add",
+        "recipient_id": mailer["id"],
+        "effective_on": world.day(s.org, 2),
+        "urgent": True,
+        "urgent_justification": "Current mailer shut down",
+    }
+    # No agreement has an emergency-replacement clause: urgency shortens nobody's notice,
+    # and the announcement is refused naming every general customer short of it.
+    refused = s.announce(**body)
+    assert refused.status_code == 422, refused.json
+    short = {c["external_ref"] for c in refused.json["customers_short_of_notice"]}
+    assert short == {"C7", "C14", "C30", "PAY"}
+    for ref in ("C7", "C14", "C30", "PAY"):
+        patched = s.client.patch(
+            s.url(f"/customers/{s.customers[ref]['id']}"),
+            json={"agreement": {"emergency_clause": True, "emergency_notice_days": 1}},
+            headers=s.legal,
+        )
+        assert patched.status_code == 200, patched.json
+    urgent = s.announce(**body)
     assert urgent.status_code == 201, urgent.json
     listed = s.client.get(s.url("/changes"), query_string={"urgent": "true"}).json
     assert [c["id"] for c in listed["items"]] == [urgent.json["id"]]
@@ -256,10 +270,23 @@ def test_a_removal_is_announced_for_information_only(scenario, world):
     assert objection.status_code == 409
 
 
-def test_independent_controllers_get_no_art_28_notice(scenario, world):
+def test_controller_recipients_are_announced_like_subprocessors(scenario, world):
+    """Art. 28(3)(a), 29: a customer's data reaches a controller only on its instruction."""
     s = scenario
     payments = s.vendor(name="Payments Ltd", role="independent_controller")
-    change = s.announce(kind="add", recipient_id=payments["id"], effective_on=world.day(s.org, 3))
-    assert change.status_code == 201  # no notice period owed
+    # The notice period is owed as for a subprocessor.
+    short = s.announce(kind="add", recipient_id=payments["id"], effective_on=world.day(s.org, 3))
+    assert short.status_code == 422
+    change = s.announce(kind="add", recipient_id=payments["id"], effective_on=world.day(s.org, 61))
+    assert change.status_code == 201, change.json
     notices = s.client.get(s.url(f"/changes/{change.json['id']}/notices"), headers=s.legal).json
-    assert notices["total"] == 0
+    responses = {n["customer"]["external_ref"]: n["response"] for n in notices["items"]}
+    assert responses == {
+        "C7": "objection",
+        "C14": "objection",
+        "C30": "objection",
+        "PAY": "objection",
+        "SPEC": "consent",
+    }
+    assert "Payments Ltd" not in s.list_of("SPEC", world.day(s.org, 61))
+    assert "Payments Ltd" in s.list_of("C30", world.day(s.org, 61))

@@ -53,15 +53,17 @@ def test_remedy_exclude_takes_the_vendor_off_that_customers_list(desk, mailer_ch
     assert "Mailer" in desk.names("TERM", desk.day(31))
 
 
-def test_remedy_terminate_records_the_right_from_the_effective_date(desk, mailer_change):
+def test_remedy_terminate_keeps_the_vendor_off_until_the_agreement_ends(desk, mailer_change):
     change_id = mailer_change["id"]
     objection = desk.object("TERM", change_id, "Not acceptable").json
     resolved = desk.resolve(objection["id"], "Customer may terminate")
     assert resolved.status_code == 200, resolved.json
     assert resolved.json["resolution"] == "termination_right"
     assert resolved.json["termination_on"] == desk.day(31)
-    # The vendor stays on that customer's list: the remedy is the right to leave.
-    assert "Mailer" in desk.names("TERM", desk.day(31))
+    # The customer never authorised the vendor: it does not process its data until the
+    # agreement ends (Decision 2021/915 clause 7.7).
+    assert "Mailer" not in desk.names("TERM", desk.day(31))
+    assert "Mailer" in desk.names("EXCL", desk.day(31))
     listed = desk.objections(status="resolved")["items"]
     assert [(o["id"], o["termination_on"]) for o in listed] == [(objection["id"], desk.day(31))]
 
@@ -224,9 +226,12 @@ def test_the_deadline_is_inclusive_to_the_second(desk, mailer_change, ctx):
 
 
 def test_an_objection_after_the_change_took_effect_is_refused(desk, ctx):
+    desk.customer("LATE", notice_days=0, emergency=False)
     change = desk.add(desk.vendor(name="Mailer"), 0, urgent=True, urgent_justification="Now")
-    # The deadline is capped at the start of the effective date, which has come.
-    response = desk.object("EXCL", change["id"])
+    # Without an emergency clause (and owed no notice) the deadline is capped at the start
+    # of the effective date, which has come; customers with the clause object post hoc.
+    assert desk.object("EXCL", change["id"]).status_code == 201
+    response = desk.object("LATE", change["id"])
     body = assert_problem(response, 409)
     assert parse_dt(body["deadline"]) <= parse_dt(change["announced_at"])
 

@@ -50,6 +50,15 @@ class AgreementVersion(db.Model):
     notice_days: Mapped[int] = mapped_column(default=30)
     objection_days: Mapped[int] = mapped_column(default=14)
     objection_remedy: Mapped[str] = mapped_column(String(10), default="exclude")
+    # The clauses issue 16 asks of a version (see docs/notices.md): whether legal staff may
+    # reject an objection as unjustified (Decision 2021/915 clause 7.7(a) leaves the
+    # objection's weight to the contract), and an emergency-replacement clause, without which
+    # no change may be urgent for the customer: its own minimum notice and the objection
+    # window that runs from delivery even after the change took effect (post hoc).
+    rejects_unjustified_objections: Mapped[bool] = mapped_column(default=False)
+    emergency_clause: Mapped[bool] = mapped_column(default=False)
+    emergency_notice_days: Mapped[int] = mapped_column(default=0)
+    post_hoc_objection_days: Mapped[int] = mapped_column(default=14)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

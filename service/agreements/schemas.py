@@ -51,6 +51,20 @@ class AgreementTermsDefaults(ApiSchema):
     notice_days = fields.Integer(validate=validate.Range(min=0, max=365))
     objection_days = fields.Integer(validate=validate.Range(min=0, max=365))
     objection_remedy = fields.String(validate=validate.OneOf(OBJECTION_REMEDIES))
+    rejects_unjustified_objections = fields.Boolean(
+        metadata={"description": "Legal staff may reject an objection as unjustified"}
+    )
+    emergency_clause = fields.Boolean(
+        metadata={"description": "Emergency replacement: urgent changes allowed"}
+    )
+    emergency_notice_days = fields.Integer(
+        validate=validate.Range(min=0, max=365),
+        metadata={"description": "Minimum notice of an urgent change (default 0)"},
+    )
+    post_hoc_objection_days = fields.Integer(
+        validate=validate.Range(min=0, max=365),
+        metadata={"description": "Objection window of an urgent change, from delivery"},
+    )
 
 
 class AgreementCreateSchema(AgreementTermsDefaults):
@@ -96,6 +110,10 @@ class AgreementSchema(Schema):
     notice_days = fields.Integer()
     objection_days = fields.Integer()
     objection_remedy = fields.String()
+    rejects_unjustified_objections = fields.Boolean()
+    emergency_clause = fields.Boolean()
+    emergency_notice_days = fields.Integer()
+    post_hoc_objection_days = fields.Integer()
     languages = fields.List(fields.String())
     texts = fields.List(fields.Nested(AgreementTextOutSchema))
 

@@ -36,6 +36,10 @@ SHARED_FIELDS = (
     "notice_days",
     "objection_days",
     "objection_remedy",
+    "rejects_unjustified_objections",
+    "emergency_clause",
+    "emergency_notice_days",
+    "post_hoc_objection_days",
 )
 PUBLISHED_TOPIC = "agreement.published"
 REMINDER_TOPIC = "agreement.reminder"
@@ -214,6 +218,10 @@ def _defaults(org: Organization) -> dict:
         "notice_days": org.default_notice_days,
         "objection_days": org.default_objection_days,
         "objection_remedy": "exclude",
+        "rejects_unjustified_objections": False,
+        "emergency_clause": False,
+        "emergency_notice_days": 0,
+        "post_hoc_objection_days": 14,
     }
 
 

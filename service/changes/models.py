@@ -92,6 +92,10 @@ class Notice(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     objection_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An urgent change under the customer's emergency clause: `notice_days` is the clause's
+    # minimum notice and `objection_days` its post-hoc window, which runs from delivery
+    # past the effective date (not capped at it).
+    post_hoc: Mapped[bool] = mapped_column(default=False)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

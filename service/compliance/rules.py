@@ -98,7 +98,17 @@ RULES: dict[str, str] = {
     "due_diligence.review_overdue": "The vendor's review date has passed.",
     "due_diligence.review_due": "The vendor's review is due soon.",
     "notice.undelivered": "Notices of an announced change not delivered.",
-    "notice.urgent_change": "An urgent change (shortened notice).",
+    "notice.urgent_change": (
+        "An urgent change: a warning while its post-hoc objection window is open."
+    ),
+    "notice.delivered_short": (
+        "A notice delivered too late for the effective date: the change applies to that "
+        "customer only once its notice period ran from delivery."
+    ),
+    "objection.open_in_effect": (
+        "An open objection to a change in effect: the vendor stays off that customer's data "
+        "until it is resolved."
+    ),
     "agreement.not_accepted": (
         "Customers in a relationship that have not accepted the agreement version in force."
     ),

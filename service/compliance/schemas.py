@@ -46,12 +46,23 @@ class ComplianceChangeSchema(Schema):
     effective_on = fields.Date()
 
 
+class ComplianceCustomerSchema(Schema):
+    id = fields.Integer()
+    external_ref = fields.String()
+    name = fields.String()
+
+
 class ComplianceItemSchema(Schema):
     severity = fields.String(metadata={"description": "error, warning or info"})
     rule = fields.String(metadata={"description": "Stable rule id, e.g. transfer.no_mechanism"})
     recipient = fields.Nested(ComplianceRecipientSchema, allow_none=True)
     location = fields.Nested(ComplianceLocationSchema, allow_none=True)
     change = fields.Nested(ComplianceChangeSchema, allow_none=True)
+    customer = fields.Nested(
+        ComplianceCustomerSchema,
+        allow_none=True,
+        metadata={"description": "For items about one customer (an objection, a late notice)"},
+    )
     due_on = fields.Date(allow_none=True)
     detail = fields.String()
     fix = fields.String()

@@ -21,6 +21,7 @@ from service.compliance import rules
 from service.customers.models import Customer
 from service.customers.services import join_terms, terms_sql
 from service.extensions import db
+from service.objections.models import Objection
 from service.organizations.models import Organization
 from service.outbox import services as outbox
 from service.outbox.models import OutboxItem
@@ -105,13 +106,23 @@ def _recipient_ref(recipient: Recipient, day: date) -> dict:
     }
 
 
-def _item(finding: rules.Finding, recipient: dict | None, change: dict | None = None) -> dict:
+def _item(
+    finding: rules.Finding,
+    recipient: dict | None,
+    change: dict | None = None,
+    customer: Customer | None = None,
+) -> dict:
     return {
         "severity": finding.severity,
         "rule": finding.rule,
         "recipient": recipient,
         "location": finding.location,
         "change": change,
+        "customer": (
+            {"id": customer.id, "external_ref": customer.external_ref, "name": customer.name}
+            if customer is not None
+            else None
+        ),
         "due_on": finding.due_on,
         "detail": finding.detail,
         "fix": finding.fix,
@@ -190,7 +201,9 @@ def _unfinished_fanouts(org: Organization, end: datetime) -> list[int]:
 
 
 def _urgent_items(org: Organization, day: date) -> list[dict]:
-    """Urgent changes announced by `day`, not in effect yet or in effect for under 90 days."""
+    """Urgent changes announced by `day`, not in effect yet or in effect for under 90 days:
+    a warning while a customer may still object post hoc (a post-hoc notice undelivered,
+    or its window open at the end of `day`), information afterwards."""
     end = clock.start_of_day(day + timedelta(days=1), org.timezone)
     changes = db.session.scalars(
         select(Change)
@@ -203,18 +216,99 @@ def _urgent_items(org: Organization, day: date) -> list[dict]:
         )
         .order_by(Change.effective_on, Change.id)
         .options(selectinload(Change.recipient).selectinload(Recipient.revisions))
-    )
+    ).all()
+    window_open = _post_hoc_windows_open(end, [c.id for c in changes])
     items = []
     for change in changes:
+        open_ = change.id in window_open
         finding = rules.Finding(
-            "info",
+            "warning" if open_ else "info",
             "notice.urgent_change",
             f"The {change.kind} of {change.recipient.name} effective {change.effective_on} was "
-            f"announced as urgent, with shortened notice: {change.urgent_justification}",
-            "Keep the justification on file; a customer with specific authorisation must "
-            "still consent before the change applies to it.",
+            f"announced as urgent, with shortened notice: {change.urgent_justification}"
+            + (" Customers may still object after it applies (post-hoc window)." if open_ else ""),
+            "Keep the justification on file and resolve post-hoc objections at once; a "
+            "customer with specific authorisation must still consent before it applies to it.",
         )
         items.append(_item(finding, _recipient_ref(change.recipient, day), _change_ref(change)))
+    return items
+
+
+def _post_hoc_windows_open(end: datetime, change_ids: list[int]) -> set[int]:
+    """Of `change_ids`, those with a post-hoc notice still open to objection at `end`."""
+    if not change_ids:
+        return set()
+    open_ = or_(Notice.objection_deadline.is_(None), Notice.objection_deadline > end)
+    return set(
+        db.session.scalars(
+            select(Notice.change_id).where(
+                Notice.change_id.in_(change_ids),
+                Notice.post_hoc.is_(True),
+                Notice.withdrawn_at.is_(None),
+                or_(Notice.delivered_at.is_(None), open_),
+            )
+        )
+    )
+
+
+def _objection_items(org: Organization, day: date) -> list[dict]:
+    """An error per objection still open on `day` to a change in effect by then: the vendor
+    is kept off that customer's data (Decision 2021/915 clause 7.7) until it is resolved."""
+    end = clock.start_of_day(day + timedelta(days=1), org.timezone)
+    rows = db.session.scalars(
+        select(Objection)
+        .join(Change, Change.id == Objection.change_id)
+        .where(
+            Objection.organization_id == org.id,
+            Objection.kind == "objection",
+            Objection.filed_at < end,
+            or_(Objection.status == "open", Objection.resolved_at >= end),
+            Objection.status != "void",
+            Change.status == "announced",
+            Change.effective_on <= day,
+        )
+        .order_by(Change.effective_on, Objection.id)
+    ).all()
+    items = []
+    for objection in rows:
+        change = objection.change
+        finding = rules.Finding(
+            "error",
+            "objection.open_in_effect",
+            f"{objection.customer.name} objected to the {change.kind} of {change.recipient.name} "
+            f"(effective {change.effective_on}); until the objection is resolved the vendor "
+            "must not process that customer's data.",
+            f"Resolve it (POST .../objections/{objection.id}/resolution): uphold it by the "
+            "customer's remedy, reject it where its agreement allows, or agree an alternative.",
+        )
+        ref = _recipient_ref(change.recipient, day)
+        items.append(_item(finding, ref, _change_ref(change), objection.customer))
+    return items
+
+
+def _short_notice_items(org: Organization, day: date) -> list[dict]:
+    """A warning per customer whose notice was delivered too late for the effective date,
+    while the change does not apply to it yet: the day it does (`due_on`)."""
+    from service.notices import services as notices  # notices imports compliance rules
+
+    items = []
+    for held in notices.delivered_short(org, day):
+        change, customer = held.change, held.notice.customer
+        applies = held.standing.applies_from
+        finding = rules.Finding(
+            "warning",
+            "notice.delivered_short",
+            f"The notice of the {change.kind} of {change.recipient.name} effective "
+            f"{change.effective_on} reached {customer.name} only on "
+            f"{clock.local_today(org.timezone, held.notice.delivered_at)}: it applies to that "
+            f"customer from {applies}, after its {held.notice.notice_days} days' notice.",
+            "Keep the vendor off that customer's data until then; the customer's list, annex "
+            "and record already show it so.",
+            due_on=applies,
+        )
+        items.append(
+            _item(finding, _recipient_ref(change.recipient, day), _change_ref(change), customer)
+        )
     return items
 
 
@@ -292,6 +386,8 @@ def compliance_items(org: Organization, day: date, *, within_days: int) -> list[
         items += [_item(finding, ref) for finding in findings]
     items += _notice_items(org, day)
     items += _urgent_items(org, day)
+    items += _objection_items(org, day)
+    items += _short_notice_items(org, day)
     items += _agreement_items(org, day)
     return sorted(items, key=_order)
 

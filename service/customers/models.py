@@ -124,6 +124,11 @@ class CustomerAgreement(db.Model):
     notice_days: Mapped[int | None] = mapped_column(index=True)
     objection_days: Mapped[int | None]
     objection_remedy: Mapped[str | None] = mapped_column(String(10))
+    # Negotiated like the rest (NULL: the version's clause applies).
+    rejects_unjustified_objections: Mapped[bool | None]
+    emergency_clause: Mapped[bool | None]
+    emergency_notice_days: Mapped[int | None]
+    post_hoc_objection_days: Mapped[int | None]
 
     customer: Mapped[Customer] = relationship(back_populates="agreement")
     version: Mapped[AgreementVersion | None] = relationship()

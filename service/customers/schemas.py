@@ -20,6 +20,12 @@ class AgreementTermsSchema(Schema):
     notice_days = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=365))
     objection_days = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=365))
     objection_remedy = fields.String(allow_none=True, validate=validate.OneOf(OBJECTION_REMEDIES))
+    rejects_unjustified_objections = fields.Boolean(allow_none=True)
+    emergency_clause = fields.Boolean(allow_none=True)
+    emergency_notice_days = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=365))
+    post_hoc_objection_days = fields.Integer(
+        allow_none=True, validate=validate.Range(min=0, max=365)
+    )
 
 
 def _unique_emails(contacts: list[dict]) -> None:

@@ -20,8 +20,26 @@ from service.organizations.services import resolve_services
 from service.outbox.models import Delivery
 from service.retention.rules import deletion_due_on
 
-TERM_FIELDS = ("authorisation", "notice_days", "objection_days", "objection_remedy")
-FALLBACK_TERMS = {"authorisation": "general", "objection_remedy": "exclude"}
+TERM_FIELDS = (
+    "authorisation",
+    "notice_days",
+    "objection_days",
+    "objection_remedy",
+    "rejects_unjustified_objections",
+    "emergency_clause",
+    "emergency_notice_days",
+    "post_hoc_objection_days",
+)
+# Without an agreement that says otherwise: no emergency clause (so no urgent change for
+# the customer), no rejection of objections, a 14-day post-hoc window if a clause is added.
+FALLBACK_TERMS = {
+    "authorisation": "general",
+    "objection_remedy": "exclude",
+    "rejects_unjustified_objections": False,
+    "emergency_clause": False,
+    "emergency_notice_days": 0,
+    "post_hoc_objection_days": 14,
+}
 
 
 def effective_terms(org: Organization, agreement: CustomerAgreement | None) -> dict:
@@ -58,6 +76,12 @@ def terms_sql(org: Organization) -> dict:
         "objection_days": func.coalesce(
             agreement.objection_days, version.objection_days, org.default_objection_days
         ),
+        **{
+            name: func.coalesce(
+                getattr(agreement, name), getattr(version, name), FALLBACK_TERMS[name]
+            )
+            for name in ("emergency_clause", "emergency_notice_days", "post_hoc_objection_days")
+        },
     }
 
 
@@ -266,7 +290,18 @@ def create_customer(org: Organization, data: dict, *, actor: str) -> Customer:
     audit.record(
         org.id, actor, "customer.created", "customer", customer.id, after=snapshot(customer)
     )
+    ask_consents_owed(org, customer)
     return customer
+
+
+def ask_consents_owed(org: Organization, customer: Customer) -> int:
+    """A new customer under specific authorisation owes consent to the changes announced
+    before it came and taking effect after: it is asked (see notices.ask_late_customer)."""
+    if effective_terms(org, customer.agreement)["authorisation"] != "specific":
+        return 0
+    from service.notices.services import ask_late_customer  # notices reads our terms
+
+    return ask_late_customer(org, customer)
 
 
 def edit_customer(org: Organization, customer: Customer, data: dict, *, actor: str) -> Customer:

@@ -1,10 +1,14 @@
 """The list that applies to one customer: the organization's list narrowed to the services
-it uses, less vendors excluded for it, less additions still waiting for its consent."""
+it uses, less vendors excluded for it, less changes that do not apply to it yet (awaiting
+its consent, its notice period still running from delivery, an objection pending): those
+are `withheld`, with why. Whether a notified change applies is decided in one place,
+`service.notices.rules.standing`; this module only maps it onto the list."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -13,10 +17,41 @@ from service.changes.models import Change, Notice
 from service.customers.models import Customer
 from service.customers.services import effective_terms
 from service.extensions import db
-from service.objections.models import Exclusion, Objection
+from service.notices import rules
+from service.notices import services as notices
+from service.objections.models import Exclusion
 from service.organizations.models import Organization
 from service.recipients import services as recipients
 from service.recipients.models import Recipient
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A vendor that applies to the customer, as of `seen_on` (the eve of an update that
+    does not apply to it yet: the previous revision is the one it authorised)."""
+
+    recipient: Recipient
+    seen_on: date
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """A vendor on the organization's list that does not process this customer's data."""
+
+    recipient: Recipient
+    state: str
+    change_id: int | None
+    applies_from: date | None
+
+
+@dataclass
+class CustomerView:
+    applied: list[Entry] = field(default_factory=list)
+    withheld: list[Withheld] = field(default_factory=list)
+
+    @property
+    def recipients(self) -> list[Recipient]:
+        return [entry.recipient for entry in self.applied]
 
 
 def consent_baseline(org: Organization, customer: Customer) -> date:
@@ -25,35 +60,6 @@ def consent_baseline(org: Organization, customer: Customer) -> date:
     if agreement is not None and agreement.accepted_at is not None:
         return clock.local_today(org.timezone, agreement.accepted_at)
     return customer.started_on
-
-
-def _consents(org: Organization, customer: Customer) -> tuple[set[int], dict[int, date]]:
-    """Vendors whose addition (or replacement) asked this customer's consent, and for those
-    it consented to, the day (organization's calendar) it did.
-
-    Such a vendor applies only from its consent: a refusal, or a later acceptance of the
-    agreement, never stands in for it, nor does the acceptance list if the vendor was
-    announced after it (an urgent addition effective the day of acceptance).
-    """
-    rows = db.session.execute(
-        select(Change.recipient_id, Objection.kind, Objection.status, Objection.filed_at)
-        .select_from(Notice)
-        .join(Change, Change.id == Notice.change_id)
-        .outerjoin(Objection, Objection.notice_id == Notice.id)
-        .where(
-            Notice.customer_id == customer.id,
-            Notice.response == "consent",
-            Change.status == "announced",
-            Change.kind.in_(("add", "replace")),
-        )
-    ).all()
-    asked = {row.recipient_id for row in rows}
-    given = {
-        row.recipient_id: clock.local_today(org.timezone, row.filed_at)
-        for row in rows
-        if row.kind == "consent" and row.status == "recorded"
-    }
-    return asked, given
 
 
 def _excluded(customer: Customer, day: date) -> set[int]:
@@ -66,58 +72,94 @@ def _excluded(customer: Customer, day: date) -> set[int]:
     )
 
 
-def applies(
-    recipient: Recipient,
-    day: date,
-    services: set[str],
-    *,
-    excluded: set[int],
-    baseline: date | None,
-    asked: set[int],
-    consented: dict[int, date],
-) -> bool:
-    scope = recipients.effective_scope(recipient, day)
-    if scope is not None and not scope & services:
-        return False
-    if recipient.id in excluded:
-        return False
-    if baseline is not None and recipients.revision_on(recipient, day).role == "subprocessor":
-        # Specific authorisation: a vendor listed after acceptance, or whose addition asked
-        # for consent, applies from the day consent was given.
-        if recipient.id in asked:
-            return recipient.id in consented and consented[recipient.id] <= day
-        return recipient.listed_from <= baseline
-    return True
+@dataclass
+class _Verdict:
+    """What the notified changes of one vendor decide for the customer on a day."""
+
+    held: Withheld | None = None
+    seen_on: date | None = None
+
+
+def _verdicts(org: Organization, customer: Customer, day: date) -> dict[int, _Verdict]:
+    verdicts: dict[int, _Verdict] = {}
+    for held in notices.standings(org, customer.id, day):
+        change, standing = held.change, held.standing
+        verdict = verdicts.setdefault(change.recipient_id, _Verdict())
+        if standing.state == rules.APPLIES or verdict.held is not None:
+            continue
+        off = change.kind in ("add", "replace") or standing.state in (
+            rules.OBJECTED,
+            rules.EXCLUDED,
+        )
+        if off:
+            verdict.held = Withheld(
+                change.recipient, standing.state, change.id, standing.applies_from
+            )
+        elif verdict.seen_on is None:
+            # An update not in force for this customer: the revision before it still is.
+            verdict.seen_on = change.effective_on - timedelta(days=1)
+    return verdicts
+
+
+def _unasked(recipient: Recipient, baseline: date | None) -> Withheld | None:
+    """Specific authorisation without a notice (registered after an announcement whose
+    request it never got): only what was listed at its acceptance counts as consented."""
+    if baseline is None or recipient.listed_from <= baseline:
+        return None
+    return Withheld(recipient, rules.AWAITING_CONSENT, None, None)
+
+
+def customer_view(org: Organization, customer: Customer, day: date) -> CustomerView:
+    listed = list(
+        db.session.scalars(recipients.list_query(org, day, recipients.ListFilters())).unique()
+    )
+    specific = effective_terms(org, customer.agreement)["authorisation"] == "specific"
+    baseline = consent_baseline(org, customer) if specific else None
+    excluded = _excluded(customer, day)
+    verdicts = _verdicts(org, customer, day)
+    services = {s.slug for s in customer.services}
+    view = CustomerView()
+    outcome: dict[int, Entry | Withheld] = {}
+    for r in listed:
+        scope = recipients.effective_scope(r, day)
+        if scope is not None and not scope & services:
+            continue
+        verdict = verdicts.get(r.id)
+        if r.id in excluded:
+            outcome[r.id] = Withheld(r, rules.EXCLUDED, None, None)
+        elif verdict is not None and verdict.held is not None:
+            outcome[r.id] = verdict.held
+        elif verdict is None and (held := _unasked(r, baseline)) is not None:
+            outcome[r.id] = held
+        else:
+            outcome[r.id] = Entry(r, verdict.seen_on if verdict and verdict.seen_on else day)
+    for r in listed:
+        found = outcome.get(r.id)
+        if isinstance(found, Entry) and (blocked := _blocked_ancestor(r, outcome)):
+            found = Withheld(r, blocked.state, blocked.change_id, blocked.applies_from)
+        if isinstance(found, Entry):
+            view.applied.append(found)
+        elif found is not None:
+            view.withheld.append(found)
+    return view
+
+
+def _blocked_ancestor(recipient: Recipient, outcome: dict) -> Withheld | None:
+    """A child receives data through its parent: where a listed ancestor does not apply
+    (excluded, awaiting or refused consent, objected), the child does not either."""
+    seen: set[int] = set()
+    node = recipient.parent
+    while node is not None and node.id not in seen:
+        if isinstance(outcome.get(node.id), Withheld):
+            return outcome[node.id]
+        seen.add(node.id)
+        node = node.parent
+    return None
 
 
 def customer_list(org: Organization, customer: Customer, day: date) -> list[Recipient]:
-    listed = db.session.scalars(recipients.list_query(org, day, recipients.ListFilters())).unique()
-    specific = effective_terms(org, customer.agreement)["authorisation"] == "specific"
-    asked, consented = _consents(org, customer) if specific else (set(), {})
-    context = {
-        "excluded": _excluded(customer, day),
-        "baseline": consent_baseline(org, customer) if specific else None,
-        "asked": asked,
-        "consented": consented,
-    }
-    services = {s.slug for s in customer.services}
-    listed = list(listed)
-    applied = {r.id for r in listed if applies(r, day, services, **context)}
-    on_list = {r.id for r in listed}
-
-    def through_chain(recipient: Recipient) -> bool:
-        # A child receives data through its parent: where a listed ancestor does not apply
-        # (excluded, awaiting or refused consent), the child does not either.
-        seen: set[int] = set()
-        node = recipient.parent
-        while node is not None and node.id not in seen:
-            if node.id in on_list and node.id not in applied:
-                return False
-            seen.add(node.id)
-            node = node.parent
-        return True
-
-    return [r for r in listed if r.id in applied and through_chain(r)]
+    """The vendors that apply to the customer on `day` (`customer_view` without the rest)."""
+    return customer_view(org, customer, day).recipients
 
 
 _READ = object()  # cached_items reads the tokens itself
@@ -129,10 +171,10 @@ def cached_items(
     day: date,
     *,
     legal: bool,
-    render: Callable[[list[Recipient]], bytes],
+    render: Callable[[CustomerView], bytes],
     tokens: object = _READ,
 ) -> bytes:
-    """`render(customer_list(...))`, kept per process under a key that moves with every
+    """`render(customer_view(...))`, kept per process under a key that moves with every
     write to the list (the list token) and to anything that decides which of its vendors
     apply to a customer (the customers token), with the day and the caller's view.
     `tokens`: as `cache.tokens(org.id)` gives them, when the caller read them already."""
@@ -142,11 +184,11 @@ def cached_items(
     if tokens is _READ:
         tokens = cache.tokens(org.id)
     if tokens is None:
-        return render(customer_list(org, customer, day))
+        return render(customer_view(org, customer, day))
     key = cache.CustomerKey(org.id, *tokens, customer.id, day, legal)
     body = cache.customer_lists.get(key)
     if body is None:
-        body = render(customer_list(org, customer, day))
+        body = render(customer_view(org, customer, day))
         cache.customer_lists.put(key, body)
     return body
 

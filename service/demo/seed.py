@@ -12,15 +12,19 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
 from sqlalchemy import select
 
+from service import clock
 from service.agreements import services as agreements
 from service.agreements.schemas import AgreementCreateSchema
 from service.audit import services as audit
+from service.changes.models import Change
+from service.changes.schemas import ChangeCreateSchema
+from service.changes.services import announce_change
 from service.customers.models import Customer
 from service.customers.schemas import CustomerCreateSchema
 from service.customers.services import create_customer
@@ -28,6 +32,8 @@ from service.errors import NotFound
 from service.extensions import db
 from service.keys.models import ApiKey
 from service.keys.services import create_key
+from service.notices import services as notices
+from service.objections import services as objections
 from service.organizations.models import Organization, Service
 from service.organizations.schemas import OrganizationCreateSchema, ServiceCreateSchema
 from service.organizations.services import create_organization, create_service
@@ -65,6 +71,8 @@ def seed(instance_path: str, *, actor: str) -> list[str]:
             _customer(org, item, actor, created)
         for item in entry.get("agreements", []):
             _agreement(org, item, actor, created)
+        for item in entry.get("changes", []):
+            _change(org, item, actor, created)
         for item in entry.get("keys", []):
             token = _key(org, item, actor, created)
             if token is not None:
@@ -105,13 +113,16 @@ def _recipient(
 ) -> None:
     if _find_recipient(org, item["name"]) is not None:
         return
-    data = RecipientCreateSchema().load(_fields(item, "parent", "listed_from"))
+    data = RecipientCreateSchema().load(_fields(item, "parent", "listed_from", "announced"))
     if item.get("parent"):
         parent = _find_recipient(org, item["parent"])
         if parent is None:
             raise LookupError(f"demo data: parent '{item['parent']}' must come before its child")
         data["parent_id"] = parent.id
     recipient = register_recipient(org, data, actor=actor)
+    if item.get("announced"):
+        created.append(f"recipient {org.slug}/{recipient.name} (proposed)")
+        return  # a change in `changes` lists it, with notice
     # A vendor already in use before the registry existed joins the list from a past date
     # without an announcement (there was nobody to notify about the past); audited all the same.
     recipient.listed_from = (
@@ -166,6 +177,40 @@ def _agreement(org: Organization, item: dict, actor: str, created: list[str]) ->
             channel="import", actor=actor,
         )  # fmt: skip
         created.append(f"acceptance {org.slug}/{ref}/{version.label}")
+
+
+def _change(org: Organization, item: dict, actor: str, created: list[str]) -> None:
+    """Announce a change relative to today, once per vendor, with its notices written at
+    once (not by the worker) so the customers' answers in the demo can be filed."""
+    recipient = _find_recipient(org, item["recipient"])
+    if recipient is None:
+        raise LookupError(f"demo data: no recipient '{item['recipient']}' in {org.slug}")
+    if db.session.scalar(select(Change.id).where(Change.recipient_id == recipient.id)):
+        return
+    body = {
+        "kind": item["kind"],
+        "recipient_id": recipient.id,
+        "effective_on": clock.local_today(org.timezone) + timedelta(days=item["effective_in_days"]),
+        **{k: item[k] for k in ("reason", "urgent", "urgent_justification") if k in item},
+    }
+    change = announce_change(org, ChangeCreateSchema().load(_jsonable(body)), actor=actor)
+    notices.write_notices(org, change, 0, 1000)
+    created.append(f"change {org.slug}/{item['kind']} {recipient.name}")
+    for answer in item.get("objections", []):
+        customer = db.session.scalar(
+            select(Customer).where(
+                Customer.organization_id == org.id, Customer.external_ref == answer["customer"]
+            )
+        )
+        notice = objections.notice_of(change, customer.id)
+        objections.file_answer(
+            org, notice, "objection", answer["reason"], channel="api", actor=actor
+        )
+        created.append(f"objection {org.slug}/{answer['customer']}")
+
+
+def _jsonable(body: dict) -> dict:
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in body.items()}
 
 
 def _key(org: Organization, item: dict, actor: str, created: list[str]) -> str | None:

@@ -726,6 +726,7 @@ def _write_customers(
     db.session.flush()
     for customer, after in created:
         audit.record(org_id, actor, "customer.created", "customer", customer.id, after=after)
+        customers.ask_consents_owed(org, customer)
     for customer, old, new in edited:
         audit.record(
             org_id, actor, "customer.edited", "customer", customer.id, before=old, after=new

@@ -215,7 +215,9 @@ def _sent(delivery: Delivery, answer: str, notices_delivered: list[dict]) -> Non
             if notice.response == "objection":
                 org = db.session.get(Organization, delivery.organization_id)
                 days, effective_on = notice.objection_days, notice.change.effective_on
-                objection_deadline = deadline(org, now, days, effective_on)
+                objection_deadline = deadline(
+                    org, now, days, effective_on, post_hoc=notice.post_hoc
+                )
             notices_delivered.append(
                 {"notice": notice.id, "at": now, "deadline": objection_deadline}
             )

@@ -29,6 +29,9 @@ def _notice_filter(item: OutboxItem) -> list:
         Customer.id == Notice.customer_id, Customer.ended_on < change.effective_on
     )
     conditions = [Notice.change_id == change.id, ~gone.exists()]
+    if item.payload.get("customer_ids"):
+        # A late customer's own notice (notices.ask_late_customer), not the others' again.
+        conditions.append(Notice.customer_id.in_(item.payload["customer_ids"]))
     if item.topic == "change.withdrawn":
         conditions.append(Notice.withdrawn_at.is_not(None))
     elif item.topic == "change.reminder":
@@ -171,9 +174,10 @@ def agreement_requests(item: OutboxItem, cursor: int, size: int) -> tuple[list[d
     return rows, requests[-1].id
 
 
-@expander("answer.receipt")
+@expander("answer.receipt", "objection.resolved")
 def answer_receipt(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict], int]:
-    """The customer's contacts, once: a receipt for its objection, consent or refusal."""
+    """The customer's contacts, once: a receipt for its objection, consent or refusal, or
+    the outcome of its objection."""
     if cursor:
         return [], cursor
     customer = db.session.scalars(

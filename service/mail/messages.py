@@ -154,6 +154,22 @@ def _agreement_context(org: Organization, item, delivery: Delivery, lang: str) -
     }
 
 
+def _outcome_context(org: Organization, item, delivery: Delivery, lang: str, t: dict) -> dict:
+    """The outcome of a customer's objection, and what it means for its data."""
+    objection = db.session.get(Objection, item.payload["objection_id"])
+    change = objection.change
+    return {
+        "objection": objection,
+        "change": change,
+        "vendor": {"name": change.recipient.name},
+        "outcome_text": t["outcomes"][objection.resolution].format(
+            day=(objection.termination_on or change.effective_on).isoformat()
+        ),
+        "portal_url": portal.sign_in_page_url(org, delivery.address, lang),
+        "fmt": {"outcome": t["outcome_subjects"][objection.resolution]},
+    }
+
+
 def _base() -> str:
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/")
 
@@ -191,6 +207,8 @@ def build(delivery: Delivery, cache: dict | None = None) -> EmailMessage:
             "vendor": {"name": answer.change.recipient.name},
         }
         context["fmt"] = {"answer": t["answers"][answer.kind]}
+    elif item.topic == "objection.resolved":
+        context |= _outcome_context(org, item, delivery, lang, t)
     elif item.topic == portal.SIGN_IN_TOPIC:
         sign_in = portal.sign_in_of(item, delivery.customer_id)
         if sign_in is None:

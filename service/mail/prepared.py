@@ -82,6 +82,7 @@ class _NoticeSlot:
     def __init__(self, notice: Notice, formats: Formats) -> None:
         self.response = notice.response
         self.withdrawn_at = notice.withdrawn_at
+        self.post_hoc = notice.post_hoc
         self.objection_deadline = (
             _DeadlineSlot(formats) if notice.objection_deadline is not None else None
         )
@@ -159,7 +160,12 @@ def build(delivery: Delivery, cache: dict) -> EmailMessage | PreparedMessage:
     lang = delivery.locale if delivery.locale in TEXTS else "en"
     variant = None
     if notice is not None:
-        variant = (notice.response, notice.withdrawn_at is None, notice.objection_deadline is None)
+        variant = (
+            notice.response,
+            notice.withdrawn_at is None,
+            notice.objection_deadline is None,
+            notice.post_hoc,
+        )
     key = ("prepared", item.id, lang, variant)
     if key not in cache:
         try:

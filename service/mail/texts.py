@@ -9,6 +9,7 @@ TEXTS: dict[str, dict] = {
             "change.withdrawn": "Odwołana zmiana podprocesorów: {vendor}",
             "change.reminder": "Przypomnienie: {kind}: {vendor} od {date}",
             "answer.receipt": "Potwierdzenie: {answer}",
+            "objection.resolved": "Sprzeciw wobec {vendor}: {outcome}",
             "alert.legal": "[DPA Registry] {alert}",
             "subscription.confirm": "Potwierdź subskrypcję zmian podprocesorów: {org}",
             "portal.sign_in": "Link do logowania: portal klienta {org}",
@@ -31,6 +32,7 @@ TEXTS: dict[str, dict] = {
         "alerts": {
             "objection_filed": "Klient zgłosił sprzeciw",
             "consent_refused": "Klient odmówił zgody",
+            "objection_withdrawn": "Klient wycofał sprzeciw",
             "notice_undeliverable": "Nie udało się doręczyć zawiadomienia",
             "webhook_disabled": "Webhook klienta został wyłączony",
             "expiry_reminder": "Zbliża się termin ważności lub przeglądu u dostawcy",
@@ -40,6 +42,14 @@ TEXTS: dict[str, dict] = {
         "intro": "informujemy o planowanej zmianie listy podmiotów przetwarzających "
         "(podprocesorów), którym {org} powierza dane osobowe Państwa klientów.",
         "withdrawn_intro": "zapowiedziana zmiana listy podprocesorów została odwołana:",
+        "urgent_line": "Zmiana pilna (klauzula zastąpienia w sytuacji nadzwyczajnej w Państwa "
+        "umowie powierzenia), z krótszym okresem zawiadomienia. Powód:",
+        "post_hoc_note": "Sprzeciw mogą Państwo zgłosić także po wejściu zmiany w życie, do "
+        "terminu podanego niżej. Do czasu rozpatrzenia sprzeciwu dalszy podmiot przetwarzający "
+        "nie przetwarza Państwa danych, a przysługuje Państwu środek przewidziany w umowie.",
+        "leaves_you": "{new} nie będzie przetwarzać Państwa danych (usługi, z których Państwo "
+        "korzystają, są poza jego zakresem), a {old} przestaje je przetwarzać: informujemy "
+        "o tym bez potrzeby odpowiedzi.",
         "reminder_intro": "przypominamy o zbliżającej się zmianie listy podprocesorów:",
         "vendor": "Podmiot",
         "legal_entity": "Nazwa prawna",
@@ -57,6 +67,28 @@ TEXTS: dict[str, dict] = {
         "Adresy i język zawiadomień zmienią Państwo w portalu klienta albo odpowiadając na tę "
         "wiadomość.",
         "receipt_intro": "potwierdzamy otrzymanie Państwa odpowiedzi:",
+        "outcome_intro": "informujemy o rozpatrzeniu Państwa sprzeciwu wobec zmiany "
+        "podmiotów przetwarzających:",
+        "outcome_subjects": {
+            "excluded": "uwzględniony",
+            "termination_right": "uwzględniony (prawo wypowiedzenia)",
+            "rejected": "odrzucony",
+            "withdrawn": "wycofany",
+            "alternative": "przyjęte rozwiązanie alternatywne",
+        },
+        "outcomes": {
+            "excluded": "Sprzeciw uwzględniono: dalszy podmiot przetwarzający nie będzie "
+            "przetwarzał danych powierzonych przez Państwa.",
+            "termination_right": "Sprzeciw uwzględniono: mogą Państwo wypowiedzieć umowę; do "
+            "dnia jej rozwiązania ({day}) dalszy podmiot przetwarzający nie przetwarza "
+            "Państwa danych.",
+            "rejected": "Sprzeciw odrzucono jako nieuzasadniony, na co pozwala Państwa umowa "
+            "powierzenia; zmiana obowiązuje Państwa od dziś. Uzasadnienie:",
+            "withdrawn": "Sprzeciw wycofali Państwo; zmiana obowiązuje Państwa od dziś.",
+            "alternative": "Przyjęli Państwo zaproponowane rozwiązanie alternatywne; podmiot, "
+            "wobec którego wnieśli Państwo sprzeciw, nie przetwarza Państwa danych. "
+            "Rozwiązanie:",
+        },
         "alert_intro": "zdarzenie wymagające uwagi:",
         "subscriber_intro": "{org} zapowiada zmianę listy podmiotów przetwarzających "
         "(podprocesorów):",
@@ -95,6 +127,7 @@ TEXTS: dict[str, dict] = {
             "change.withdrawn": "Subprocessor change withdrawn: {vendor}",
             "change.reminder": "Reminder: {kind}: {vendor} from {date}",
             "answer.receipt": "Receipt: {answer}",
+            "objection.resolved": "Your objection to {vendor}: {outcome}",
             "alert.legal": "[DPA Registry] {alert}",
             "subscription.confirm": "Confirm your subscription to subprocessor changes: {org}",
             "portal.sign_in": "Your sign-in link: {org} customer portal",
@@ -119,6 +152,7 @@ TEXTS: dict[str, dict] = {
         "alerts": {
             "objection_filed": "A customer objected",
             "consent_refused": "A customer refused consent",
+            "objection_withdrawn": "A customer withdrew its objection",
             "notice_undeliverable": "A notice could not be delivered",
             "webhook_disabled": "A customer's webhook was disabled",
             "expiry_reminder": "A vendor's certification or review falls due soon",
@@ -128,6 +162,14 @@ TEXTS: dict[str, dict] = {
         "intro": "we are giving you notice of an intended change of the subprocessors to which "
         "{org} entrusts the personal data of your clients.",
         "withdrawn_intro": "the announced change of subprocessors has been withdrawn:",
+        "urgent_line": "This change is urgent (the emergency replacement clause of your data "
+        "processing agreement), with shortened notice. Why:",
+        "post_hoc_note": "You may object even after the change takes effect, until the "
+        "deadline below. Until your objection is resolved the subprocessor does not process "
+        "your data, and the remedy of your agreement applies.",
+        "leaves_you": "{new} will not process your data (the services you use are outside its "
+        "scope), and {old} stops processing it: this is for your information, no answer is "
+        "needed.",
         "reminder_intro": "a reminder of an upcoming change of subprocessors:",
         "vendor": "Vendor",
         "legal_entity": "Legal entity",
@@ -144,6 +186,25 @@ TEXTS: dict[str, dict] = {
         "contacts": "This is a contractual notice and cannot be unsubscribed from. To change the "
         "addresses or language of notices, use the customer portal or reply to this message.",
         "receipt_intro": "we confirm receipt of your answer:",
+        "outcome_intro": "your objection to a change of subprocessors has been resolved:",
+        "outcome_subjects": {
+            "excluded": "upheld",
+            "termination_right": "upheld (right to terminate)",
+            "rejected": "rejected",
+            "withdrawn": "withdrawn",
+            "alternative": "alternative accepted",
+        },
+        "outcomes": {
+            "excluded": "Your objection is upheld: the subprocessor will not process the data "
+            "you entrust to us.",
+            "termination_right": "Your objection is upheld: you may terminate the agreement; "
+            "until it ends ({day}) the subprocessor does not process your data.",
+            "rejected": "Your objection was rejected as unjustified, as your data processing "
+            "agreement allows; the change applies to you from today. Reasons:",
+            "withdrawn": "You withdrew your objection; the change applies to you from today.",
+            "alternative": "You accepted the alternative offered; the vendor you objected to "
+            "does not process your data. The alternative:",
+        },
         "alert_intro": "an event that needs attention:",
         "subscriber_intro": "{org} announces a change of the subprocessors to which it "
         "entrusts personal data:",

@@ -44,6 +44,22 @@ class NoticeSchema(Schema):
     answer_url = fields.String(
         allow_none=True, metadata={"description": "Signed link to answer without a key"}
     )
+    post_hoc = fields.Boolean(
+        metadata={"description": "Urgent under the emergency clause: may object after it applies"}
+    )
+    standing = fields.String(
+        metadata={
+            "description": "For this customer today: applies, notice_running, "
+            "notice_undelivered, objected_pending, awaiting_consent, consent_refused, "
+            "excluded, or not_in_effect"
+        }
+    )
+    applies_from = fields.Date(
+        allow_none=True,
+        metadata={
+            "description": "The day the change applies to this customer (null: not yet known)"
+        },
+    )
 
 
 class NoticeListSchema(PageSchema):
@@ -55,10 +71,31 @@ class UpcomingSchema(Schema):
     notice = fields.Nested(NoticeSchema)
 
 
+class WithheldSchema(Schema):
+    recipient = fields.Nested(PartyRefSchema)
+    state = fields.String(
+        metadata={
+            "description": "objected_pending, awaiting_consent, consent_refused, "
+            "notice_running, notice_undelivered or excluded"
+        }
+    )
+    labels = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "The state in words: pl, en"},
+    )
+    change_id = fields.Integer(allow_none=True)
+    applies_from = fields.Date(allow_none=True)
+
+
 class CustomerSubprocessorsSchema(Schema):
     as_of = fields.Date()
     items = fields.List(fields.Nested(RecipientSchema))
     total = fields.Integer()
+    withheld = fields.List(
+        fields.Nested(WithheldSchema),
+        metadata={"description": "Vendors on the list that do not process this customer's data"},
+    )
     upcoming = fields.List(fields.Nested(UpcomingSchema))
 
 

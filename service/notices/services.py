@@ -1,9 +1,11 @@
-"""Who must be told of a change, whether the effective date leaves them their notice, and
-the notices themselves (GDPR Art. 28(2)).
+"""Who must be told of a change, whether the effective date leaves them their notice, the
+notices themselves, and how each notified change stands for its customer (GDPR Art. 28(2),
+28(3)(a), 29). The rules are in `service.notices.rules`; the table is docs/notices.md.
 
-Notice goes to subprocessor changes only (an independent controller is not covered by
-Art. 28). Customers using general authorisation may object until their deadline; those
-using specific authorisation must consent before an added vendor applies to them.
+Every recipient receives customers' data within its scope, controllers included: additions
+of any of them are asked like those of subprocessors; removals are information. Customers
+using general authorisation may object until their deadline; those using specific
+authorisation must consent before a new recipient, or the new part of one, applies to them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from service import clock
@@ -21,75 +36,107 @@ from service.customers.models import Customer, CustomerAgreement, customer_servi
 from service.customers.services import join_terms, terms_sql
 from service.errors import ValidationFailed
 from service.extensions import db
+from service.notices import rules
+from service.objections.models import Objection
 from service.organizations.models import Organization, Service
+from service.outbox import services as outbox
 from service.recipients import services as recipients
 
 MAX_NAMED_SHORTFALLS = 100
+# Notice periods are at most a year (the schemas' bound): older notices cannot be short now.
+MAX_NOTICE_DAYS = 366
 
 
 @dataclass(frozen=True)
 class Audience:
-    """Whose data a change touches: the vendor's scope (None = every service) and role."""
+    """Whose data a change touches: the customers in `scope` (None = every service) are
+    told; those in `receiving` (None = every service) are asked, for they are the ones
+    whose data reaches the vendor afterwards (a replace tells the old vendor's other
+    customers that it leaves them). `widens`: what an update adds."""
 
     scope: set[str] | None
-    concerns_subprocessor: bool
+    receiving: set[str] | None
+    widens: tuple[str, ...] = ()
+
+
+def _union(*scopes: set[str] | None) -> set[str] | None:
+    return None if None in scopes else set().union(*scopes)
 
 
 def audience(change: Change) -> Audience:
     vendor, day = change.recipient, change.effective_on
     eve = day - timedelta(days=1)
     if change.kind == "update":
-        # The old and the new scope and role both count: the data of both is affected.
-        scopes = [recipients.effective_scope(vendor, eve), recipients.effective_scope(vendor, day)]
-        scope = None if None in scopes else set().union(*scopes)
-        roles = {recipients.revision_on(vendor, d).role for d in (eve, day)}
-        return Audience(scope, "subprocessor" in roles)
-    # A removal concerns those who had the vendor the day before; the rest the new one.
-    seen_on = eve if change.kind == "remove" else day
-    return Audience(
-        recipients.effective_scope(vendor, seen_on),
-        recipients.revision_on(vendor, seen_on).role == "subprocessor",
+        # The old and the new scope both count: the data of both is affected. A parent's
+        # scope bounds its children's, so their customers are among these.
+        before, after = (
+            recipients.effective_scope(vendor, eve),
+            recipients.effective_scope(vendor, day),
+        )
+        added = rules.widening(
+            recipients.material_snapshot(recipients.revision_on(vendor, eve)),
+            recipients.material_snapshot(change.revision),
+            before,
+            after,
+        )
+        return Audience(_union(before, after), _union(before, after), tuple(added))
+    if change.kind == "remove":
+        # A removal concerns those who had the vendor the day before.
+        scope = recipients.effective_scope(vendor, eve)
+        return Audience(scope, scope)
+    scope = recipients.effective_scope(vendor, day)
+    if change.kind == "replace":
+        leaving = recipients.effective_scope(change.replaces, eve)
+        return Audience(_union(scope, leaving), scope)
+    return Audience(scope, scope)
+
+
+def response_for(change: Change, authorisation: str, *, receives: bool = True) -> str:
+    """What a notice of `change` asks a customer (see `rules.asks`)."""
+    widens = bool(audience(change).widens) if change.kind == "update" else False
+    return rules.asks(change.kind, authorisation, widens=widens, receives=receives)
+
+
+def _uses(org: Organization, scope: set[str] | None) -> ColumnElement[bool]:
+    """SQL: the customer uses a service in `scope` (None: every customer)."""
+    if scope is None:
+        return true()
+    return exists().where(
+        customer_services.c.customer_id == Customer.id,
+        customer_services.c.service_id == Service.id,
+        Service.organization_id == org.id,
+        Service.slug.in_(sorted(scope)),
     )
 
 
-def response_for(change: Change, authorisation: str) -> str:
-    """What a notice asks: consent for an addition under specific authorisation, a chance
-    to object for additions and material updates under general authorisation, nothing for
-    a removal (announced for information)."""
-    if change.kind == "remove":
-        return "none"
-    if authorisation == "specific":
-        return "consent" if change.kind in ("add", "replace") else "none"
-    return "objection"
-
-
-def _concerned(org: Organization, change: Change, who: Audience, *columns) -> Select:
+def _concerned(
+    org: Organization, change: Change, who: Audience, *columns, late: bool = False
+) -> Select:
     """The customers a change concerns, as one set-based query.
 
     Customers still in a relationship on the effective date (those leaving before it are
     not affected) whose services meet the vendor's scope, as the announcement found them:
-    a customer registered after it was not owed this notice and was not counted for it.
+    a customer registered after it was not owed this notice and was not counted for it
+    (`late` drops that condition, for the consent a late customer still owes).
     """
     stmt = select(*columns).where(
         Customer.organization_id == org.id,
-        Customer.created_at <= change.announced_at,
         or_(Customer.ended_on.is_(None), Customer.ended_on >= change.effective_on),
     )
+    if not late:
+        stmt = stmt.where(Customer.created_at <= change.announced_at)
     if who.scope is not None:
-        stmt = stmt.where(
-            exists().where(
-                customer_services.c.customer_id == Customer.id,
-                customer_services.c.service_id == Service.id,
-                Service.organization_id == org.id,
-                Service.slug.in_(sorted(who.scope)),
-            )
-        )
+        stmt = stmt.where(_uses(org, who.scope))
     return stmt
 
 
-def _audience_query(org: Organization, change: Change, who: Audience) -> Select:
-    """The concerned customers with their terms (`effective_terms`, in SQL)."""
+def _audience_query(
+    org: Organization, change: Change, who: Audience, *, late: bool = False
+) -> Select:
+    """The concerned customers with their terms (`effective_terms`, in SQL) and whether
+    their data reaches the vendor after the change (`receives`)."""
     columns = (column.label(name) for name, column in terms_sql(org).items())
+    receives = _uses(org, who.receiving) if who.receiving != who.scope else literal(True)
     return join_terms(
         _concerned(
             org,
@@ -98,7 +145,9 @@ def _audience_query(org: Organization, change: Change, who: Audience) -> Select:
             Customer.id.label("customer_id"),
             Customer.external_ref,
             Customer.name,
+            receives.label("receives"),
             *columns,
+            late=late,
         )
     )
 
@@ -119,76 +168,137 @@ def _longest_possible_notice(org: Organization) -> int:
     )
 
 
-def _asks_objection(change: Change, authorisation) -> ColumnElement[bool]:
-    """SQL for `response_for(...) == "objection"`."""
+def _asks_objection(change: Change, people) -> ColumnElement[bool]:
+    """SQL for `response_for(...) == "objection"` over `_audience_query` rows."""
     if change.kind == "remove":
         return false()
-    return authorisation != "specific"
+    return and_(people.c.authorisation != "specific", people.c.receives)
+
+
+def _owed_notice(change: Change, people) -> ColumnElement[int]:
+    """SQL: the notice a customer is owed. An urgent change shortens it only for a customer
+    whose agreement has an emergency-replacement clause, to that clause's minimum."""
+    if not change.urgent:
+        return people.c.notice_days
+    return case(
+        (people.c.emergency_clause, people.c.emergency_notice_days), else_=people.c.notice_days
+    )
 
 
 def deadline(
-    org: Organization, delivered_at: datetime, objection_days: int, effective_on: date
+    org: Organization,
+    delivered_at: datetime,
+    objection_days: int,
+    effective_on: date,
+    *,
+    post_hoc: bool = False,
 ) -> datetime:
-    """Delivery + objection window, but never after the change takes effect."""
-    return min(
-        delivered_at + timedelta(days=objection_days),
-        clock.start_of_day(effective_on, org.timezone),
-    )
+    """Delivery + objection window, but never after the change takes effect; under an
+    emergency clause (post hoc) the window runs past it, from delivery."""
+    end = delivered_at + timedelta(days=objection_days)
+    if post_hoc:
+        return end
+    return min(end, clock.start_of_day(effective_on, org.timezone))
 
 
 def check_notice_period(org: Organization, change: Change) -> int:
     """Count the customers a change concerns; refuse an effective date that leaves a
-    general-authorisation customer less than its notice period, unless `urgent`.
+    general-authorisation customer less than the notice it is owed (its full notice, or
+    under an urgent change and an emergency clause the clause's minimum), naming them.
 
     Set-based, whatever the number of customers: a count, and the customers' terms are
     read (one aggregate) only when the longest notice anyone may be owed does not fit. The
     notices themselves are written by the fan-out worker (`write_notices`). The notice
-    period is checked from the announcement, the earliest possible delivery.
+    period is checked from the announcement, the earliest possible delivery; each
+    customer's change applies only once it ran from actual delivery (`rules.standing`).
     """
     who = audience(change)
-    if not who.concerns_subprocessor:
-        return 0
     delivered_on = clock.local_today(org.timezone, change.announced_at)
-    # Short of notice: effective_on < delivered_on + notice_days.
+    # Short of notice: effective_on < delivered_on + notice owed.
     room = (change.effective_on - delivered_on).days
     total = db.session.scalar(_concerned(org, change, who, func.count(Customer.id)))
     # Most announcements leave every notice period room: then no customer's terms need
-    # reading. Urgent changes and removals are not held to it.
-    if change.urgent or change.kind == "remove" or _longest_possible_notice(org) <= room:
+    # reading. Removals are not held to it.
+    if change.kind == "remove" or _longest_possible_notice(org) <= room:
         return total
     people = _audience_query(org, change, who).subquery()
-    short = and_(_asks_objection(change, people.c.authorisation), people.c.notice_days > room)
+    owed = _owed_notice(change, people)
+    short = and_(_asks_objection(change, people), owed > room)
     short_count, longest = db.session.execute(
         select(
             func.coalesce(func.sum(case((short, 1), else_=0)), 0),
-            func.max(case((short, people.c.notice_days))),
+            func.max(case((short, owed))),
         ).select_from(people)
     ).one()
     if short_count:
-        earliest = max(change.effective_on, delivered_on + timedelta(days=longest))
-        named = db.session.execute(
-            select(people.c.customer_id, people.c.external_ref, people.c.name, people.c.notice_days)
-            .where(short)
-            .order_by(people.c.customer_id)
-            .limit(MAX_NAMED_SHORTFALLS)
-        ).all()
-        raise ValidationFailed(
-            f"The effective date leaves {short_count} customer(s) less than their contractual "
-            f"notice; the earliest allowed date is {earliest}.",
-            errors={"effective_on": [f"Must be {earliest} or later (or mark the change urgent)."]},
-            customers_short_of_notice=[
-                {
-                    "id": row.customer_id,
-                    "external_ref": row.external_ref,
-                    "name": row.name,
-                    "notice_days": row.notice_days,
-                }
-                for row in named
-            ],
-            customers_short_of_notice_total=short_count,
-            earliest_allowed=earliest.isoformat(),
+        _refuse_short(
+            change, people, short, owed, short_count, delivered_on + timedelta(days=longest)
         )
     return total
+
+
+def _refuse_short(change: Change, people, short, owed, count: int, needed: date) -> None:
+    earliest = max(change.effective_on, needed)
+    named = db.session.execute(
+        select(people.c.customer_id, people.c.external_ref, people.c.name, owed.label("owed"))
+        .where(short)
+        .order_by(people.c.customer_id)
+        .limit(MAX_NAMED_SHORTFALLS)
+    ).all()
+    hint = (
+        "customers without an emergency-replacement clause keep their full notice"
+        if change.urgent
+        else "or mark the change urgent, where agreements have an emergency clause"
+    )
+    raise ValidationFailed(
+        f"The effective date leaves {count} customer(s) less than their contractual "
+        f"notice; the earliest allowed date is {earliest}.",
+        errors={"effective_on": [f"Must be {earliest} or later ({hint})."]},
+        customers_short_of_notice=[
+            {
+                "id": row.customer_id,
+                "external_ref": row.external_ref,
+                "name": row.name,
+                "notice_days": row.owed,
+            }
+            for row in named
+        ],
+        customers_short_of_notice_total=count,
+        earliest_allowed=earliest.isoformat(),
+    )
+
+
+def _notice_row(org: Organization, change: Change, who: Audience, row) -> dict:
+    """One customer's notice: what it asks, the notice it is owed and its objection window."""
+    response = rules.asks(
+        change.kind, row.authorisation, widens=bool(who.widens), receives=row.receives
+    )
+    post_hoc = bool(change.urgent and row.emergency_clause and response == "objection")
+    days = row.post_hoc_objection_days if post_hoc else row.objection_days
+    announced_at = change.announced_at
+    return {
+        "change_id": change.id,
+        "customer_id": row.customer_id,
+        "response": response,
+        "notice_days": row.emergency_notice_days if post_hoc else row.notice_days,
+        "objection_days": days,
+        "post_hoc": post_hoc,
+        "created_at": max(announced_at, clock.now()) if row.late else announced_at,
+        "objection_deadline": (
+            deadline(org, announced_at, days, change.effective_on, post_hoc=post_hoc)
+            if response == "objection"
+            else None
+        ),
+    }
+
+
+def _insert_notices(rows: list[dict]) -> None:
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.session.execute(
+        insert(Notice).on_conflict_do_nothing(index_elements=["change_id", "customer_id"]),
+        rows,
+    )
 
 
 def write_notices(org: Organization, change: Change, after: int, size: int) -> int | None:
@@ -204,43 +314,54 @@ def write_notices(org: Organization, change: Change, after: int, size: int) -> i
     status = db.session.scalar(
         select(Change.status).where(Change.id == change.id).with_for_update(read=True)
     )
-    who = audience(change)
-    if status != "announced" or not who.concerns_subprocessor:
+    if status != "announced":
         return None
+    who = audience(change)
     chunk = db.session.execute(
         _audience_query(org, change, who)
+        .add_columns(literal(False).label("late"))
         .where(Customer.id > after)
         .order_by(Customer.id)
         .limit(size)
     ).all()
     if not chunk:
         return None
-    announced_at = change.announced_at
-    rows = []
-    for row in chunk:
-        response = response_for(change, row.authorisation)
-        rows.append(
-            {
-                "change_id": change.id,
-                "customer_id": row.customer_id,
-                "response": response,
-                "notice_days": row.notice_days,
-                "objection_days": row.objection_days,
-                "created_at": announced_at,
-                "objection_deadline": (
-                    deadline(org, announced_at, row.objection_days, change.effective_on)
-                    if response == "objection"
-                    else None
-                ),
-            }
-        )
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    db.session.execute(
-        insert(Notice).on_conflict_do_nothing(index_elements=["change_id", "customer_id"]),
-        rows,
-    )
+    _insert_notices([_notice_row(org, change, who, row) for row in chunk])
     return chunk[-1].customer_id
+
+
+def ask_late_customer(org: Organization, customer: Customer) -> int:
+    """A customer registered between an announcement and its effective date was not counted
+    by it; under specific authorisation it still owes consent before the change applies to
+    it (Art. 28(2)): write its notice and send it. Return how many it got."""
+    today = clock.local_today(org.timezone)
+    ahead = db.session.scalars(
+        select(Change).where(
+            Change.organization_id == org.id,
+            Change.status == "announced",
+            Change.effective_on > today,
+            Change.kind != "remove",
+        )
+    ).all()
+    asked = 0
+    for change in ahead:
+        who = audience(change)
+        row = db.session.execute(
+            _audience_query(org, change, who, late=True)
+            .add_columns(literal(True).label("late"))
+            .where(Customer.id == customer.id)
+        ).one_or_none()
+        if row is None or row.authorisation != "specific":
+            continue
+        notice = _notice_row(org, change, who, row)
+        if notice["response"] != "consent":
+            continue
+        _insert_notices([notice])
+        # Its own row: the announcement's fan-out finished long ago, or never counted it.
+        payload = {"change_id": change.id, "customer_ids": [customer.id]}
+        outbox.enqueue("change.announced", payload, org.id)
+        asked += 1
+    return asked
 
 
 def withdraw_notices(change: Change, when: datetime) -> int:
@@ -251,3 +372,106 @@ def withdraw_notices(change: Change, when: datetime) -> int:
         .values(withdrawn_at=when)
     )
     return result.rowcount or 0
+
+
+# --- how notified changes stand for one customer ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Held:
+    """A notified change and how it stands for its customer on a day."""
+
+    change: Change
+    notice: Notice
+    standing: rules.Standing
+
+
+def _facts(
+    org: Organization, change: Change, notice: Notice, answer: Objection | None
+) -> rules.Facts:
+    def local(moment: datetime | None) -> date | None:
+        return clock.local_today(org.timezone, moment) if moment is not None else None
+
+    return rules.Facts(
+        kind=change.kind,
+        effective_on=change.effective_on,
+        response=notice.response,
+        notice_days=notice.notice_days,
+        delivered_on=local(notice.delivered_at),
+        answer=answer.kind if answer else None,
+        answer_status=answer.status if answer else None,
+        resolution=answer.resolution if answer else None,
+        answered_on=local(answer.filed_at) if answer else None,
+        resolved_on=local(answer.resolved_at) if answer else None,
+    )
+
+
+def standings(org: Organization, customer_id: int, day: date) -> list[Held]:
+    """Every change in effect on `day` that was notified to the customer, with how it
+    stands for it: a query over stored facts (notices, deliveries, answers), nothing a job
+    flips. Oldest effective date first."""
+    rows = db.session.execute(
+        select(Change, Notice, Objection)
+        .join(Notice, Notice.change_id == Change.id)
+        .outerjoin(Objection, Objection.notice_id == Notice.id)
+        .where(
+            Notice.customer_id == customer_id,
+            Notice.withdrawn_at.is_(None),
+            Change.status == "announced",
+            Change.effective_on <= day,
+        )
+        .order_by(Change.effective_on, Change.id)
+    ).all()
+    return [
+        Held(change, notice, rules.standing(_facts(org, change, notice, answer), day))
+        for change, notice, answer in rows
+    ]
+
+
+def standing_of(
+    org: Organization, notice: Notice, answer: Objection | None, day: date
+) -> rules.Standing:
+    """How one notice's change stands for its customer on `day`."""
+    return rules.standing(_facts(org, notice.change, notice, answer), day)
+
+
+def delivered_short(org: Organization, day: date) -> list[Held]:
+    """Notices delivered too late for their change's effective date, whose change does not
+    apply to that customer yet on `day` (its notice period still runs from delivery)."""
+    horizon = day - timedelta(days=MAX_NOTICE_DAYS)
+    rows = db.session.execute(
+        select(Change, Notice)
+        .join(Notice, Notice.change_id == Change.id)
+        .outerjoin(Objection, Objection.notice_id == Notice.id)
+        .where(
+            Change.organization_id == org.id,
+            Change.status == "announced",
+            Change.effective_on > horizon,
+            Notice.response == "objection",
+            Notice.withdrawn_at.is_(None),
+            Notice.delivered_at.is_not(None),
+            Objection.id.is_(None),
+        )
+        .order_by(Change.effective_on, Change.id, Notice.customer_id)
+    ).all()
+    found = []
+    for change, notice in rows:
+        standing = rules.standing(_facts(org, change, notice, None), day)
+        start = standing.applies_from
+        # Short: it applies later than the effective date; shown until it applies.
+        if start is not None and start > change.effective_on and start > day:
+            found.append(Held(change, notice, standing))
+    return found
+
+
+def standing_fields(org, notice: Notice, answer) -> dict:
+    """How the notice's change stands for its customer today, as the list says it."""
+    today = clock.local_today(org.timezone)
+    if notice.change.effective_on > today:
+        day = notice.change.effective_on  # what it will be on the day, as things stand
+        standing = standing_of(org, notice, answer, day)
+        state = "not_in_effect"
+    else:
+        standing = standing_of(org, notice, answer, today)
+        state = standing.state
+    return {"post_hoc": notice.post_hoc, "standing": state, "applies_from": standing.applies_from}

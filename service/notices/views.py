@@ -13,9 +13,11 @@ from service.changes import services as changes
 from service.changes.models import Notice
 from service.common import page_body, paginate
 from service.customers import services as customers
-from service.customers.subprocessors import cached_items, customer_list, upcoming
+from service.customers.subprocessors import CustomerView, cached_items, customer_view, upcoming
 from service.extensions import db
 from service.keys.auth import access, is_legal, load_organization
+from service.notices import services as notice_services
+from service.notices import texts as notice_texts
 from service.notices.links import answer_url
 from service.notices.schemas import (
     CustomerSubprocessorsSchema,
@@ -24,6 +26,7 @@ from service.notices.schemas import (
     NoticeListArgs,
     NoticeListSchema,
     OrganizationDiffArgs,
+    WithheldSchema,
 )
 from service.objections.services import answer_of
 from service.outbox.models import Delivery
@@ -34,6 +37,7 @@ from service.web import Blueprint
 # Dumped by hand for the customer's list, whose items are cached already dumped.
 _ITEMS = RecipientSchema(many=True)
 _UPCOMING = CustomerSubprocessorsSchema(only=("upcoming",))
+_WITHHELD = WithheldSchema(many=True)
 
 blp = Blueprint(
     "notices",
@@ -81,6 +85,7 @@ def present_notice(org, notice: Notice, *, with_deliveries: bool = False) -> dic
         "withdrawn_at": notice.withdrawn_at,
         "answer": answer,
         "answer_url": answer_url(org, notice) if answerable else None,
+        **notice_services.standing_fields(org, notice, answer),
     } | (_with_deliveries(notice) if with_deliveries else {})
 
 
@@ -104,6 +109,17 @@ def _with_deliveries(notice: Notice) -> dict:
     }
 
 
+def present_withheld(withheld) -> dict:
+    recipient = withheld.recipient
+    return {
+        "recipient": {"id": recipient.id, "name": recipient.name},
+        "state": withheld.state,
+        "labels": notice_texts.labels(withheld.state),
+        "change_id": withheld.change_id,
+        "applies_from": withheld.applies_from,
+    }
+
+
 @blp.route("/customers/<int:customer_id>/subprocessors")
 class CustomerSubprocessors(MethodView):
     @access("customer_or_legal")
@@ -116,9 +132,15 @@ class CustomerSubprocessors(MethodView):
         day = args.get("as_of") or clock.local_today(organization.timezone)
         legal = is_legal(organization)
 
-        def render(items: list) -> bytes:
-            presented = _ITEMS.dump([recipients.present(r, day, legal=legal) for r in items])
-            return f'"items":{json.dumps(presented)},"total":{len(items)}'.encode()
+        def render(view: CustomerView) -> bytes:
+            presented = _ITEMS.dump(
+                [recipients.present(e.recipient, e.seen_on, legal=legal) for e in view.applied]
+            )
+            withheld = _WITHHELD.dump([present_withheld(w) for w in view.withheld])
+            return (
+                f'"items":{json.dumps(presented)},"total":{len(presented)},'
+                f'"withheld":{json.dumps(withheld)}'
+            ).encode()
 
         # The items come from a cache keyed by the list's and the customers' tokens; the
         # notices ahead are read every time (their answers and deadlines move by the hour),
@@ -157,8 +179,8 @@ class CustomerDiff(MethodView):
         legal = is_legal(organization)
         lists = [
             [
-                recipients.present(r, day, legal=legal)
-                for r in customer_list(organization, customer, day)
+                recipients.present(e.recipient, e.seen_on, legal=legal)
+                for e in customer_view(organization, customer, day).applied
             ]
             for day in (args["since"], args["until"])
         ]

@@ -16,7 +16,10 @@ from service.recipients.models import Recipient
 
 KINDS = ("objection", "consent", "refusal")
 STATUSES = ("open", "resolved", "recorded", "void")
-RESOLUTIONS = ("excluded", "termination_right")
+# Upheld by the customer's remedy (`excluded`, `termination_right`), `rejected` as
+# unjustified (only where its agreement allows it), `withdrawn` by the customer, or an
+# `alternative` offered and accepted.
+RESOLUTIONS = ("excluded", "termination_right", "rejected", "withdrawn", "alternative")
 
 
 class Objection(db.Model):
@@ -34,7 +37,8 @@ class Objection(db.Model):
         CheckConstraint("kind IN ('objection', 'consent', 'refusal')", name="kind"),
         CheckConstraint("status IN ('open', 'resolved', 'recorded', 'void')", name="status"),
         CheckConstraint(
-            "resolution IS NULL OR resolution IN ('excluded', 'termination_right')",
+            "resolution IS NULL OR resolution IN "
+            "('excluded', 'termination_right', 'rejected', 'withdrawn', 'alternative')",
             name="resolution",
         ),
         CheckConstraint("channel IN ('api', 'link', 'portal')", name="channel"),
@@ -58,7 +62,8 @@ class Objection(db.Model):
     resolution_note: Mapped[str | None] = mapped_column(Text)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(200))
-    # For `termination_right`: from when the customer may terminate.
+    # For `termination_right`: the day the customer's agreement ends; until then the
+    # vendor does not process its data (an exclusion from the effective date).
     termination_on: Mapped[date | None] = mapped_column(Date)
 
     notice: Mapped[Notice] = relationship()

@@ -16,7 +16,23 @@ class ConsentCreateSchema(ApiSchema):
 
 
 class ResolutionSchema(ApiSchema):
+    outcome = fields.String(
+        load_default="upheld",
+        validate=validate.OneOf(("upheld", "rejected", "alternative")),
+        metadata={
+            "description": "upheld (the customer's remedy), rejected (where its agreement "
+            "allows it; the note gives the reasons), alternative (offered and accepted; the "
+            "note says what)"
+        },
+    )
     note = required_text(5000)
+    termination_on = fields.Date(
+        metadata={"description": "Remedy `terminate`: the day the agreement ends"}
+    )
+
+
+class WithdrawalSchema(ApiSchema):
+    reason = text(5000, load_default="")
 
 
 class PartyRefSchema(Schema):
@@ -36,7 +52,8 @@ class ObjectionSchema(Schema):
     filed_at = fields.DateTime()
     status = fields.String(metadata={"description": "open, resolved, recorded or void"})
     resolution = fields.String(
-        allow_none=True, metadata={"description": "excluded or termination_right"}
+        allow_none=True,
+        metadata={"description": "excluded, termination_right, rejected, withdrawn or alternative"},
     )
     resolution_note = fields.String(allow_none=True)
     resolved_at = fields.DateTime(allow_none=True)

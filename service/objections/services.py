@@ -3,7 +3,7 @@ refusals under specific authorisation, and their resolution by legal staff."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import delete, select, update
 
@@ -13,7 +13,7 @@ from service.changes.models import Change, Notice
 from service.common import MAX_ID, paginate
 from service.customers.models import Customer
 from service.customers.services import effective_terms
-from service.errors import Conflict, NotFound
+from service.errors import Conflict, NotFound, ValidationFailed
 from service.extensions import db
 from service.objections.models import Exclusion, Objection
 from service.organizations.models import Organization
@@ -111,57 +111,153 @@ def file_answer(
     return answer
 
 
-def resolve_objection(
-    org: Organization, objection: Objection, note: str, *, actor: str
-) -> Objection:
-    """Apply the customer's contractual remedy: exclude the vendor for it, or record its
-    right to terminate from the change's effective date."""
+OUTCOMES = ("upheld", "rejected", "alternative")
+OUTCOME_TOPIC = "objection.resolved"
+
+
+def _check_open(objection: Objection) -> None:
     if objection.kind != "objection":
         raise Conflict("Only objections are resolved; consents and refusals stand as given.")
     if objection.status != "open":
         raise Conflict(f"The objection is {objection.status}, not open.")
+
+
+def _off_since(org: Organization, objection: Objection) -> date:
+    """The vendor has been off the customer's data since the effective date, or since the
+    objection if it came later (the post-hoc window of an urgent change)."""
+    filed = clock.local_today(org.timezone, objection.filed_at)
+    return max(objection.change.effective_on, filed)
+
+
+def _exclude(org: Organization, objection: Objection) -> None:
+    """Keep the objected vendor off the customer's data for good (clause 7.7)."""
+    change = objection.change
+    existing = db.session.scalars(
+        select(Exclusion).where(
+            Exclusion.customer_id == objection.customer_id,
+            Exclusion.recipient_id == change.recipient_id,
+        )
+    ).first()
+    if existing is None:
+        db.session.add(
+            Exclusion(
+                customer_id=objection.customer_id,
+                recipient_id=change.recipient_id,
+                since=_off_since(org, objection),
+                objection_id=objection.id,
+            )
+        )
+
+
+def _upheld(org: Organization, objection: Objection, termination_on: date | None) -> None:
+    """The customer's remedy. `exclude`: the vendor never processes its data. `terminate`:
+    the customer may end the agreement, and until it ends (`termination_on`) the vendor
+    still does not process its data, since the customer never authorised it."""
     customer = db.session.get(Customer, objection.customer_id)
     remedy = effective_terms(org, customer.agreement)["objection_remedy"]
-    change = objection.change
+    _exclude(org, objection)
+    if remedy == "exclude":
+        objection.resolution = "excluded"
+        return
+    objection.resolution = "termination_right"
+    objection.termination_on = termination_on or objection.change.effective_on
+
+
+def _rejected(org: Organization, objection: Objection) -> None:
+    """Only where the customer's agreement lets the processor reject an unjustified
+    objection; then the vendor applies from the resolution on."""
+    customer = db.session.get(Customer, objection.customer_id)
+    if not effective_terms(org, customer.agreement)["rejects_unjustified_objections"]:
+        raise Conflict(
+            f"The agreement of {customer.name} does not allow rejecting an objection; "
+            "uphold it (the customer's remedy) or offer an alternative.",
+            errors={"outcome": ["Not allowed by this customer's agreement."]},
+        )
+    objection.resolution = "rejected"
+
+
+def _close(objection: Objection, note: str, actor: str) -> None:
     objection.status = "resolved"
     objection.resolved_at = clock.now()
     objection.resolved_by = actor
     objection.resolution_note = note
-    if remedy == "exclude":
-        objection.resolution = "excluded"
-        existing = db.session.scalars(
-            select(Exclusion).where(
-                Exclusion.customer_id == customer.id, Exclusion.recipient_id == change.recipient_id
-            )
-        ).first()
-        if existing is None:
-            db.session.add(
-                Exclusion(
-                    customer_id=customer.id,
-                    recipient_id=change.recipient_id,
-                    since=change.effective_on,
-                    objection_id=objection.id,
-                )
-            )
-    else:
-        objection.resolution = "termination_right"
-        objection.termination_on = change.effective_on
+
+
+def _announce_outcome(org: Organization, objection: Objection, actor: str, action: str) -> None:
+    """Every outcome is e-mailed to the customer and audited."""
     db.session.flush()
+    payload = {"objection_id": objection.id, "customer_id": objection.customer_id}
+    outbox.enqueue(OUTCOME_TOPIC, payload, org.id)
     audit.record(
         org.id,
         actor,
-        "objection.resolved",
+        action,
         "objection",
         objection.id,
         before={"status": "open"},
         after={
-            "status": "resolved",
+            "status": objection.status,
             "resolution": objection.resolution,
             "termination_on": objection.termination_on,
-            "note": note,
+            "note": objection.resolution_note,
         },
     )
+
+
+def resolve_objection(
+    org: Organization,
+    objection: Objection,
+    note: str,
+    *,
+    actor: str,
+    outcome: str = "upheld",
+    termination_on: date | None = None,
+) -> Objection:
+    """Record legal staff's outcome of an open objection: upheld (the customer's remedy),
+    rejected with reasons (where its agreement allows it), or an alternative offered and
+    accepted (the objected vendor stays off its data; the note says what replaces it)."""
+    _check_open(objection)
+    if termination_on is not None and termination_on < objection.change.effective_on:
+        raise ValidationFailed(
+            "The agreement cannot end before the change it objects to.",
+            errors={"termination_on": [f"Must be {objection.change.effective_on} or later."]},
+        )
+    if outcome == "upheld":
+        _upheld(org, objection, termination_on)
+    elif outcome == "rejected":
+        _rejected(org, objection)
+    else:
+        _exclude(org, objection)
+        objection.resolution = "alternative"
+    _close(objection, note, actor)
+    _announce_outcome(org, objection, actor, "objection.resolved")
     return objection
+
+
+def withdraw_objection(
+    org: Organization, objection: Objection, reason: str, *, channel: str, actor: str
+) -> Objection:
+    """The customer takes its objection back: the change applies to it from now on."""
+    _check_open(objection)
+    _close(objection, reason, actor)
+    objection.resolution = "withdrawn"
+    alert = {
+        "kind": "objection_withdrawn",
+        "change_id": objection.change_id,
+        "customer_id": objection.customer_id,
+        "customer": objection.customer.name,
+        "vendor": objection.change.recipient.name,
+        "reason": reason,
+        "channel": channel,
+    }
+    outbox.enqueue("alert.legal", alert, org.id)
+    _announce_outcome(org, objection, actor, "objection.withdrawn")
+    return objection
+
+
+def open_objection_of(notice: Notice) -> Objection | None:
+    answer = answer_of(notice)
+    return answer if answer is not None and answer.status == "open" else None
 
 
 def void_answers(change: Change) -> int:

@@ -8,7 +8,7 @@ from flask.views import MethodView
 
 from service.changes import services as changes
 from service.common import page_body
-from service.errors import Conflict, DomainError
+from service.errors import Conflict, DomainError, NotFound
 from service.extensions import db
 from service.keys.auth import access, actor, load_organization, require_customer
 from service.notices.links import read_answer_token
@@ -20,6 +20,7 @@ from service.objections.schemas import (
     ObjectionListSchema,
     ObjectionSchema,
     ResolutionSchema,
+    WithdrawalSchema,
 )
 from service.web import Blueprint
 
@@ -31,7 +32,12 @@ blp = Blueprint(
 )
 pages = PageBlueprint("answers", __name__, url_prefix="/orgs/<org>/answers")
 
-DECISIONS = {"object": "objection", "consent": "consent", "refuse": "refusal"}
+DECISIONS = {
+    "object": "objection",
+    "consent": "consent",
+    "refuse": "refusal",
+    "withdraw": "withdrawal",
+}
 
 
 def _file(org: str, change_id: int, kind: str, reason: str):
@@ -86,11 +92,38 @@ class ObjectionResolution(MethodView):
     @blp.arguments(ResolutionSchema)
     @blp.response(200, ObjectionSchema)
     def post(self, data: dict, org: str, objection_id: int):
-        """Resolve an objection by the customer's remedy: exclude the vendor for it, or
-        record its right to terminate (legal key)."""
+        """Resolve an open objection: upheld by the customer's remedy (exclude the vendor,
+        or the right to terminate), rejected with reasons where its agreement allows it, or
+        an alternative offered and accepted (legal key). The customer is e-mailed."""
         organization = load_organization(org)
         objection = services.get_objection(organization, objection_id)
-        services.resolve_objection(organization, objection, data["note"], actor=actor())
+        services.resolve_objection(
+            organization,
+            objection,
+            data["note"],
+            actor=actor(),
+            outcome=data["outcome"],
+            termination_on=data.get("termination_on"),
+        )
+        db.session.commit()
+        return services.present(objection)
+
+
+@blp.route("/objections/<int:objection_id>/withdrawal")
+class ObjectionWithdrawal(MethodView):
+    @access("customer")
+    @blp.arguments(WithdrawalSchema)
+    @blp.response(200, ObjectionSchema)
+    def post(self, data: dict, org: str, objection_id: int):
+        """Withdraw the customer's own open objection (customer key)."""
+        organization = load_organization(org)
+        principal = require_customer(organization)
+        objection = services.get_objection(organization, objection_id)
+        if objection.customer_id != principal.customer_id:
+            raise NotFound("No such objection.")
+        services.withdraw_objection(
+            organization, objection, data["reason"], channel="api", actor=principal.actor
+        )
         db.session.commit()
         return services.present(objection)
 
@@ -110,6 +143,10 @@ TEXTS = {
         "done_objection": "Sprzeciw został zarejestrowany.",
         "done_consent": "Zgoda została zarejestrowana.",
         "done_refusal": "Odmowa zgody została zarejestrowana.",
+        "done_withdrawal": "Sprzeciw został wycofany.",
+        "objection_open": "Państwa sprzeciw jest rozpatrywany. Do czasu jego rozpatrzenia "
+        "podmiot nie przetwarza Państwa danych. Mogą Państwo wycofać sprzeciw:",
+        "withdraw": "Wycofuję sprzeciw",
         "error": "Nie udało się zarejestrować odpowiedzi",
         "vendor": "Podmiot",
         "kind": {
@@ -131,6 +168,10 @@ TEXTS = {
         "done_objection": "Your objection was recorded.",
         "done_consent": "Your consent was recorded.",
         "done_refusal": "Your refusal was recorded.",
+        "done_withdrawal": "Your objection was withdrawn.",
+        "objection_open": "Your objection is being considered. Until it is resolved the "
+        "vendor does not process your data. You may withdraw the objection:",
+        "withdraw": "I withdraw my objection",
         "error": "Your answer could not be recorded",
         "vendor": "Vendor",
         "kind": {
@@ -141,6 +182,17 @@ TEXTS = {
         },
     },
 }
+
+
+def act(organization, notice, kind: str, reason: str, channel: str, actor: str) -> None:
+    """File an answer to a notice, or withdraw its open objection (signed link, portal)."""
+    if kind != "withdrawal":
+        services.file_answer(organization, notice, kind, reason, channel=channel, actor=actor)
+        return
+    objection = services.open_objection_of(notice)
+    if objection is None:
+        raise Conflict("There is no open objection to withdraw.")
+    services.withdraw_objection(organization, objection, reason, channel=channel, actor=actor)
 
 
 def _language(notice) -> str:
@@ -171,6 +223,7 @@ def answer_page(org: str, token: str) -> Response:
         "change": notice.change,
         "t": TEXTS[lang],
         "lang": lang,
+        "open_objection": services.open_objection_of(notice),
     }
     if request.method == "GET":
         return _page("answers/ask.html", **context)
@@ -181,13 +234,13 @@ def answer_page(org: str, token: str) -> Response:
         if kind is None:
             raise Conflict("Unknown decision.")
         locked = services.notice_of(notice.change, notice.customer_id, lock=True)
-        services.file_answer(
+        act(
             organization,
             locked,
             kind,
             reason,
-            channel="link",
-            actor=f"customer-link:{notice.customer.external_ref}",
+            "link",
+            f"customer-link:{notice.customer.external_ref}",
         )
         db.session.commit()
     except DomainError as error:

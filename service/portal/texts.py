@@ -41,6 +41,8 @@ TEXTS: dict[str, dict] = {
         "as_of": "Stan na dzień {day}",
         "list_caption": "Podmioty przetwarzające dane Państwa klientów na dzień {day}",
         "list_empty": "Żaden podmiot nie przetwarza obecnie Państwa danych.",
+        "withheld_caption": "Podmioty z listy, które nie przetwarzają Państwa danych",
+        "applies_from": "od",
         "purpose": "Cel",
         "pending_title": "Zapowiedziane zmiany",
         "pending_empty": "Nie ma zapowiedzianych zmian, które Państwa dotyczą.",
@@ -74,8 +76,15 @@ TEXTS: dict[str, dict] = {
         },
         "resolutions": {
             "excluded": "podmiot wyłączony dla Państwa",
-            "termination_right": "prawo wypowiedzenia od {day}",
+            "termination_right": "prawo wypowiedzenia; do {day} podmiot nie przetwarza "
+            "Państwa danych",
+            "rejected": "sprzeciw odrzucony jako nieuzasadniony",
+            "withdrawn": "sprzeciw wycofany",
+            "alternative": "przyjęte rozwiązanie alternatywne",
         },
+        "objection_open": "Państwa sprzeciw jest rozpatrywany. Do czasu jego rozpatrzenia "
+        "podmiot nie przetwarza Państwa danych. Mogą Państwo wycofać sprzeciw:",
+        "withdraw": "Wycofuję sprzeciw",
         "notices_title": "Otrzymane zawiadomienia",
         "notices_empty": "Nie otrzymali Państwo jeszcze żadnych zawiadomień.",
         "announced": "Ogłoszono",
@@ -188,6 +197,8 @@ TEXTS: dict[str, dict] = {
         "as_of": "As of {day}",
         "list_caption": "Vendors processing your clients' data on {day}",
         "list_empty": "No vendor processes your data at present.",
+        "withheld_caption": "Vendors on the list that do not process your data",
+        "applies_from": "from",
         "purpose": "Purpose",
         "pending_title": "Announced changes",
         "pending_empty": "No announced change concerns you.",
@@ -221,8 +232,15 @@ TEXTS: dict[str, dict] = {
         },
         "resolutions": {
             "excluded": "vendor excluded for you",
-            "termination_right": "right to terminate from {day}",
+            "termination_right": "right to terminate; until {day} the vendor does not "
+            "process your data",
+            "rejected": "objection rejected as unjustified",
+            "withdrawn": "objection withdrawn",
+            "alternative": "alternative accepted",
         },
+        "objection_open": "Your objection is being considered. Until it is resolved the "
+        "vendor does not process your data. You may withdraw the objection:",
+        "withdraw": "I withdraw my objection",
         "notices_title": "Notices received",
         "notices_empty": "You have not received any notice yet.",
         "announced": "Announced",

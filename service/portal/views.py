@@ -23,12 +23,14 @@ from service.agreements.views import render_markdown
 from service.changes import services as changes
 from service.changes.models import Notice
 from service.customers.services import effective_terms
-from service.customers.subprocessors import customer_list, upcoming
+from service.customers.subprocessors import customer_view, upcoming
 from service.errors import Conflict, DomainError, NotFound
 from service.extensions import db
 from service.keys.auth import load_organization
+from service.notices.texts import STATES
 from service.notices.views import present_notice
 from service.objections import services as objections
+from service.objections import views as answer_views
 from service.portal import services
 from service.portal.texts import TEXTS
 from service.public import services as public
@@ -44,7 +46,6 @@ SESSION_COOKIE = "dpa_portal"
 FORM_COOKIE = "dpa_portal_form"
 # Forms that come before a session; they are checked against FORM_COOKIE instead.
 ANONYMOUS = {"portal.sign_in_form", "portal.sign_in_request", "portal.sign_in_link"}
-DECISIONS = {"object": "objection", "consent": "consent", "refuse": "refusal"}
 MAX_REASON = 5000
 
 
@@ -292,14 +293,25 @@ def _pending(organization, customer, day: date) -> list[dict]:
     return rows
 
 
-def _vendors(organization, customer, day: date, lang: str) -> list[dict]:
+def _vendors(organization, customer, day: date, lang: str) -> tuple[list[dict], list[dict]]:
+    """The vendors that apply to the customer, and those withheld from it (with why)."""
+    view = customer_view(organization, customer, day)
     items = []
-    for recipient in customer_list(organization, customer, day):
-        shown = recipients.present(recipient, day, legal=False)
+    for entry in view.applied:
+        shown = recipients.present(entry.recipient, entry.seen_on, legal=False)
         shown["purpose"] = shown[f"purpose_{lang}"]
         shown["places"] = [public.place(loc, lang) for loc in shown["locations"]]
         items.append(shown)
-    return items
+    withheld = [
+        {
+            "name": w.recipient.name,
+            "legal_entity": w.recipient.legal_entity,
+            "state": STATES[lang][w.state],
+            "applies_from": w.applies_from,
+        }
+        for w in view.withheld
+    ]
+    return items, withheld
 
 
 @bp.get("/")
@@ -307,9 +319,11 @@ def _vendors(organization, customer, day: date, lang: str) -> list[dict]:
 def overview(organization, customer) -> Response:
     day = g.portal_today
     lang = g.portal_session.locale
+    vendors, withheld = _vendors(organization, customer, day, lang)
     return _portal_page(
         "portal/overview.html",
-        vendors=_vendors(organization, customer, day, lang),
+        vendors=vendors,
+        withheld=withheld,
         pending=_pending(organization, customer, day),
         waiting=_waiting(organization, customer),
         active="overview",
@@ -333,15 +347,16 @@ def change_page(organization, customer, change_id: int) -> Response:
             "portal/change.html",
             answerable=shown["answer_url"] is not None,
             answer=shown["answer"],
+            open_objection=objections.open_objection_of(notice),
             **context,
         )
-    kind = DECISIONS.get(request.form.get("decision", ""))
+    kind = answer_views.DECISIONS.get(request.form.get("decision", ""))
     reason = request.form.get("reason", "")[:MAX_REASON].replace("\x00", "")
     try:
         if kind is None:
             raise Conflict("Choose one of the buttons.")
         locked = objections.notice_of(notice.change, customer.id, lock=True)
-        objections.file_answer(organization, locked, kind, reason, channel="portal", actor=_actor())
+        answer_views.act(organization, locked, kind, reason, "portal", _actor())
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
@@ -579,8 +594,8 @@ def _download(body: bytes | str, content_type: str, filename: str | None) -> Res
 @signed_in
 def download_csv(organization, customer) -> Response:
     day = g.portal_today
-    listed = customer_list(organization, customer, day)
-    items = [recipients.present(r, day, legal=False) for r in listed]
+    applied = customer_view(organization, customer, day).applied
+    items = [recipients.present(e.recipient, e.seen_on, legal=False) for e in applied]
     name = f"{organization.slug}-{customer.external_ref}-subprocessors-{day.isoformat()}.csv"
     return _download(public.list_csv(items), "text/csv; charset=utf-8", _safe_name(name))
 

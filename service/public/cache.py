@@ -72,8 +72,10 @@ LIST_TABLES = frozenset(model.__table__.name for model in TRACKED) | {revision_s
 # What decides which of the list's vendors apply to one customer: its services and terms,
 # exclusions, and the consents its notices asked for. These replace `customers_token`.
 CUSTOMER_TRACKED = (Customer, CustomerAgreement, AgreementVersion, Notice, Objection, Exclusion)
-# Of a notice only these matter; the mail pipeline stamps its delivery times all day.
-CUSTOMER_RELEVANT = {Notice: {"response", "customer_id", "change_id"}}
+# Of a notice only these matter (its delivery does: the notice period runs from it).
+CUSTOMER_RELEVANT = {
+    Notice: {"response", "customer_id", "change_id", "delivered_at", "withdrawn_at", "notice_days"}
+}
 CUSTOMER_TABLES = frozenset(m.__table__.name for m in CUSTOMER_TRACKED) | {customer_services.name}
 
 

@@ -87,6 +87,16 @@ class RecipientEntrySchema(Schema):
     parent = fields.Nested(ParentSchema, allow_none=True)
 
 
+class WithheldEntrySchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    legal_entity = fields.String()
+    state = fields.String(metadata={"description": "e.g. objected_pending, awaiting_consent"})
+    state_label = fields.String(metadata={"description": "The state in the record's language"})
+    change_id = fields.Integer(allow_none=True)
+    applies_from = fields.Date(allow_none=True)
+
+
 class TransferSchema(Schema):
     recipient_id = fields.Integer()
     recipient = fields.String()
@@ -115,6 +125,10 @@ class ControllerSchema(Schema):
     data_subject_categories = fields.List(fields.String())
     recipients = fields.List(fields.Nested(RecipientEntrySchema))
     transfers = fields.List(fields.Nested(TransferSchema))
+    withheld = fields.List(
+        fields.Nested(WithheldEntrySchema),
+        metadata={"description": "Listed vendors that do not process this controller's data"},
+    )
 
 
 class RecordSchema(Schema):
@@ -142,6 +156,10 @@ class AnnexSchema(Schema):
     authorisation = fields.String()
     items = fields.List(fields.Nested(RecipientEntrySchema))
     total = fields.Integer()
+    withheld = fields.List(
+        fields.Nested(WithheldEntrySchema),
+        metadata={"description": "Sub-processors not authorised for this customer yet, and why"},
+    )
 
 
 class ClausesSchema(Schema):

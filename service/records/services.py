@@ -2,8 +2,9 @@
 
 Nothing here is stored: each is derived from the register on a date, with the same rules as
 the rest of the service. The list that applies to a customer is
-`customers.subprocessors.customer_list`; whether a location is a transfer is
-`compliance.rules.transfer_places`; the words for a mechanism are the public page's.
+`customers.subprocessors.customer_view` (with the vendors withheld from it and why);
+whether a location is a transfer is `compliance.rules.transfer_places`; the words for a
+mechanism are the public page's.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from service import reference
 from service.compliance import rules
 from service.customers.models import Customer, CustomerAgreement
 from service.customers.services import effective_terms
-from service.customers.subprocessors import customer_list
+from service.customers.subprocessors import CustomerView, customer_view
 from service.errors import Conflict
 from service.extensions import db
+from service.notices.texts import STATES
 from service.organizations.models import Organization
 from service.public.services import country_label, place
 from service.public.texts import TEXTS as PUBLIC_TEXTS
@@ -176,8 +178,8 @@ def customers_on(org: Organization, day: date) -> list[Customer]:
 
 def controller_entry(org: Organization, customer: Customer, day: date, lang: str) -> dict:
     """What the processor does on behalf of one controller (Art. 30(2)(a)-(c))."""
-    applied = customer_list(org, customer, day)
-    entries = [recipient_entry(r, day, lang) for r in applied]
+    view = customer_view(org, customer, day)
+    entries = [recipient_entry(e.recipient, e.seen_on, lang) for e in view.applied]
     services = [getattr(s, f"name_{lang}") for s in customer.services]
     return {
         "id": customer.id,
@@ -191,8 +193,29 @@ def controller_entry(org: Organization, customer: Customer, day: date, lang: str
         "data_categories": unique(c for e in entries for c in e["data_categories"]),
         "data_subject_categories": unique(c for e in entries for c in e["data_subject_categories"]),
         "recipients": entries,
-        "transfers": [t for r in applied for t in transfers(r, day, lang)],
+        "transfers": [t for e in view.applied for t in transfers(e.recipient, e.seen_on, lang)],
+        "withheld": withheld_entries(view, lang),
     }
+
+
+def withheld_entries(
+    view: CustomerView, lang: str, *, roles: tuple[str, ...] | None = None
+) -> list[dict]:
+    """Vendors on the list that do not process the customer's data, and why: the same words
+    as its API list and the portal ("objected — pending")."""
+    return [
+        {
+            "id": w.recipient.id,
+            "name": w.recipient.name,
+            "legal_entity": w.recipient.legal_entity,
+            "state": w.state,
+            "state_label": STATES[lang][w.state],
+            "change_id": w.change_id,
+            "applies_from": w.applies_from,
+        }
+        for w in view.withheld
+        if roles is None or recipients.latest_revision(w.recipient).role in roles
+    ]
 
 
 def record(org: Organization, day: date, lang: str = "en") -> dict:
@@ -218,10 +241,11 @@ def _numbered(entries: list[dict]) -> list[dict]:
 def customer_annex(org: Organization, customer: Customer, day: date, lang: str) -> dict:
     """The authorised sub-processors of one customer: the DPA's annex (compare Annex IV of
     Decision 2021/915). Controllers receiving data are not sub-processors and stay out."""
+    view = customer_view(org, customer, day)
     vendors = [
-        r
-        for r in customer_list(org, customer, day)
-        if recipients.revision_on(r, day).role == SUBPROCESSOR
+        e
+        for e in view.applied
+        if recipients.revision_on(e.recipient, e.seen_on).role == SUBPROCESSOR
     ]
     t = TEXTS[lang]
     return {
@@ -236,8 +260,9 @@ def customer_annex(org: Organization, customer: Customer, day: date, lang: str) 
             "name": customer.name,
         },
         "authorisation": effective_terms(org, customer.agreement)["authorisation"],
-        "items": _numbered([recipient_entry(r, day, lang) for r in vendors]),
+        "items": _numbered([recipient_entry(e.recipient, e.seen_on, lang) for e in vendors]),
         "total": len(vendors),
+        "withheld": withheld_entries(view, lang, roles=(SUBPROCESSOR,)),
     }
 
 

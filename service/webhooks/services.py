@@ -27,6 +27,7 @@ from service.errors import Conflict, NotFound, ValidationFailed
 from service.extensions import db
 from service.mail.senders import PermanentFailure, TemporaryFailure
 from service.notices.links import answer_url
+from service.notices.services import standing_fields
 from service.objections.services import answer_of
 from service.organizations.models import Organization
 from service.outbox import services as outbox
@@ -157,6 +158,8 @@ def payload(delivery: Delivery) -> dict:
             "objection_deadline": notice.objection_deadline,
             "withdrawn_at": notice.withdrawn_at,
             "answer_url": answer_url(org, notice) if answerable else None,
+            # The same answer as the customer's list: from when the change applies to it.
+            **standing_fields(org, notice, answer_of(notice)),
         }
     return body
 
