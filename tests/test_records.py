@@ -277,7 +277,7 @@ def test_annex_html_is_a_printable_page_that_escapes_the_register(client, demo, 
     page = response.get_data(as_text=True)
     assert "<script>alert(1)" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert "Wykaz podprocesorów" in page
+    assert "Wykaz dalszych podmiotów przetwarzających" in page
     assert "Hetzner Online GmbH" in page
     assert "Salon Urody Bella" in page
 
@@ -420,14 +420,23 @@ def test_policy_section_of_bookero_in_polish(client, demo):
     text = response.get_data(as_text=True)
     processors, partners = text.split("Zaufani partnerzy")
     assert "Podmioty przetwarzające dane na nasze zlecenie" in processors
-    assert "Hetzner Online (Hetzner Online GmbH, siedziba Germany (DE)), podprocesor" in processors
+    assert (
+        "Hetzner Online (Hetzner Online GmbH, siedziba Niemcy (DE)), dalszy podmiot przetwarzający"
+        in processors
+    )
     assert "Stripe" not in processors
     assert "Stripe (Stripe Payments Europe, Limited" in partners
     assert "odrębny administrator" in partners
     bugsnag = processors[processors.index("Bugsnag") :].split("\n- ")[0]
-    assert "poza Europejski Obszar Gospodarczy (United States (US))" in bugsnag
-    assert "standardowe klauzule umowne" in bugsnag
-    assert "EU-US Data Privacy Framework" in processors  # Google Cloud's US location
+    assert "poza Europejski Obszar Gospodarczy (Stany Zjednoczone (US))" in bugsnag
+    # Named precisely, in the genitive after "na podstawie", with Polish dates.
+    assert "na podstawie standardowych klauzul umownych" in bugsnag
+    assert "decyzji wykonawczej Komisji (UE) 2021/914 z dnia 4 czerwca 2021 r." in bugsnag
+    assert "moduł trzeci: przekazywanie od podmiotu przetwarzającego do podmiotu" in bugsnag
+    assert "zawartych 15 czerwca 2023 r." in bugsnag
+    # Google Cloud's US location, with the risk note of the pending appeal.
+    assert "w sprawie ram ochrony danych UE-USA" in processors
+    assert "C-703/25 P" in text
 
 
 def test_policy_section_of_bookero_in_english_markdown(client, demo):
@@ -449,18 +458,19 @@ def test_policy_section_of_bezkalkulatora_names_its_trusted_partners(client, dem
     for partner in ("Google Analytics", "Google Ads", "Facebook Pixel", "YouTube"):
         assert partner in pl
     assert (
-        "Google Analytics (Google Ireland Limited, siedziba Ireland (IE)), współadministrator" in pl
+        "Google Analytics (Google Ireland Limited, siedziba Irlandia (IE)), współadministrator"
+        in pl
     )
-    assert "YouTube (Google Ireland Limited, siedziba Ireland (IE)), odrębny administrator" in pl
-    assert "decyzja stwierdzająca odpowiedni stopień ochrony" in pl
-    assert "EU-US Data Privacy Framework" in pl
+    assert "YouTube (Google Ireland Limited, siedziba Irlandia (IE)), odrębny administrator" in pl
+    assert "decyzji wykonawczej Komisji (UE) 2023/1795 z dnia 10 lipca 2023 r." in pl
+    assert "ram ochrony danych UE-USA" in pl
 
     en = client.get(f"{BEZ}/privacy-policy-section?lang=en&format=html")
     assert en.mimetype == "text/html"
     html = en.get_data(as_text=True)
     assert "<h3>Trusted partners</h3>" in html
     assert "joint controller" in html
-    assert "adequacy decision" in html
+    assert "EU-US Data Privacy Framework" in html
 
 
 def test_policy_section_words_an_adequacy_transfer(client, demo):
@@ -473,8 +483,11 @@ def test_policy_section_words_an_adequacy_transfer(client, demo):
     )
     pl = client.get(f"{BOOKERO}/privacy-policy-section?lang=pl").get_data(as_text=True)
     swiss = pl[pl.index("Swiss Backup") :].split("\n- ")[0]
-    assert "Switzerland (CH)" in swiss
-    assert "decyzja stwierdzająca odpowiedni stopień ochrony" in swiss
+    assert "Szwajcaria (CH)" in swiss
+    assert (
+        "na podstawie decyzji Komisji 2000/518/WE z dnia 26 lipca 2000 r. stwierdzającej "
+        "odpowiedni stopień ochrony (art. 45 RODO)"
+    ) in swiss
 
 
 def test_policy_section_escapes_the_register(client, demo):

@@ -253,7 +253,10 @@ def expected_modules(role: str, parent_role: str | None) -> frozenset[int]:
         exporters = {"controller"}
     else:
         exporters = {"processor"}
-    return frozenset(reference.scc_module_for(exporter, importer) for exporter in exporters)
+    modules = {reference.scc_module_for(exporter, importer) for exporter in exporters}
+    # Module 4 carries only data a processor returns to its own controller; to a third-party
+    # controller the route is Module 1, concluded by (or for) the controller of the data.
+    return frozenset({1} if 4 in modules else modules)
 
 
 def _summary(location: dict) -> dict:

@@ -297,7 +297,7 @@ def _vendors(organization, customer, day: date, lang: str) -> list[dict]:
     for recipient in customer_list(organization, customer, day):
         shown = recipients.present(recipient, day, legal=False)
         shown["purpose"] = shown[f"purpose_{lang}"]
-        shown["places"] = [public.place(loc, lang) for loc in shown["locations"]]
+        shown["places"] = public.recipient_places(recipient, day, lang)
         items.append(shown)
     return items
 
@@ -582,7 +582,9 @@ def download_csv(organization, customer) -> Response:
     listed = customer_list(organization, customer, day)
     items = [recipients.present(r, day, legal=False) for r in listed]
     name = f"{organization.slug}-{customer.external_ref}-subprocessors-{day.isoformat()}.csv"
-    return _download(public.list_csv(items), "text/csv; charset=utf-8", _safe_name(name))
+    places = {r.id: public.recipient_places(r, day, "en") for r in listed}
+    body = public.list_csv(items, places)
+    return _download(body, "text/csv; charset=utf-8", _safe_name(name))
 
 
 @bp.get("/downloads/annex.html")

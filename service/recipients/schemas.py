@@ -83,8 +83,12 @@ class LocationSchema(Schema):
             errors["country"] = ["Give either a country or an international organisation."]
         mechanism = data.get("mechanism")
         for name in MECHANISM_DETAILS.get(mechanism, ()):
-            if name == "scc_set" and data.get("scc_module"):
-                continue  # inferred after loading
+            if name == "scc_set":
+                if not data.get("scc_set") and not data.get("scc_module"):
+                    # The usual case is the 2021/914 clauses: ask for their module (an old
+                    # set is named by scc_set instead).
+                    errors["scc_module"] = [f"Required when the mechanism is '{mechanism}'."]
+                continue
             if data.get(name) in (None, ""):
                 errors[name] = [f"Required when the mechanism is '{mechanism}'."]
         allowed = MECHANISM_DETAILS.get(mechanism, ()) + OPTIONAL_DETAILS.get(mechanism, ())
@@ -188,7 +192,12 @@ class MaterialUpdateSchema(MaterialFields):
 
 
 class LocationOutSchema(LocationSchema):
-    pass
+    safeguard_status = fields.String(
+        metadata={"description": "Published files: valid, no_transfer or under_review"}
+    )
+    safeguard = fields.String(
+        metadata={"description": "Published files: the safeguard as it may be stated that day"}
+    )
 
 
 class RecipientSchema(Schema):

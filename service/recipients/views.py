@@ -10,6 +10,7 @@ from service.errors import Forbidden, NotFound
 from service.etags import check_if_match, etag_of, with_etag
 from service.extensions import db
 from service.keys.auth import access, is_legal, load_organization, require_legal
+from service.public import services as public
 from service.recipients import services
 from service.recipients.schemas import (
     AsOfArgs,
@@ -46,7 +47,10 @@ class Subprocessors(MethodView):
             organization, day, services.ListFilters(**args), page, per_page, listed=listed
         )
         presented = [services.present(r, day, legal=legal) for r in items]
-        return page_body(presented, total, page, per_page, as_of=day)
+        places = {r.id: public.recipient_places(r, day, "en") for r in items}
+        return page_body(
+            public.with_safeguards(presented, places), total, page, per_page, as_of=day
+        )
 
     @access("legal")
     @blp.arguments(RecipientCreateSchema)
