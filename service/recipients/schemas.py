@@ -19,6 +19,7 @@ from service.recipients.models import (
     SCC_2021,
     SCC_SETS,
     SPECIAL_CATEGORIES,
+    TIA_OUTCOMES,
 )
 
 CLAUSE9_OPTIONS = ("specific", "general")
@@ -249,3 +250,62 @@ class RecipientListArgs(PageArgs):
 
 class AsOfArgs(ApiSchema):
     as_of = fields.Date()
+
+
+MEASURE_KINDS = ("technical", "contractual", "organisational")
+
+
+class MeasureSchema(Schema):
+    """A supplementary measure (EDPB Recommendations 01/2020, Annex 2)."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(MEASURE_KINDS))
+    description = required_text(1000)
+
+
+class AssessmentCreateSchema(ApiSchema):
+    country = Country(allow_none=True)
+    international_organisation = text(100, allow_none=True)
+    assessed_on = fields.Date(required=True)
+    outcome = fields.String(
+        required=True,
+        validate=validate.OneOf(TIA_OUTCOMES),
+        metadata={
+            "description": "no_measures_needed, measures_effective (the measures listed "
+            "make the protection essentially equivalent) or transfer_not_permitted"
+        },
+    )
+    supplementary_measures = fields.List(
+        fields.Nested(MeasureSchema), validate=validate.Length(max=50)
+    )
+    review_on = fields.Date(allow_none=True)
+    reference = text(300, allow_none=True)
+
+    @validates_schema
+    def check(self, data: dict, **_: object) -> None:
+        if bool(data.get("country")) == bool(data.get("international_organisation")):
+            raise ValidationError(
+                {"country": ["Give either a country or an international organisation."]}
+            )
+        if data["outcome"] == "measures_effective" and not data.get("supplementary_measures"):
+            raise ValidationError(
+                {"supplementary_measures": ["Name the measures the outcome relies on."]}
+            )
+        review = data.get("review_on")
+        if review is not None and review <= data["assessed_on"]:
+            raise ValidationError({"review_on": ["After assessed_on."]})
+
+
+class AssessmentSchema(Schema):
+    id = fields.Integer()
+    country = fields.String(allow_none=True)
+    international_organisation = fields.String(allow_none=True)
+    assessed_on = fields.Date()
+    outcome = fields.String()
+    supplementary_measures = fields.List(fields.Nested(MeasureSchema))
+    review_on = fields.Date(allow_none=True)
+    reference = fields.String(allow_none=True)
+
+
+class AssessmentListSchema(Schema):
+    items = fields.List(fields.Nested(AssessmentSchema))
+    total = fields.Integer()
