@@ -151,7 +151,10 @@ def test_record_csv_is_one_row_per_controller_and_guards_formulas(client, demo, 
     bella = next(r for r in rows if r["external_ref"] == "BK-0001")
     assert bella["processor"] == "SAFI STUDIO Paweł Nowakowski"
     assert "Stripe" in bella["recipients"].split("; ")
-    assert "Bugsnag -> United States (US): scc" in bella["transfers"]
+    assert (
+        "Bugsnag -> United States (US): [valid] based on the standard contractual clauses"
+        in bella["transfers"]
+    )
     evil = next(r for r in rows if r["external_ref"] == "BK-0004")
     assert evil["name"] == "'" + EVIL
 
@@ -174,7 +177,8 @@ def test_record_xlsx_opens_with_the_expected_sheets_and_rows(client, demo, evil_
     refs = {row[1]: row for row in processing[1:]}
     assert set(refs) == {"BK-0001", "BK-0002", "BK-0003", "BK-0004"}
     assert refs["BK-0001"][2] == "Salon Urody Bella"
-    assert refs["BK-0001"][6] == "Online bookings\nOnline payments"
+    assert processing[0][11] == "Services used"
+    assert refs["BK-0001"][11] == "Online bookings\nOnline payments"
     # A would-be formula is a plain string cell, never evaluated.
     evil_row = next(row for row in book["Processing"].iter_rows() if row[1].value == "BK-0004")
     assert evil_row[2].value == EVIL
@@ -192,15 +196,18 @@ def test_record_xlsx_opens_with_the_expected_sheets_and_rows(client, demo, evil_
     bugsnag = next(
         row for row in transfers if row[:3] == ("BK-0001", "Salon Urody Bella", "Bugsnag")
     )
-    assert bugsnag[3:9] == (
+    assert bugsnag[3:12] == (
         "SmartBear Software Inc.",
         "US",
         "United States (US)",
         "United States (US)",
         "scc",
+        "2021/914",
         3,
+        "2023-06-15",
+        "valid",
     )
-    assert "2021/914" in bugsnag[9]
+    assert "2021/914" in bugsnag[12]
 
     security = [row[0] for row in book["Security"].iter_rows(values_only=True)]
     assert security[0].startswith("Technical and organisational security measures")

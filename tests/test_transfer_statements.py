@@ -197,16 +197,21 @@ def record_outputs(client, desk: Desk, *, gaps: bool = True) -> dict[str, str]:
     outputs["record csv"] = get_text(client, desk.url("/record"), desk.legal, format="csv")
     raw = client.get(desk.url("/record"), query_string={"format": "xlsx"}, headers=desk.legal)
     book = load_workbook(io.BytesIO(raw.data))
+    # The columns that state safeguards (the others hold what was recorded, e.g. the set).
     outputs["record xlsx"] = "\n".join(
-        str(cell)
-        for sheet in ("Subprocessors", "Transfers")
-        for row in book[sheet].iter_rows(min_row=2, values_only=True)
-        for cell in row
-        if cell
+        str(value)
+        for sheet, column in (("Subprocessors", "Processing locations"), ("Transfers", "Safeguard"))
+        for value in xlsx_column(book[sheet], column)
     )
     for statement in unverified:
         outputs = {name: text.replace(statement, "") for name, text in outputs.items()}
     return outputs
+
+
+def xlsx_column(sheet, header: str) -> list:
+    rows = list(sheet.iter_rows(values_only=True))
+    index = rows[0].index(header)
+    return [row[index] for row in rows[1:] if row[index]]
 
 
 @pytest.fixture
