@@ -80,7 +80,10 @@ TEXTS: dict[str, dict] = {
             "compelling_legitimate_interests": "art. 49 ust. 1 akapit drugi",
             "ground": "art. 49 ust. 1 lit. {ground}",
         },
-        "courts": {"General Court": "Sąd", "Court of Justice": "Trybunał Sprawiedliwości"},
+        "courts": {
+            "General Court": "Sąd Unii Europejskiej",
+            "Court of Justice": "Trybunał Sprawiedliwości Unii Europejskiej",
+        },
         "risk_decided": "{court} oddalił skargę na tę decyzję wyrokiem z dnia {day} ({case})",
         "risk_pending": "odwołanie od tego wyroku ({case}) czeka na rozstrzygnięcie",
         "risk_lead": "Ramy ochrony danych UE-USA: ",
