@@ -78,6 +78,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/subprocessors/<int:recipient_id>"): "public",
     ("PATCH", "/subprocessors/<int:recipient_id>"): "legal",
     ("GET", "/subprocessors/<int:recipient_id>/scc-annex-iii"): "legal",
+    ("GET", "/subprocessors/<int:recipient_id>/transfer-assessments"): "legal",
+    ("POST", "/subprocessors/<int:recipient_id>/transfer-assessments"): "legal",
     ("GET", "/subprocessors/diff"): "public",
     ("GET", "/subprocessors/export"): "public",
     ("POST", "/subprocessors/import"): "legal",

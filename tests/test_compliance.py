@@ -31,6 +31,7 @@ US_SCC = {
     "scc_module": 3,
     "scc_clause9_option": "general",
     "scc_clause9_notice_days": 30,
+    "scc_signed_on": "2021-07-01",
     "activity": "support",
 }
 
@@ -228,7 +229,7 @@ def test_the_module_follows_the_roles_along_the_chain(client, org, legal):
         name="Payments",
         role="independent_controller",
         locations=[
-            {**US_SCC, "scc_module": 4, "scc_clause9_option": None, "scc_clause9_notice_days": None}
+            {**US_SCC, "scc_module": 1, "scc_clause9_option": None, "scc_clause9_notice_days": None}
         ],
         **base,
     )
@@ -258,7 +259,7 @@ def test_the_module_follows_the_roles_along_the_chain(client, org, legal):
         legal,
         name="Own-data controller",
         role="independent_controller",
-        locations=[{"country": "US", "mechanism": "scc", "scc_module": 1}],
+        locations=[{**US_SCC, "scc_module": 1}],
         **base,
     )
     register(
@@ -267,7 +268,7 @@ def test_the_module_follows_the_roles_along_the_chain(client, org, legal):
         legal,
         name="Joint",
         role="joint_controller",
-        locations=[{"country": "US", "mechanism": "scc", "scc_module": 4}],
+        locations=[{**US_SCC, "scc_module": 2}],
         **base,
     )
     body = report(client, org, legal, rule="transfer")
@@ -282,7 +283,7 @@ def test_the_module_follows_the_roles_along_the_chain(client, org, legal):
     assert found(body, "Joint") == {("transfer.scc_module_mismatch", "error", "US")}
 
 
-def test_a_2019_list_is_judged_with_the_privacy_shield_valid(app, client, org, legal):
+def test_a_dpf_certification_never_counts_for_the_privacy_shield_years(app, client, org, legal):
     shield = register(
         client,
         org,
@@ -294,14 +295,20 @@ def test_a_2019_list_is_judged_with_the_privacy_shield_valid(app, client, org, l
         locations=[{"country": "US", "mechanism": "dpf"}],
     )
     list_since(app, shield["id"], "2018-01-01")
-    assert found(report(client, org, legal, as_of="2019-06-01"), "US analytics") == set()
+    # 2019: the Privacy Shield was in force, but it is another instrument than the DPF.
+    shield_years = report(client, org, legal, as_of="2019-06-01")
+    assert found(shield_years, "US analytics") == {("transfer.not_covered", "error", "US")}
+    assert "2016/1250" in shield_years["items"][0]["detail"]
+    assert "separate" in shield_years["items"][0]["detail"]
     gap = report(client, org, legal, as_of="2021-06-01")
     assert found(gap, "US analytics") == {("transfer.not_covered", "error", "US")}
     detail = gap["items"][0]["detail"]
     assert "2016/1250" in detail
     assert "2020-07-15" in detail
     assert "2023/1795" in detail
-    assert found(report(client, org, legal, as_of="2024-01-01"), "US analytics") == set()
+    assert found(report(client, org, legal, as_of="2024-01-01"), "US analytics") == {
+        ("due_diligence.dpf_check_missing", "info", None)
+    }
 
 
 def test_sccs_signed_under_the_2010_decision_end_on_27_december_2022(app, client, org, legal):
@@ -312,16 +319,23 @@ def test_sccs_signed_under_the_2010_decision_end_on_27_december_2022(app, client
         name="Old clauses",
         country="US",
         sub_dpa_signed_on="2017-01-01",
-        # Module 1 did not exist in 2019: the 2010 clauses carry no module to check.
+        # The 2010 clauses carry no module.
         locations=[
-            {"country": "US", "mechanism": "scc", "scc_module": 1, "scc_signed_on": "2019-03-01"}
+            {
+                "country": "US",
+                "mechanism": "scc",
+                "scc_set": "2010/87",
+                "scc_signed_on": "2019-03-01",
+            }
         ],
     )
     list_since(app, old["id"], "2018-01-01")
     # Before Schrems II no transfer impact assessment was asked for.
     assert found(report(client, org, legal, as_of="2019-06-01"), "Old clauses") == set()
+    # From 27 September 2021 they held only under Art. 4(4) of Decision 2021/914.
     assert found(report(client, org, legal, as_of="2022-12-27"), "Old clauses") == {
-        ("transfer.tia_missing", "warning", "US")
+        ("transfer.tia_missing", "warning", "US"),
+        ("transfer.scc_transition", "info", "US"),
     }
     assert found(report(client, org, legal, as_of="2022-12-28"), "Old clauses") == {
         ("transfer.scc_expired", "error", "US"),
@@ -603,7 +617,7 @@ def test_filters_and_summary(client, org, legal):
         name="Gaps",
         country="US",
         sub_dpa_signed_on=None,
-        locations=[{"country": "US", "mechanism": "scc", "scc_module": 1}],
+        locations=[{**US_SCC, "scc_module": 1}],
     )
     everything = report(client, org, legal)
     assert everything["summary"] == {"error": 2, "warning": 1, "info": 0}
@@ -694,7 +708,8 @@ def test_undelivered_notices_and_urgent_changes(app, client, world, org, legal):
     ("country", "location"),
     [
         ("DE", {"country": "DE", "mechanism": "dpf"}),
-        ("US", {"country": "JP", "mechanism": "dpf"}),
+        # The DPF attaches to a US importer; an EEA one with servers in Japan has none.
+        ("DE", {"country": "JP", "mechanism": "dpf"}),
         ("DE", {"international_organisation": "UNICEF", "mechanism": "dpf"}),
         ("CN", {"country": "CN", "mechanism": "adequacy"}),
         ("CN", {"country": "DE", "mechanism": "adequacy"}),
@@ -892,9 +907,11 @@ def test_expected_modules():
     assert rules.expected_modules("subprocessor", None) == {3}
     assert rules.expected_modules("subprocessor", "subprocessor") == {3}
     assert rules.expected_modules("subprocessor", "independent_controller") == {2}
-    assert rules.expected_modules("independent_controller", None) == {1, 4}
+    # A third-party controller is Module 1 wherever it sits; Module 4 is only for data a
+    # processor returns to its own controller, which no vendor is.
+    assert rules.expected_modules("independent_controller", None) == {1}
     assert rules.expected_modules("joint_controller", None) == {1}
-    assert rules.expected_modules("independent_controller", "subprocessor") == {4}
+    assert rules.expected_modules("independent_controller", "subprocessor") == {1}
 
 
 def test_transfer_places():

@@ -63,7 +63,13 @@ def desk(client, world, smtp) -> Desk:
         country="IE",
         locations=[
             {"country": "IE", "mechanism": "none", "activity": "payments"},
-            {"country": "US", "mechanism": "scc", "scc_module": 3, "activity": "fraud"},
+            {
+                "country": "US",
+                "mechanism": "scc",
+                "scc_module": 3,
+                "scc_signed_on": "2021-07-01",
+                "activity": "fraud",
+            },
         ],
     )
     d.add(d.vendor(name="Smartsupp", legal_entity="Smartsupp.com, s.r.o.", country="CZ"), 40)
@@ -134,7 +140,7 @@ def test_from_the_notice_email_to_an_objection_legal_staff_see(
         assert heading == "Podprocesorzy, którzy Państwa dotyczą"
         listed = page.locator("#current + .scroll").inner_text()
         assert "Stripe" in listed
-        assert "standardowe klauzule umowne" in listed  # its mechanism, in Polish
+        assert "standardowych klauzul umownych" in listed  # its safeguard, in Polish
         assert "Smartsupp" in page.locator("#pending + .scroll").inner_text()
         check_layout(page, "overview-pl", width)
 

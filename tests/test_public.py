@@ -88,7 +88,7 @@ def test_page_shows_list_upcoming_changes_changelog_form_and_links(client, world
     assert "Hetzner Online GmbH" in html
     assert "Hosting of application servers" in html
     assert "Germany (DE)" in html
-    assert "no transfer (EEA)" in html
+    assert "no transfer outside the European Economic Area" in html
     assert f'<time datetime="{world.day(org, 0)}">' in html
     assert '<th scope="row"' in html
     assert "<caption>" in html
@@ -113,7 +113,7 @@ def test_page_shows_list_upcoming_changes_changelog_form_and_links(client, world
 
     polish = client.get(page_url(org, "?lang=pl")).get_data(as_text=True)
     assert '<html lang="pl">' in polish
-    assert "<h1>Podprocesorzy i odbiorcy danych</h1>" in polish
+    assert "<h1>Dalsze podmioty przetwarzające i odbiorcy danych</h1>" in polish
     assert "Hosting serwerów aplikacji" in polish
     assert "Dodanie: Stripe (od " + world.day(org, 10) + ")" in polish
 
@@ -196,6 +196,7 @@ def test_json_is_the_public_list(client, world, org, legal):
     assert item["name"] == "Hetzner"
     assert item["status"] == "active"
     assert item["locations"][0]["mechanism"] == "none"
+    assert item["locations"][0]["safeguard_status"] == "no_transfer"
     assert "due_diligence" not in item
     # The same items the anonymous API lists.
     from_api = client.get(api(org, "/subprocessors")).json["items"]
@@ -217,7 +218,7 @@ def test_csv_quotes_properly_and_defuses_formulas(client, world, org, legal):
     assert row["legal_entity"] == 'Quote "and", comma'
     assert row["purpose_en"] == "'+1 trick"
     assert row["purpose_pl"] == "'@SUM(A1)"
-    assert row["locations"] == "DE: none [-hosting]"
+    assert row["locations"] == "DE: no transfer outside the European Economic Area [-hosting]"
     assert row["listed_from"] == world.day(org, 0)
     assert row["services"] == "bookings; payments"
     assert b"\r\n" in response.data

@@ -35,7 +35,7 @@ CHROMIUM_ARGS = [
 ]
 SCRIPT = "<script>alert(1)</script>"
 HEADINGS = {
-    "pl": "Podprocesorzy i odbiorcy danych",
+    "pl": "Dalsze podmioty przetwarzające i odbiorcy danych",
     "en": "Subprocessors and recipients of personal data",
 }
 SUBSCRIBED = {"pl": "Sprawdź skrzynkę", "en": "Check your inbox"}

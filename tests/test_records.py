@@ -154,7 +154,10 @@ def test_record_csv_is_one_row_per_controller_and_guards_formulas(client, demo, 
     bella = next(r for r in rows if r["external_ref"] == "BK-0001")
     assert bella["processor"] == "SAFI STUDIO Paweł Nowakowski"
     assert "Stripe" in bella["recipients"].split("; ")
-    assert "Bugsnag -> United States (US): scc" in bella["transfers"]
+    assert (
+        "Bugsnag -> United States (US): [valid] based on the standard contractual clauses"
+        in bella["transfers"]
+    )
     evil = next(r for r in rows if r["external_ref"] == "BK-0004")
     assert evil["name"] == "'" + EVIL
 
@@ -177,7 +180,8 @@ def test_record_xlsx_opens_with_the_expected_sheets_and_rows(client, demo, evil_
     refs = {row[1]: row for row in processing[1:]}
     assert set(refs) == {"BK-0001", "BK-0002", "BK-0003", "BK-0004"}
     assert refs["BK-0001"][2] == "Salon Urody Bella"
-    assert refs["BK-0001"][6] == "Online bookings\nOnline payments"
+    assert processing[0][11] == "Services used"
+    assert refs["BK-0001"][11] == "Online bookings\nOnline payments"
     # A would-be formula is a plain string cell, never evaluated.
     evil_row = next(row for row in book["Processing"].iter_rows() if row[1].value == "BK-0004")
     assert evil_row[2].value == EVIL
@@ -195,15 +199,18 @@ def test_record_xlsx_opens_with_the_expected_sheets_and_rows(client, demo, evil_
     bugsnag = next(
         row for row in transfers if row[:3] == ("BK-0001", "Salon Urody Bella", "Bugsnag")
     )
-    assert bugsnag[3:9] == (
+    assert bugsnag[3:12] == (
         "SmartBear Software Inc.",
         "US",
         "United States (US)",
         "United States (US)",
         "scc",
+        "2021/914",
         3,
+        "2023-06-15",
+        "valid",
     )
-    assert "2021/914" in bugsnag[9]
+    assert "2021/914" in bugsnag[12]
 
     security = [row[0] for row in book["Security"].iter_rows(values_only=True)]
     assert security[0].startswith("Technical and organisational security measures")
@@ -280,7 +287,7 @@ def test_annex_html_is_a_printable_page_that_escapes_the_register(client, demo, 
     page = response.get_data(as_text=True)
     assert "<script>alert(1)" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert "Wykaz podprocesorów" in page
+    assert "Wykaz dalszych podmiotów przetwarzających" in page
     assert "Hetzner Online GmbH" in page
     assert "Salon Urody Bella" in page
 
@@ -423,14 +430,23 @@ def test_policy_section_of_bookero_in_polish(client, demo):
     text = response.get_data(as_text=True)
     processors, partners = text.split("Zaufani partnerzy")
     assert "Podmioty przetwarzające dane na nasze zlecenie" in processors
-    assert "Hetzner Online (Hetzner Online GmbH, siedziba Germany (DE)), podprocesor" in processors
+    assert (
+        "Hetzner Online (Hetzner Online GmbH, siedziba Niemcy (DE)), dalszy podmiot przetwarzający"
+        in processors
+    )
     assert "Stripe" not in processors
     assert "Stripe (Stripe Payments Europe, Limited" in partners
     assert "odrębny administrator" in partners
     bugsnag = processors[processors.index("Bugsnag") :].split("\n- ")[0]
-    assert "poza Europejski Obszar Gospodarczy (United States (US))" in bugsnag
-    assert "standardowe klauzule umowne" in bugsnag
-    assert "EU-US Data Privacy Framework" in processors  # Google Cloud's US location
+    assert "poza Europejski Obszar Gospodarczy (Stany Zjednoczone (US))" in bugsnag
+    # Named precisely, in the genitive after "na podstawie", with Polish dates.
+    assert "na podstawie standardowych klauzul umownych" in bugsnag
+    assert "decyzji wykonawczej Komisji (UE) 2021/914 z dnia 4 czerwca 2021 r." in bugsnag
+    assert "moduł trzeci: przekazywanie od podmiotu przetwarzającego do podmiotu" in bugsnag
+    assert "zawartych 15 czerwca 2023 r." in bugsnag
+    # Google Cloud's US location, with the risk note of the pending appeal.
+    assert "w sprawie ram ochrony danych UE-USA" in processors
+    assert "C-703/25 P" in text
 
 
 def test_policy_section_of_bookero_in_english_markdown(client, demo):
@@ -452,18 +468,19 @@ def test_policy_section_of_bezkalkulatora_names_its_trusted_partners(client, dem
     for partner in ("Google Analytics", "Google Ads", "Facebook Pixel", "YouTube"):
         assert partner in pl
     assert (
-        "Google Analytics (Google Ireland Limited, siedziba Ireland (IE)), współadministrator" in pl
+        "Google Analytics (Google Ireland Limited, siedziba Irlandia (IE)), współadministrator"
+        in pl
     )
-    assert "YouTube (Google Ireland Limited, siedziba Ireland (IE)), odrębny administrator" in pl
-    assert "decyzja stwierdzająca odpowiedni stopień ochrony" in pl
-    assert "EU-US Data Privacy Framework" in pl
+    assert "YouTube (Google Ireland Limited, siedziba Irlandia (IE)), odrębny administrator" in pl
+    assert "decyzji wykonawczej Komisji (UE) 2023/1795 z dnia 10 lipca 2023 r." in pl
+    assert "ram ochrony danych UE-USA" in pl
 
     en = client.get(f"{BEZ}/privacy-policy-section?lang=en&format=html")
     assert en.mimetype == "text/html"
     html = en.get_data(as_text=True)
     assert "<h3>Trusted partners</h3>" in html
     assert "joint controller" in html
-    assert "adequacy decision" in html
+    assert "EU-US Data Privacy Framework" in html
 
 
 def test_policy_section_words_an_adequacy_transfer(client, demo):
@@ -476,8 +493,11 @@ def test_policy_section_words_an_adequacy_transfer(client, demo):
     )
     pl = client.get(f"{BOOKERO}/privacy-policy-section?lang=pl").get_data(as_text=True)
     swiss = pl[pl.index("Swiss Backup") :].split("\n- ")[0]
-    assert "Switzerland (CH)" in swiss
-    assert "decyzja stwierdzająca odpowiedni stopień ochrony" in swiss
+    assert "Szwajcaria (CH)" in swiss
+    assert (
+        "na podstawie decyzji Komisji 2000/518/WE z dnia 26 lipca 2000 r. stwierdzającej "
+        "odpowiedni stopień ochrony (art. 45 RODO)"
+    ) in swiss
 
 
 def test_policy_section_escapes_the_register(client, demo):

@@ -27,14 +27,35 @@ be covered by its mechanism on that date:
   the organization, a processor toward its customers; the importer is a processor when its
   role is `subprocessor`, else a controller. So a subprocessor is Module 3 (Module 2 under
   a controller parent). For a top-level `joint_controller` the organization acts as a
-  controller itself (Module 1). For a top-level `independent_controller` the registry does
-  not record whether the organization passes its customers' data as a processor (Module 4)
-  or its own data as a controller (Module 1), so either is accepted.
+  controller itself (Module 1). A top-level `independent_controller` is a third party: Module 1
+  (Module 4 carries only data a processor returns to its own controller, see below).
 - `derogation` (Art. 49) cannot carry a sub-processor, which receives data systematically:
   an error. For a controller it is a warning to document why the transfer is occasional.
 - `bcr`, `code_of_conduct`, `certification`, `ad_hoc_clauses` cover any place; like `scc`
   they are Art. 46 tools and need a transfer impact assessment from 16 July 2020 unless an
   adequacy decision covers every place anyway.
+
+Evidence per transfer (issue 17):
+
+- SCCs name the set signed (`scc_set`: 2001/497, 2002/16, 2004/915, 2010/87, 2021/914) and its
+  signing date. An old set signed after 26 September 2021 was never valid (Decision 2021/914,
+  Art. 4(2)-(3)): refused. An old set signed before then held until 27 December 2022 under
+  Art. 4(4), provided the processing operations stayed unchanged: the condition is noted while
+  it applied. An unknown signing date is a warning, and the transfer is "unverified": named in
+  internal outputs with the date missing, never in public ones.
+- The DPF covers a certified US organisation as importer wherever its servers are (Decision
+  2023/1795, Annex I, Section I.2): `dpf` is possible where the location or the importer's
+  establishment is the US. A DPF certification counts only from its start and never before
+  the decision (10 July 2023): the Privacy Shield (12 July 2016 - 15 July 2020) was another
+  instrument, and a `dpf` location in those years is a gap.
+- A transfer impact assessment is per (vendor, place) (`TransferAssessment`); the vendor-wide
+  `tia_completed_on` of older records still counts for a place without one of its own. An
+  assessment whose location no longer matches the one in force (an `update` changed it) asks
+  for a review, as does a passed review date; "transfer not permitted" is a gap.
+- Module 4 (processor to controller) covers data a processor returns to its own controller,
+  the customer; a vendor is never that customer, so Module 4 on a vendor is refused and the
+  message names the module that fits.
+- A vendor receiving special categories (Art. 9) with a transfer and no assessment is an error.
 
 Refused at registration (422) versus accepted with a gap: a request is refused only when it
 records something false by construction, which no paperwork and no date can make true --
@@ -69,6 +90,28 @@ SEVERITIES = ("error", "warning", "info")
 # Art. 46 tools: they need a transfer impact assessment since Schrems II.
 ART46_TOOLS = ("scc", "bcr", "code_of_conduct", "certification", "ad_hoc_clauses")
 FRAMEWORK_MECHANISMS = ("adequacy", "dpf")
+SCC_2021 = "2021/914"
+# The findings that mean no instrument covers the transfer on the date: an output must not
+# name a safeguard then (DESIGN.md: nothing published states a safeguard that is not valid).
+VOIDING_RULES = frozenset(
+    {
+        "transfer.no_mechanism",
+        "transfer.mechanism_impossible",
+        "transfer.not_covered",
+        "transfer.dpf_not_certified",
+        "transfer.scc_expired",
+        "transfer.scc_not_signed",
+        "transfer.scc_old_set_signed_late",
+        "transfer.scc_module_mismatch",
+        "transfer.scc_module4_third_party",
+        "transfer.derogation_systematic",
+        "transfer.tia_negative",
+    }
+)
+# What a transfer is on a date, for every output that names its safeguard.
+NO_TRANSFER, VALID, UNVERIFIED, GAP = "no_transfer", "valid", "unverified", "gap"
+# The DPF List shows a certification's status today; a check older than this proves little.
+DPF_CHECK_MAX_AGE_DAYS = 365
 
 # Every rule the report can name, with what it means. Ids are stable: clients filter on them.
 RULES: dict[str, str] = {
@@ -89,6 +132,28 @@ RULES: dict[str, str] = {
     "transfer.derogation_systematic": "An Art. 49 derogation used for a sub-processor.",
     "transfer.derogation_occasional": "An Art. 49 derogation, valid only for occasional transfers.",
     "transfer.tia_missing": "An Art. 46 transfer without a transfer impact assessment.",
+    "transfer.tia_missing_special_categories": (
+        "Special-category data (Art. 9) sent to a third country without a transfer impact "
+        "assessment."
+    ),
+    "transfer.tia_negative": "The transfer impact assessment found the transfer not permitted.",
+    "transfer.tia_outdated": "The location changed since its transfer impact assessment.",
+    "transfer.tia_review_overdue": "The review date of the transfer impact assessment passed.",
+    "transfer.scc_signing_date_unknown": "SCCs recorded without their signing date.",
+    "transfer.scc_old_set_signed_late": "An old SCC set signed after it could be used.",
+    "transfer.scc_transition": (
+        "Old SCCs relied on under Art. 4(4) of Decision 2021/914 (processing unchanged)."
+    ),
+    "transfer.scc_module4_third_party": (
+        "SCC Module 4 used for a recipient other than the customer."
+    ),
+    "transfer.dpf_scope": "The DPF certification does not cover non-HR data.",
+    "due_diligence.dpf_check_missing": "No date of the last check on the DPF List.",
+    "due_diligence.dpf_check_stale": "The last check on the DPF List is over a year old.",
+    "residency.non_eu_group": "An EU entity of a group headquartered outside the EU.",
+    "processing.special_categories_dpo": (
+        "Customers entrust special-category data: assess the Art. 37(1)(c) DPO question."
+    ),
     "residency.outside_policy": "A location or establishment outside the residency policy.",
     "due_diligence.sub_dpa_missing": "A sub-processor without a sub-processing agreement.",
     "due_diligence.certification_expired": "A certification past its expiry.",
@@ -134,6 +199,15 @@ class Vendor:
     dpf_certified_until: date | None = None
     certifications: tuple[dict, ...] = ()
     next_review_on: date | None = None
+    dpf_certified_from: date | None = None
+    dpf_checked_on: date | None = None
+    dpf_scope: str | None = None
+    dpf_certified_entity: str | None = None
+    # Per-place transfer impact assessments, oldest first (see `assessment_for`).
+    assessments: tuple[dict, ...] = ()
+    special_categories: tuple[str, ...] = ()
+    parent_company: str | None = None
+    parent_company_country: str | None = None
 
 
 @dataclass(frozen=True)
@@ -167,7 +241,12 @@ def transfer_places(importer_country: str, location: dict, on: date) -> list[Pla
 
 
 def certified_on(vendor: Vendor, on: date) -> bool:
-    return vendor.dpf_certified_until is not None and on <= vendor.dpf_certified_until
+    """Certified under the DPF on `on`: within the certification's window, and never before
+    the DPF itself (a Privacy Shield certification was another instrument)."""
+    until, start = vendor.dpf_certified_until, vendor.dpf_certified_from
+    if until is None or on > until or (start is not None and on < start):
+        return False
+    return on >= date.fromisoformat(reference.dpf_decision()["from"])
 
 
 def _party(role: str) -> str:
@@ -179,13 +258,15 @@ def expected_modules(role: str, parent_role: str | None) -> frozenset[int]:
     importer = _party(role)
     if parent_role is not None:
         exporters = {_party(parent_role)}
-    elif role == "joint_controller":
+    elif role in ("joint_controller", "independent_controller"):
+        # A third-party controller: Module 1, whoever signs it (see `module4_refusal`).
         exporters = {"controller"}
-    elif role == "independent_controller":
-        exporters = {"processor", "controller"}
     else:
         exporters = {"processor"}
-    return frozenset(reference.scc_module_for(exporter, importer) for exporter in exporters)
+    modules = {reference.scc_module_for(exporter, importer) for exporter in exporters}
+    # Module 4 carries only data a processor returns to its own controller; to a third-party
+    # controller the route is Module 1, concluded by (or for) the controller of the data.
+    return frozenset({1} if 4 in modules else modules)
 
 
 def _summary(location: dict) -> dict:
@@ -209,14 +290,23 @@ def _modules_text(modules: Iterable[int]) -> str:
 # --- refusals --------------------------------------------------------------------------------
 
 
-def impossible(importer_country: str, location: dict, on: date) -> str | None:
+def impossible(
+    importer_country: str, location: dict, on: date, role: str | None = None
+) -> str | None:
     """Why the location's mechanism can never apply, or None when it can."""
+    if location.get("mechanism") == "scc":
+        return _scc_impossible(location, role)
+    return _place_impossible(importer_country, location, on)
+
+
+def _place_impossible(importer_country: str, location: dict, on: date) -> str | None:
     mechanism = location.get("mechanism")
     where = place_of(location)
-    if mechanism == "dpf" and where.country != "US":
+    if mechanism == "dpf" and "US" not in (where.country, importer_country):
         return (
-            f"The EU-US Data Privacy Framework covers processing in the United States only, "
-            f"not {_label(where)}."
+            "The EU-US Data Privacy Framework covers a certified organisation in the United "
+            f"States as importer; neither {_label(where)} nor the importer's establishment "
+            f"({_label(Place(country=importer_country))}) is there."
         )
     if mechanism == "adequacy":
         for place in transfer_places(importer_country, location, on):
@@ -225,12 +315,50 @@ def impossible(importer_country: str, location: dict, on: date) -> str | None:
     return None
 
 
+def _scc_impossible(location: dict, role: str | None) -> str | None:
+    clauses = scc_clauses(location)
+    signed = location.get("scc_signed_on")
+    last = clauses.get("new_contracts_until")
+    if signed is not None and last and signed > date.fromisoformat(last):
+        return (
+            f"The clauses of {clauses['decision']} could not be signed after {last} "
+            f"(Decision 2021/914, Art. 4); clauses signed on {signed} are the 2021/914 ones."
+        )
+    if signed is not None and signed < date.fromisoformat(clauses["from"]):
+        return f"The clauses of {clauses['decision']} did not exist on {signed}."
+    if location.get("scc_module") == 4:
+        return module4_refusal(role)
+    return None
+
+
+def module4_refusal(role: str | None) -> str:
+    """Why Module 4 cannot carry data to a vendor, and what can (Decision 2021/914)."""
+    fits = (
+        "Module 3 (processor to processor)"
+        if role == "subprocessor"
+        else "Module 1 (controller to controller), concluded by the customer as controller "
+        "(the organization may sign on its behalf when mandated), or by the organization "
+        "for data it controls itself"
+    )
+    return (
+        "Module 4 (processor to controller) covers only data the processor returns to its own "
+        "controller, the customer; it cannot carry data to a third party such as this "
+        f"recipient. Use {fits}."
+    )
+
+
+def scc_clauses(location: dict) -> dict:
+    """The SCC set a location records (older records: inferred from the signing date)."""
+    signed = location.get("scc_signed_on")
+    return reference.scc_instrument(signed or date.max, signed, location.get("scc_set"))
+
+
 def refusals(material: dict, on: date) -> dict:
     """Field errors for what registration refuses (see the module docstring), keyed like
     the schema's: {"locations": {index: {"mechanism": [message]}}}."""
     errors: dict[int, dict] = {}
     for index, location in enumerate(material.get("locations") or ()):
-        reason = impossible(material["country"], location, on)
+        reason = impossible(material["country"], location, on, material.get("role"))
         if reason is not None:
             errors[index] = {"mechanism": [reason]}
     return {"locations": errors} if errors else {}
@@ -241,11 +369,15 @@ def check_registrable(revision: object, on: date, *, under: str | None = None) -
     cannot apply; `under` nests the errors where the client sent them (e.g. "update")."""
     material = {
         "country": revision.country,
+        "role": revision.role,
         "locations": [
             {
                 "country": loc.country,
                 "international_organisation": loc.international_organisation,
                 "mechanism": loc.mechanism,
+                "scc_set": loc.scc_set,
+                "scc_module": loc.scc_module,
+                "scc_signed_on": loc.scc_signed_on,
             }
             for loc in revision.locations
         ],
@@ -283,36 +415,7 @@ def _check_framework(vendor: Vendor, location: dict, places: list[Place], on: da
     loc = _summary(location)
     for place in places:
         if place.country == "US":
-            framework = reference.us_framework_on(on)
-            if framework is None:
-                found.append(
-                    Finding(
-                        "error",
-                        "transfer.not_covered",
-                        _not_covered_detail(place, on, f"No EU-US framework was in force on {on}."),
-                        f"For this period the transfer needed {_suggested_mechanism(vendor)} "
-                        "with a transfer impact assessment; record them, or the gap stands.",
-                        loc,
-                    )
-                )
-            elif not certified_on(vendor, on):
-                expired = vendor.dpf_certified_until
-                state = (
-                    f"its certification expired on {expired}"
-                    if expired
-                    else "no certification is recorded (dpf_certified_until)"
-                )
-                found.append(
-                    Finding(
-                        "error",
-                        "transfer.dpf_not_certified",
-                        f"{framework['decision']} covers only certified organisations, and "
-                        f"{state}.",
-                        "Check the importer on the Data Privacy Framework List and record "
-                        f"dpf_certified_until, or sign {_suggested_mechanism(vendor)}.",
-                        loc,
-                    )
-                )
+            found += _check_us(vendor, loc, place, on)
             continue
         decision = reference.adequacy_on(place, on)
         if decision is None:
@@ -340,14 +443,115 @@ def _check_framework(vendor: Vendor, location: dict, places: list[Place], on: da
     return found
 
 
+def _check_us(vendor: Vendor, loc: dict, place: Place, on: date) -> list[Finding]:
+    """A US place under `adequacy` or `dpf`: only the DPF, and only a certified importer."""
+    framework = reference.us_framework_on(on)
+    if framework is None or framework.get("instrument") != "dpf":
+        lead = (
+            f"No EU-US framework was in force on {on}."
+            if framework is None
+            else f"On {on} the EU-US framework was {framework['decision']}, a separate "
+            "instrument: a Data Privacy Framework certification does not count for it."
+        )
+        return [
+            Finding(
+                "error",
+                "transfer.not_covered",
+                _not_covered_detail(place, on, lead),
+                f"For this period the transfer needed {_suggested_mechanism(vendor)} "
+                "with a transfer impact assessment; record them, or the gap stands.",
+                loc,
+            )
+        ]
+    if not certified_on(vendor, on):
+        return [
+            Finding(
+                "error",
+                "transfer.dpf_not_certified",
+                f"{framework['decision']} covers only certified organisations, and "
+                f"{_certification_state(vendor, on)}.",
+                "Check the importer on the Data Privacy Framework List and record "
+                f"dpf_certified_until, or sign {_suggested_mechanism(vendor)}.",
+                loc,
+            )
+        ]
+    if vendor.dpf_scope == "hr":
+        return [
+            Finding(
+                "warning",
+                "transfer.dpf_scope",
+                f"The DPF certification of {vendor.name} covers HR data only; customers' "
+                "data is non-HR data unless it is about their employees.",
+                "Confirm the data is HR data, or ask the importer to certify for non-HR data "
+                "(or sign SCCs).",
+                loc,
+            )
+        ]
+    return []
+
+
+def _certification_state(vendor: Vendor, on: date) -> str:
+    until, start = vendor.dpf_certified_until, vendor.dpf_certified_from
+    if until is None:
+        return "no certification is recorded (dpf_certified_until)"
+    if on > until:
+        return f"its certification expired on {until}"
+    if start is not None and on < start:
+        return f"its certification began only on {start}"
+    return f"the DPF did not exist on {on}"
+
+
 def _check_scc(vendor: Vendor, location: dict, on: date, owed_notice_days: int | None) -> list:
-    found = []
     loc = _summary(location)
-    signed = location.get("scc_signed_on")
-    clauses = reference.scc_instrument(on, signed)
+    clauses = scc_clauses(location)
     module = location.get("scc_module")
     expected = expected_modules(vendor.role, vendor.parent_role)
-    if signed is not None and signed > on:
+    found = _scc_dates(vendor, location, clauses, on)
+    if clauses["set"] != SCC_2021 or module is None:
+        return found
+    if module == 4:
+        found.append(
+            Finding(
+                "error",
+                "transfer.scc_module4_third_party",
+                module4_refusal(vendor.role),
+                f"Sign {_modules_text(expected)} of the 2021/914 clauses and record it.",
+                loc,
+            )
+        )
+        return found
+    return found + _check_scc_module(vendor, location, module, expected, owed_notice_days)
+
+
+def _scc_dates(vendor: Vendor, location: dict, clauses: dict, on: date) -> list[Finding]:
+    """The set's window on `on`, from its signing date: not yet, expired, or in transition."""
+    loc = _summary(location)
+    signed = location.get("scc_signed_on")
+    expected = expected_modules(vendor.role, vendor.parent_role)
+    found = []
+    late = _scc_impossible({**location, "scc_module": None}, vendor.role)
+    if late is not None:
+        found.append(
+            Finding(
+                "error",
+                "transfer.scc_old_set_signed_late",
+                late,
+                f"Sign {_modules_text(expected)} of the 2021/914 clauses.",
+                loc,
+            )
+        )
+    if signed is None:
+        found.append(
+            Finding(
+                "warning",
+                "transfer.scc_signing_date_unknown",
+                f"The clauses of {clauses['decision']} are recorded without their signing "
+                "date: whether they covered the transfer on a date cannot be checked.",
+                "Record scc_signed_on from the signed clauses.",
+                loc,
+            )
+        )
+    elif signed > on:
         found.append(
             Finding(
                 "error",
@@ -368,12 +572,35 @@ def _check_scc(vendor: Vendor, location: dict, on: date, owed_notice_days: int |
                 + (f", signed on {signed}," if signed else "")
                 + f" ceased to provide appropriate safeguards after {until}.",
                 f"Sign {_modules_text(expected)} of the 2021/914 clauses and record "
-                "scc_module and scc_signed_on.",
+                "scc_set, scc_module and scc_signed_on.",
                 loc,
             )
         )
-    if clauses["id"] != "scc_2021" or module is None:
-        return found
+    elif until and on > date.fromisoformat(clauses["new_contracts_until"]):
+        found.append(
+            Finding(
+                "info",
+                "transfer.scc_transition",
+                f"The clauses of {clauses['decision']} held until {until} only provided the "
+                "processing operations they cover remained unchanged (Decision 2021/914, "
+                "Art. 4(4)).",
+                f"Sign {_modules_text(expected)} of the 2021/914 clauses before {until}.",
+                loc,
+                due_on=date.fromisoformat(until),
+            )
+        )
+    return found
+
+
+def _check_scc_module(
+    vendor: Vendor,
+    location: dict,
+    module: int,
+    expected: frozenset[int],
+    owed_notice_days: int | None,
+) -> list[Finding]:
+    loc = _summary(location)
+    found = []
     modules = reference.scc_modules()
     if module not in expected:
         wanted = modules[min(expected)]
@@ -449,7 +676,8 @@ def check_transfer(
 ) -> list[Finding]:
     """Judge one (importer, location) pair on `on`."""
     loc = _summary(location)
-    reason = impossible(vendor.country, location, on)
+    # SCC refusals come back from `_check_scc` under rules of their own.
+    reason = _place_impossible(vendor.country, location, on)
     if reason is not None:
         return [
             Finding(
@@ -483,28 +711,143 @@ def check_transfer(
         found += _check_scc(vendor, location, on, owed_notice_days)
     elif mechanism == "derogation":
         found += _check_derogation(vendor, location)
-    covered_anyway = all(
-        reference.adequacy_covers(p, on, dpf_certified=certified_on(vendor, on)) for p in places
-    )
-    tia = vendor.tia_completed_on
+    return found + _check_tia(vendor, location, places, on)
+
+
+# --- transfer impact assessments --------------------------------------------------------------
+
+
+def assessment_for(vendor: Vendor, location: dict, on: date) -> dict | None:
+    """The latest assessment of the vendor's transfer to the location's place made by `on`."""
+    where = place_of(location)
+    made = [a for a in vendor.assessments if place_of(a) == where and a["assessed_on"] <= on]
+    return made[-1] if made else None
+
+
+def _plain(value: object) -> object:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def location_changed(assessed: dict, location: dict) -> bool:
+    """Whether a detail of the location differs from the one assessed (mechanism, SCC set,
+    module, signing date, activity...): a material update of it re-opens the assessment."""
+    keys = set(assessed) | {k for k, v in location.items() if v not in (None, "")}
+    return any(_plain(assessed.get(k)) != _plain(location.get(k)) for k in keys)
+
+
+def _check_tia(vendor: Vendor, location: dict, places: list[Place], on: date) -> list[Finding]:
+    """Art. 46 tools need an assessment of the destination's law (Schrems II; Clause 14)."""
+    mechanism = location["mechanism"]
+    certified = certified_on(vendor, on)
     if (
-        mechanism in ART46_TOOLS
-        and on >= reference.tia_required_from()
-        and not covered_anyway
-        and (tia is None or tia > on)
+        mechanism not in ART46_TOOLS
+        or on < reference.tia_required_from()
+        or all(reference.adequacy_covers(p, on, dpf_certified=certified) for p in places)
     ):
+        return []
+    loc = _summary(location)
+    assessment = assessment_for(vendor, location, on)
+    if assessment is None:
+        legacy = vendor.tia_completed_on  # vendor-wide, from before per-place assessments
+        return [] if legacy is not None and legacy <= on else [_tia_missing(vendor, loc, on)]
+    found = []
+    if assessment["outcome"] == "transfer_not_permitted":
         found.append(
             Finding(
-                "warning",
-                "transfer.tia_missing",
-                f"The transfer rests on an Art. 46 tool ({mechanism}) and no transfer impact "
-                f"assessment is recorded as completed by {on}.",
-                "Assess the destination's law and practice (EDPB Recommendations 01/2020, "
-                "Clause 14 of the SCCs) and record tia_completed_on and tia_reference.",
+                "error",
+                "transfer.tia_negative",
+                f"The transfer impact assessment of {assessment['assessed_on']} found that "
+                f"{vendor.name} cannot keep the clauses' commitments there, even with "
+                "supplementary measures.",
+                "Suspend the transfer (Clause 16 of the SCCs) or move the processing.",
                 loc,
             )
         )
+    if location_changed(assessment.get("location") or {}, location):
+        found.append(
+            Finding(
+                "warning",
+                "transfer.tia_outdated",
+                f"The location changed after its transfer impact assessment of "
+                f"{assessment['assessed_on']}.",
+                "Review the assessment for the location as it is now and record it.",
+                loc,
+            )
+        )
+    review = assessment.get("review_on")
+    if review is not None and review < on:
+        found.append(
+            Finding(
+                "warning",
+                "transfer.tia_review_overdue",
+                f"The transfer impact assessment was due for review on {review}.",
+                "Review it (EDPB Recommendations 01/2020, step 6) and record the new one.",
+                loc,
+                due_on=review,
+            )
+        )
     return found
+
+
+def _tia_missing(vendor: Vendor, loc: dict, on: date) -> Finding:
+    special = ", ".join(vendor.special_categories)
+    if special:
+        return Finding(
+            "error",
+            "transfer.tia_missing_special_categories",
+            f"{vendor.name} receives special categories of data ({special}, Art. 9 GDPR) in "
+            f"a third country, and no transfer impact assessment is recorded by {on}.",
+            "Assess the transfer before any special-category data goes (EDPB Recommendations "
+            "01/2020), with the supplementary measures such data needs, and record it.",
+            loc,
+        )
+    return Finding(
+        "warning",
+        "transfer.tia_missing",
+        f"The transfer rests on an Art. 46 tool ({loc['mechanism']}) and no transfer impact "
+        f"assessment is recorded as completed by {on}.",
+        "Assess the destination's law and practice (EDPB Recommendations 01/2020, Clause 14 "
+        "of the SCCs) and record it (POST .../transfer-assessments).",
+        loc,
+    )
+
+
+# --- what a transfer is on a date ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransferStatus:
+    """One location of one vendor on one date, as every output must state it."""
+
+    state: str
+    places: tuple[Place, ...]
+    location: dict
+    findings: tuple[Finding, ...]
+    vendor: Vendor
+
+    @property
+    def relies_on_dpf(self) -> bool:
+        mechanism = self.location["mechanism"]
+        return self.state in (VALID, UNVERIFIED) and (
+            mechanism == "dpf" or (mechanism == "adequacy" and Place(country="US") in self.places)
+        )
+
+
+def transfer_status(vendor: Vendor, location: dict, on: date) -> TransferStatus:
+    """Whether data leaves the EEA at `location` on `on`, and if so whether a valid
+    safeguard covers it (VALID), one is recorded without the facts to check it
+    (UNVERIFIED), or none does (GAP)."""
+    places = tuple(transfer_places(vendor.country, location, on))
+    findings = tuple(check_transfer(vendor, location, on))
+    if not places:
+        state = NO_TRANSFER
+    elif any(f.severity == "error" and f.rule in VOIDING_RULES for f in findings):
+        state = GAP
+    elif any(f.rule == "transfer.scc_signing_date_unknown" for f in findings):
+        state = UNVERIFIED
+    else:
+        state = VALID
+    return TransferStatus(state, places, location, findings, vendor)
 
 
 # --- residency -------------------------------------------------------------------------------
@@ -527,10 +870,7 @@ def check_residency(policy: str, vendor: Vendor, on: date) -> list[Finding]:
         )
 
     words = POLICY_WORDS[policy]
-    fix = (
-        f"Keep the processing within {words} (another region or vendor), or change the "
-        "residency policy and tell customers before it applies."
-    )
+    fix = _residency_fix(vendor, words)
     found = []
     home = Place(country=vendor.country)
     if not allowed(home):
@@ -556,7 +896,51 @@ def check_residency(policy: str, vendor: Vendor, on: date) -> list[Finding]:
                     _summary(location),
                 )
             )
-    return found
+    return found + _check_group(policy, vendor, on)
+
+
+def _residency_fix(vendor: Vendor, words: str) -> str:
+    if vendor.role == "subprocessor":
+        return (
+            f"Keep the processing within {words} (another region or vendor), or change the "
+            "residency policy and tell customers before it applies."
+        )
+    # The organization acts as a controller toward these recipients: its promise is the
+    # transfer statement of its own privacy policy (Art. 13(1)(f)), not a customer term.
+    return (
+        f"Keep the processing within {words} (another vendor or setting), or correct the "
+        "transfer statement of the privacy policy: name the third country and the safeguard "
+        "(Art. 13(1)(f) GDPR)."
+    )
+
+
+def _check_group(policy: str, vendor: Vendor, on: date) -> list[Finding]:
+    """An EU entity of a non-EU group: its parent's law may reach the data (e.g. a US
+    parent under the CLOUD Act), which an "EU only" promise does not say."""
+    home = vendor.parent_company_country
+    if policy not in ("eu_only", "eea_only") or not home or Place(country=home).in_eea(on):
+        return []
+    parent = f"{vendor.parent_company or 'its parent company'} ({_label(Place(country=home))})"
+    if vendor.role == "subprocessor":
+        fix = (
+            "Assess access by the parent's authorities in the vendor's TIA, and tell "
+            "customers that the vendor belongs to a group outside the EU."
+        )
+    else:
+        fix = (
+            "Correct the transfer statement of the privacy policy: say the recipient belongs "
+            f"to a group headquartered in {_label(Place(country=home))} and that access from "
+            "there cannot be excluded, or choose a recipient outside such a group."
+        )
+    return [
+        Finding(
+            "warning",
+            "residency.non_eu_group",
+            f"{vendor.name} is an EU entity of a group headquartered outside the EU: {parent}. "
+            f"The '{policy}' promise says nothing of access under that country's law.",
+            fix,
+        )
+    ]
 
 
 # --- due diligence ---------------------------------------------------------------------------
@@ -567,6 +951,36 @@ def _relies_on_us_framework(vendor: Vendor) -> bool:
         loc["mechanism"] == "dpf" or (loc["mechanism"] == "adequacy" and loc.get("country") == "US")
         for loc in vendor.locations
     )
+
+
+def _check_dpf_list(vendor: Vendor, on: date) -> list[Finding]:
+    """The DPF List is the proof of certification (Decision 2023/1795, Annex I, Section
+    I.3): whoever relies on it checks it, and records when."""
+    if not _relies_on_us_framework(vendor) or not certified_on(vendor, on):
+        return []
+    checked = vendor.dpf_checked_on
+    if checked is None:
+        return [
+            Finding(
+                "info",
+                "due_diligence.dpf_check_missing",
+                f"No check of {vendor.name} on the Data Privacy Framework List is recorded.",
+                "Check the importer's entry on the DPF List and record dpf_checked_on, "
+                "dpf_certified_entity, dpf_certified_from and dpf_scope.",
+            )
+        ]
+    if (on - checked).days > DPF_CHECK_MAX_AGE_DAYS:
+        return [
+            Finding(
+                "warning",
+                "due_diligence.dpf_check_stale",
+                f"{vendor.name} was last checked on the DPF List on {checked}.",
+                "Check the DPF List again (certifications are re-certified yearly) and "
+                "record dpf_checked_on.",
+                due_on=checked + timedelta(days=DPF_CHECK_MAX_AGE_DAYS),
+            )
+        ]
+    return []
 
 
 def check_due_diligence(vendor: Vendor, on: date, within_days: int) -> list[Finding]:
@@ -639,6 +1053,7 @@ def check_due_diligence(vendor: Vendor, on: date, within_days: int) -> list[Find
                 due_on=dpf,
             )
         )
+    found += _check_dpf_list(vendor, on)
     review = vendor.next_review_on
     if review is not None and review < on:
         found.append(

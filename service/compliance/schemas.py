@@ -68,12 +68,23 @@ class ComplianceItemSchema(Schema):
     fix = fields.String()
 
 
+class RiskSchema(Schema):
+    instrument = fields.String(metadata={"description": "Reference id, e.g. US-dpf"})
+    decision = fields.String()
+    cases = fields.List(fields.Dict(), metadata={"description": "Court cases, with status"})
+    recipients = fields.List(fields.String(), metadata={"description": "Vendors relying on it"})
+
+
 class ComplianceSchema(Schema):
     as_of = fields.Date(required=True)
     residency_policy = fields.String()
     summary = fields.Dict(keys=fields.String(), values=fields.Integer())
     total = fields.Integer()
     items = fields.List(fields.Nested(ComplianceItemSchema), required=True)
+    risks = fields.List(
+        fields.Nested(RiskSchema),
+        metadata={"description": "Instruments relied on that a pending court case puts at risk"},
+    )
     reference_data = fields.Dict(
         keys=fields.String(),
         values=fields.String(),

@@ -26,8 +26,19 @@ from service.organizations.models import Organization
 from service.outbox import services as outbox
 from service.outbox.models import OutboxItem
 from service.recipients import services as recipients
-from service.recipients.models import Recipient, RecipientRevision
+from service.recipients.models import Recipient, RecipientRevision, TransferAssessment
 
+ASSESSMENT_FIELDS = (
+    "id",
+    "country",
+    "international_organisation",
+    "assessed_on",
+    "outcome",
+    "supplementary_measures",
+    "review_on",
+    "reference",
+    "location",
+)
 # Urgent changes stay in the report this long after they took effect.
 URGENT_LOOKBACK_DAYS = 90
 REMINDER_ACTION = "compliance.expiry_reminder"
@@ -41,26 +52,107 @@ def _day(value: object) -> date | None:
     return date.fromisoformat(str(value))
 
 
-def vendor_facts(recipient: Recipient, day: date) -> rules.Vendor:
-    """The plain data the rules judge: `recipient` as it stands on `day`."""
-    revision = recipients.revision_on(recipient, day)
-    parent = recipient.parent
+# The vendor's due-diligence fields the rules read, beside its material data.
+FACT_FIELDS = (
+    "sub_dpa_signed_on",
+    "tia_completed_on",
+    "dpf_certified_until",
+    "dpf_certified_from",
+    "dpf_checked_on",
+    "dpf_scope",
+    "dpf_certified_entity",
+    "next_review_on",
+    "parent_company",
+    "parent_company_country",
+)
+
+
+def assessment_dict(assessment: TransferAssessment) -> dict:
+    return {name: getattr(assessment, name) for name in ASSESSMENT_FIELDS}
+
+
+def _facts(
+    recipient: Recipient | object,
+    material: dict,
+    parent_role: str | None,
+    assessments: list[dict],
+) -> rules.Vendor:
     return rules.Vendor(
         name=recipient.name,
-        country=revision.country,
-        role=revision.role,
-        parent_role=recipients.revision_on(parent, day).role if parent is not None else None,
-        locations=tuple(recipients.location_dict(loc) for loc in revision.locations),
-        sub_dpa_signed_on=recipient.sub_dpa_signed_on,
-        tia_completed_on=recipient.tia_completed_on,
-        dpf_certified_until=recipient.dpf_certified_until,
+        country=material["country"],
+        role=material["role"],
+        parent_role=parent_role,
+        locations=tuple(material["locations"]),
+        **{name: getattr(recipient, name) for name in FACT_FIELDS},
         # Stored as JSON, so expiry dates come back as ISO strings.
         certifications=tuple(
             {**cert, "expires_on": _day(cert.get("expires_on"))}
             for cert in recipient.certifications or []
         ),
-        next_review_on=recipient.next_review_on,
+        special_categories=tuple(recipient.special_categories or ()),
+        assessments=tuple(assessments),
     )
+
+
+def vendor_facts(recipient: Recipient, day: date, *, seen_on: date | None = None) -> rules.Vendor:
+    """The plain data the rules judge: `recipient` as it stands on `day`, or as its revision
+    of `seen_on` (the one that still applies to a customer whose consent is pending)."""
+    revision = recipients.revision_on(recipient, seen_on or day)
+    parent = recipient.parent
+    material = {
+        "country": revision.country,
+        "role": revision.role,
+        "locations": [recipients.location_dict(loc) for loc in revision.locations],
+    }
+    parent_role = recipients.revision_on(parent, day).role if parent is not None else None
+    return _facts(
+        recipient, material, parent_role, [assessment_dict(a) for a in recipient.assessments]
+    )
+
+
+def facts_of_presented(org: Organization, items: list[dict], day: date) -> dict[int, rules.Vendor]:
+    """`vendor_facts` for presented vendors (`recipients.present_listed`), in two queries:
+    their due-diligence columns and their assessments."""
+    ids = [item["id"] for item in items]
+    if not ids:
+        return {}
+    columns = [getattr(Recipient, n) for n in ("id", "name", "certifications", *FACT_FIELDS)]
+    rows = {
+        row.id: row
+        for row in db.session.execute(
+            select(*columns, Recipient.special_categories).where(Recipient.id.in_(ids))
+        )
+    }
+    assessments: dict[int, list[dict]] = {}
+    for assessment in db.session.scalars(
+        select(TransferAssessment)
+        .where(TransferAssessment.recipient_id.in_(ids))
+        .order_by(TransferAssessment.assessed_on, TransferAssessment.id)
+    ):
+        assessments.setdefault(assessment.recipient_id, []).append(assessment_dict(assessment))
+    roles = {item["id"]: item["role"] for item in items}
+    return {
+        item["id"]: _facts(
+            rows[item["id"]],
+            item,
+            _parent_role(item["parent_id"], roles, day),
+            assessments.get(item["id"], []),
+        )
+        for item in items
+    }
+
+
+def _parent_role(parent_id: int | None, roles: dict[int, str], day: date) -> str | None:
+    if parent_id is None:
+        return None
+    if parent_id in roles:
+        return roles[parent_id]
+    return recipients.revision_on(db.session.get(Recipient, parent_id), day).role
+
+
+def statuses(vendor: rules.Vendor, day: date) -> list[rules.TransferStatus]:
+    """Each location of `vendor` on `day` with what may be said of its transfer."""
+    return [rules.transfer_status(vendor, location, day) for location in vendor.locations]
 
 
 def owed_notice_days(org: Organization, day: date) -> int:
@@ -93,6 +185,7 @@ def _recipients_judged(org: Organization, day: date, today: date) -> list[Recipi
         .options(
             selectinload(Recipient.revisions).selectinload(RecipientRevision.locations),
             selectinload(Recipient.parent).selectinload(Recipient.revisions),
+            selectinload(Recipient.assessments),
         )
     )
     return list(db.session.scalars(stmt).unique())
@@ -357,6 +450,61 @@ def _agreement_items(org: Organization, day: date) -> list[dict]:
     return [_item(finding, None)]
 
 
+def _special_category_items(org: Organization, day: date) -> list[dict]:
+    """Customers that entrust special categories (Art. 9): a processor whose core activity is
+    processing them on a large scale must designate a DPO (Art. 37(1)(c))."""
+    if org.dpo_name or org.dpo_email:
+        return []
+    entrusting = [
+        customer.external_ref
+        for customer in db.session.scalars(
+            select(Customer)
+            .where(
+                Customer.organization_id == org.id,
+                Customer.started_on <= day,
+                or_(Customer.ended_on.is_(None), Customer.ended_on >= day),
+            )
+            .order_by(Customer.external_ref)
+        )
+        if customer.special_categories
+    ]
+    if not entrusting:
+        return []
+    finding = rules.Finding(
+        "warning",
+        "processing.special_categories_dpo",
+        f"{len(entrusting)} customer(s) entrust special categories of data (Art. 9): "
+        f"{', '.join(entrusting[:AGREEMENT_REFS_SHOWN])}. No data protection officer is "
+        "recorded for the organization.",
+        "Assess and document whether the processing of special categories is a core activity "
+        "on a large scale (Art. 37(1)(c) GDPR; WP243 rev.01): if so, designate a DPO and "
+        "record dpo_name and dpo_email; if not, keep the assessment on file.",
+    )
+    return [_item(finding, None)]
+
+
+def risk_notes(org: Organization, day: date) -> list[dict]:
+    """The instruments relied on by a vendor judged on `day` that a court case puts at risk
+    (the DPF: T-553/23 upheld it, the appeal C-703/25 P is pending)."""
+    today = clock.local_today(org.timezone)
+    relying = [
+        recipient.name
+        for recipient in _recipients_judged(org, day, today)
+        if any(status.relies_on_dpf for status in statuses(vendor_facts(recipient, day), day))
+    ]
+    if not relying:
+        return []
+    decision = reference.dpf_decision()
+    return [
+        {
+            "instrument": decision["id"],
+            "decision": decision["decision"],
+            "cases": reference.litigation(decision),
+            "recipients": relying,
+        }
+    ]
+
+
 def _order(item: dict) -> tuple:
     recipient = item["recipient"] or {}
     location = item["location"] or {}
@@ -384,6 +532,7 @@ def compliance_items(org: Organization, day: date, *, within_days: int) -> list[
         )
         ref = _recipient_ref(recipient, day)
         items += [_item(finding, ref) for finding in findings]
+    items += _special_category_items(org, day)
     items += _notice_items(org, day)
     items += _urgent_items(org, day)
     items += _objection_items(org, day)
@@ -418,6 +567,7 @@ def compliance_report(
         "summary": {s: sum(1 for i in items if i["severity"] == s) for s in rules.SEVERITIES},
         "total": len(items),
         "items": items,
+        "risks": risk_notes(org, day),
         "reference_data": reference.retrieved_on(),
     }
 

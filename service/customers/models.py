@@ -50,6 +50,15 @@ class Customer(db.Model):
     started_on: Mapped[date] = mapped_column(Date)
     ended_on: Mapped[date | None] = mapped_column(Date)
     end_reason: Mapped[str | None] = mapped_column(Text)
+    # The controller as its record of processing names it (GDPR Art. 30(2)(a)).
+    address: Mapped[str] = mapped_column(String(500), default="")
+    country: Mapped[str | None] = mapped_column(String(2))
+    dpo_name: Mapped[str | None] = mapped_column(String(200))
+    dpo_email: Mapped[str | None] = mapped_column(String(320))
+    representative_name: Mapped[str | None] = mapped_column(String(200))
+    representative_email: Mapped[str | None] = mapped_column(String(320))
+    # Special categories (Art. 9(1)) the customer entrusts, e.g. a clinic's "health".
+    special_categories: Mapped[list] = mapped_column(JsonDocument, default=list)
     # Set while an objection, a claim or a dispute needs the records kept: no purge.
     legal_hold_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     legal_hold_reason: Mapped[str | None] = mapped_column(Text)

@@ -2,8 +2,17 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from service.common import ApiSchema, PageArgs, PageSchema, required_text, text, text_list
+from service.common import (
+    ApiSchema,
+    Country,
+    PageArgs,
+    PageSchema,
+    required_text,
+    text,
+    text_list,
+)
 from service.customers.models import AUTHORISATIONS, LOCALES, OBJECTION_REMEDIES
+from service.recipients.models import SPECIAL_CATEGORIES
 
 
 class ContactSchema(Schema):
@@ -34,7 +43,23 @@ def _unique_emails(contacts: list[dict]) -> None:
         raise ValidationError({"contacts": ["Each e-mail address once."]})
 
 
-class CustomerCreateSchema(ApiSchema):
+class ControllerFields(Schema):
+    """The controller as the processor's record names it (GDPR Art. 30(2)(a)), and the
+    special categories (Art. 9(1)) it entrusts."""
+
+    address = text(500)
+    country = Country(allow_none=True)
+    dpo_name = text(200, allow_none=True)
+    dpo_email = fields.Email(allow_none=True, validate=validate.Length(max=320))
+    representative_name = text(200, allow_none=True)
+    representative_email = fields.Email(allow_none=True, validate=validate.Length(max=320))
+    special_categories = fields.List(
+        fields.String(validate=validate.OneOf(SPECIAL_CATEGORIES)),
+        validate=validate.Length(max=len(SPECIAL_CATEGORIES)),
+    )
+
+
+class CustomerCreateSchema(ApiSchema, ControllerFields):
     external_ref = required_text(100)
     name = required_text(300)
     started_on = fields.Date()
@@ -68,7 +93,7 @@ class TermsOutSchema(AgreementTermsSchema):
     effective = fields.Dict(metadata={"description": "Terms in force after the fallbacks"})
 
 
-class CustomerSchema(Schema):
+class CustomerSchema(ControllerFields):
     id = fields.Integer()
     external_ref = fields.String()
     name = fields.String()

@@ -30,6 +30,16 @@ TERM_FIELDS = (
     "emergency_notice_days",
     "post_hoc_objection_days",
 )
+# The controller's details in the processor's record (Art. 30(2)(a)) and its Art. 9 data.
+CONTROLLER_FIELDS = (
+    "address",
+    "country",
+    "dpo_name",
+    "dpo_email",
+    "representative_name",
+    "representative_email",
+    "special_categories",
+)
 # Without an agreement that says otherwise: no emergency clause (so no urgent change for
 # the customer), no rejection of objections, a 14-day post-hoc window if a clause is added.
 FALLBACK_TERMS = {
@@ -101,6 +111,7 @@ def present(org: Organization, customer: Customer) -> dict:
         "started_on": customer.started_on,
         "ended_on": customer.ended_on,
         "end_reason": customer.end_reason,
+        **{name: getattr(customer, name) for name in CONTROLLER_FIELDS},
         "services": [s.slug for s in customer.services],
         "contacts": [
             {"email": c.email, "name": c.name, "locale": c.locale} for c in customer.contacts
@@ -126,6 +137,7 @@ def snapshot(customer: Customer) -> dict:
         "name": customer.name,
         "started_on": customer.started_on,
         "ended_on": customer.ended_on,
+        **{name: getattr(customer, name) for name in CONTROLLER_FIELDS},
         "services": sorted(s.slug for s in customer.services),
         "contacts": sorted([c.email, c.name, c.locale] for c in customer.contacts),
         "agreement": {
@@ -228,7 +240,7 @@ def apply_customer(
     services_by_slug: dict[str, Service] | None = None,
 ) -> None:
     """Write `data` onto `customer`; `services_by_slug` spares imports a query per row."""
-    for name in ("external_ref", "name", "started_on", "ended_on"):
+    for name in ("external_ref", "name", "started_on", "ended_on", *CONTROLLER_FIELDS):
         if name in data:
             setattr(customer, name, data[name])
     if customer.ended_on and customer.started_on and customer.ended_on < customer.started_on:

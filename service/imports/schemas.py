@@ -9,9 +9,16 @@ from service.customers.schemas import CustomerCreateSchema
 from service.recipients.schemas import RecipientCreateSchema
 
 # Mechanism -> the detail fields a compact CSV location gives after it, in order
-# ("US:scc:3:general:30:2023-01-10"). Mechanisms not named take no details.
+# ("US:scc:3:general:30:2023-01-10"; an old set: "US:scc::::2019-03-01:2010/87").
+# Mechanisms not named take no details.
 LOCATION_DETAILS: dict[str, tuple[str, ...]] = {
-    "scc": ("scc_module", "scc_clause9_option", "scc_clause9_notice_days", "scc_signed_on"),
+    "scc": (
+        "scc_module",
+        "scc_clause9_option",
+        "scc_clause9_notice_days",
+        "scc_signed_on",
+        "scc_set",
+    ),
     "adequacy": ("adequacy_reference",),
     "bcr": ("bcr_reference",),
     "code_of_conduct": ("code_of_conduct_name",),
@@ -25,6 +32,7 @@ VENDOR_LIST_COLUMNS = (
     "data_categories_en",
     "data_subject_categories",
     "services",
+    "special_categories",
 )
 VENDOR_COLUMNS = (
     "name",
@@ -43,6 +51,12 @@ VENDOR_COLUMNS = (
     "tia_completed_on",
     "tia_reference",
     "dpf_certified_until",
+    "dpf_certified_entity",
+    "dpf_certified_from",
+    "dpf_checked_on",
+    "dpf_scope",
+    "parent_company",
+    "parent_company_country",
     "next_review_on",
     "due_diligence_notes",
 )
@@ -56,6 +70,14 @@ VENDOR_REQUIRED_COLUMNS = (
     "locations",
 )
 
+CUSTOMER_CONTROLLER_COLUMNS = (
+    "address",
+    "country",
+    "dpo_name",
+    "dpo_email",
+    "representative_name",
+    "representative_email",
+)
 CUSTOMER_CONTACT_COLUMNS = {"email": "email", "contact_name": "name", "locale": "locale"}
 CUSTOMER_TERM_COLUMNS = (
     "agreement_version_id",
@@ -70,6 +92,8 @@ CUSTOMER_COLUMNS = (
     "started_on",
     "ended_on",
     "services",
+    *CUSTOMER_CONTROLLER_COLUMNS,
+    "special_categories",
     *CUSTOMER_CONTACT_COLUMNS,
     *CUSTOMER_TERM_COLUMNS,
 )

@@ -34,6 +34,7 @@ from service.extensions import db
 from service.imports.schemas import (
     CUSTOMER_COLUMNS,
     CUSTOMER_CONTACT_COLUMNS,
+    CUSTOMER_CONTROLLER_COLUMNS,
     CUSTOMER_REQUIRED_COLUMNS,
     CUSTOMER_TERM_COLUMNS,
     LOCATION_DETAILS,
@@ -521,11 +522,11 @@ def import_vendors(
 
 def _customer_from_csv(cells: dict[str, str]) -> tuple[dict, dict | None]:
     """A row's data, and the contact's given fields (None when the row names no contact)."""
-    data: dict = {
-        k: cells[k] for k in ("external_ref", "name", "started_on", "ended_on") if cells.get(k)
-    }
-    if cells.get("services"):
-        data["services"] = split_list(cells["services"])
+    plain = ("external_ref", "name", "started_on", "ended_on", *CUSTOMER_CONTROLLER_COLUMNS)
+    data: dict = {k: cells[k] for k in plain if cells.get(k)}
+    for name in ("services", "special_categories"):
+        if cells.get(name):
+            data[name] = split_list(cells[name])
     contact = {
         field: cells[col] for col, field in CUSTOMER_CONTACT_COLUMNS.items() if cells.get(col)
     }

@@ -25,6 +25,7 @@ from service.objections.models import Objection
 from service.organizations.models import Organization
 from service.outbox.models import Delivery
 from service.portal import services as portal
+from service.public import services as public
 from service.recipients import services as recipients
 from service.subscriptions import links as subscription_links
 from service.subscriptions import services as subscriptions
@@ -86,7 +87,13 @@ def _change_context(
     if key not in cache:
         cache[key] = recipients.present(vendor, seen_on, legal=False)
     shown = cache[key]
+    # The safeguards as the compliance status of the effective date lets them be stated.
+    places_key = ("places", vendor.id, seen_on, lang)
+    if places_key not in cache:
+        cache[places_key] = public.recipient_places(vendor, seen_on, lang)
     context = {
+        "places": cache[places_key],
+        "risk_note": public.risk_note(cache[places_key], lang),
         "change": change,
         "vendor": shown,
         "replaces": change.replaces,

@@ -300,7 +300,7 @@ def _vendors(organization, customer, day: date, lang: str) -> tuple[list[dict], 
     for entry in view.applied:
         shown = recipients.present(entry.recipient, entry.seen_on, legal=False)
         shown["purpose"] = shown[f"purpose_{lang}"]
-        shown["places"] = [public.place(loc, lang) for loc in shown["locations"]]
+        shown["places"] = public.recipient_places(entry.recipient, day, lang, seen_on=entry.seen_on)
         items.append(shown)
     withheld = [
         {
@@ -597,7 +597,12 @@ def download_csv(organization, customer) -> Response:
     applied = customer_view(organization, customer, day).applied
     items = [recipients.present(e.recipient, e.seen_on, legal=False) for e in applied]
     name = f"{organization.slug}-{customer.external_ref}-subprocessors-{day.isoformat()}.csv"
-    return _download(public.list_csv(items), "text/csv; charset=utf-8", _safe_name(name))
+    places = {
+        e.recipient.id: public.recipient_places(e.recipient, day, "en", seen_on=e.seen_on)
+        for e in applied
+    }
+    body = public.list_csv(items, places)
+    return _download(body, "text/csv; charset=utf-8", _safe_name(name))
 
 
 @bp.get("/downloads/annex.html")

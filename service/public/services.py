@@ -18,8 +18,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from service import clock, reference
+from service import clock, i18n
 from service.changes.models import Change
+from service.compliance import rules, wording
+from service.compliance import services as compliance
 from service.extensions import db
 from service.organizations.models import Organization
 from service.public.texts import TEXTS
@@ -35,12 +37,20 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 
 @dataclass(frozen=True)
 class Place:
-    """One processing location as the page shows it."""
+    """One processing location as an output shows it: `mechanism` is the safeguard as the
+    compliance status of the day lets it be stated (service.compliance.wording)."""
 
     where: str
     activity: str
     mechanism: str
     detail: str
+    state: str = rules.NO_TRANSFER
+    dpf: bool = False
+
+    @property
+    def public_state(self) -> str:
+        """What a reader outside may learn: valid, no transfer, or under review."""
+        return self.state if self.state in (rules.VALID, rules.NO_TRANSFER) else "under_review"
 
 
 def listed(org: Organization, day: date) -> list[dict]:
@@ -69,40 +79,47 @@ def changelog(org: Organization, limit: int | None = None) -> list[Change]:
     return list(db.session.scalars(stmt))
 
 
-def country_label(code: str | None) -> str:
-    return f"{reference.country_name(code)} ({code})" if code else ""
+def country_label(code: str | None, lang: str = "en") -> str:
+    return i18n.country_label(code, lang)
 
 
-def place(location: dict, lang: str) -> Place:
-    t = TEXTS[lang]
-    mechanism = location["mechanism"]
-    detail = ""
-    if mechanism == "scc" and location.get("scc_module"):
-        detail = t["scc_module"].format(module=location["scc_module"])
-    elif mechanism == "derogation" and location.get("derogation_ground"):
-        ground = location["derogation_ground"]
-        detail = t.get(ground) or t["derogation_ground"].format(ground=ground)
-    else:
-        detail = next(
-            (
-                location[name]
-                for name in (
-                    "adequacy_reference",
-                    "bcr_reference",
-                    "code_of_conduct_name",
-                    "certification_name",
-                    "ad_hoc_authorisation",
-                )
-                if location.get(name)
-            ),
-            "",
-        )
+def place(status: rules.TransferStatus, day: date, lang: str, *, public: bool = True) -> Place:
+    location = status.location
     return Place(
-        where=country_label(location.get("country")) or location.get("international_organisation"),
+        where=country_label(location.get("country"), lang)
+        or location.get("international_organisation"),
         activity=location.get("activity") or "",
-        mechanism=t["mechanisms"].get(mechanism, mechanism),
-        detail=detail,
+        mechanism=wording.safeguard(status, day, lang, public=public),
+        detail="",
+        state=status.state,
+        dpf=status.relies_on_dpf,
     )
+
+
+def places_of(
+    org: Organization, items: list[dict], day: date, lang: str, *, public: bool = True
+) -> dict[int, list[Place]]:
+    """The locations of presented vendors (`listed`), each with its safeguard as stated on
+    `day`, by vendor id."""
+    facts = compliance.facts_of_presented(org, items, day)
+    return {vendor_id: _placed(vendor, day, lang, public) for vendor_id, vendor in facts.items()}
+
+
+def recipient_places(
+    recipient: object, day: date, lang: str, *, public: bool = True, seen_on: date | None = None
+) -> list[Place]:
+    """`places_of` for one loaded Recipient (as of its revision of `seen_on`, judged on `day`)."""
+    return _placed(compliance.vendor_facts(recipient, day, seen_on=seen_on), day, lang, public)
+
+
+def _placed(vendor: rules.Vendor, day: date, lang: str, public: bool) -> list[Place]:
+    return [place(status, day, lang, public=public) for status in compliance.statuses(vendor, day)]
+
+
+def risk_note(places: dict[int, list[Place]] | list[Place], lang: str) -> str:
+    """The DPF risk note when any of `places` relies on the DPF, else nothing."""
+    flat = places if isinstance(places, list) else [p for ps in places.values() for p in ps]
+    return wording.risk_note(lang) if any(p.dpf for p in flat) else ""
 
 
 # --- JSON -------------------------------------------------------------------------------------
@@ -110,9 +127,20 @@ def place(location: dict, lang: str) -> Place:
 _ITEM_SCHEMA = RecipientSchema(many=True, exclude=("due_diligence",))
 
 
+def with_safeguards(items: list[dict], places: dict[int, list[Place]]) -> list[dict]:
+    """Give each presented location the safeguard a published list may state for it: its
+    `mechanism` is what legal staff recorded, this is what holds on the day."""
+    for item in items:
+        for location, shown in zip(item["locations"], places[item["id"]], strict=True):
+            location["safeguard_status"] = shown.public_state
+            location["safeguard"] = shown.mechanism
+    return items
+
+
 def json_body(org: Organization, day: date) -> bytes:
     """The list as JSON: the items of the public API, with the organization and the date."""
     items = listed(org, day)
+    with_safeguards(items, places_of(org, items, day, "en"))
     body = {
         "organization": {"slug": org.slug, "legal_name": org.legal_name},
         "as_of": day.isoformat(),
@@ -161,30 +189,30 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _location_cell(location: dict) -> str:
+def _location_cell(location: dict, shown: Place) -> str:
     where = location.get("country") or location.get("international_organisation") or ""
-    mechanism = location["mechanism"]
-    if mechanism == "scc" and location.get("scc_module"):
-        mechanism += f" (module {location['scc_module']})"
-    elif mechanism == "derogation" and location.get("derogation_ground"):
-        mechanism += f" ({location['derogation_ground']})"
     activity = f" [{location['activity']}]" if location.get("activity") else ""
-    return f"{where}: {mechanism}{activity}"
+    return f"{where}: {shown.mechanism}{activity}"
 
 
 def csv_body(org: Organization, day: date) -> bytes:
     """The list as CSV (RFC 4180, UTF-8, CRLF), safe to open in a spreadsheet."""
-    return list_csv(listed(org, day))
+    items = listed(org, day)
+    return list_csv(items, places_of(org, items, day, "en"))
 
 
-def list_csv(items: list[dict]) -> bytes:
-    """Presented recipients as CSV; the customer portal writes its customer's list with it."""
+def list_csv(items: list[dict], places: dict[int, list[Place]]) -> bytes:
+    """Presented recipients as CSV; the customer portal writes its customer's list with it.
+    A location's cell states its safeguard as `places` does (see `places_of`)."""
     out = io.StringIO()
     writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for item in items:
         row = {**item, "services": item["effective_services"]}
-        row["locations"] = [_location_cell(loc) for loc in item["locations"]]
+        row["locations"] = [
+            _location_cell(loc, shown)
+            for loc, shown in zip(item["locations"], places[item["id"]], strict=True)
+        ]
         writer.writerow([safe_cell(row.get(name)) for name in CSV_COLUMNS])
     return out.getvalue().encode()
 

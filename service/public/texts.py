@@ -8,10 +8,10 @@ DEFAULT_LANGUAGE = "pl"
 TEXTS: dict[str, dict] = {
     "pl": {
         "language_name": "Polski",
-        "title": "Podprocesorzy i odbiorcy danych",
+        "title": "Dalsze podmioty przetwarzające i odbiorcy danych",
         "intro": (
             "Lista podmiotów, którym {org} powierza dane osobowe swoich klientów "
-            "(podprocesorzy w rozumieniu art. 28 ust. 4 RODO) lub które otrzymują je jako "
+            "(dalsze podmioty przetwarzające, art. 28 ust. 4 RODO) lub które otrzymują je jako "
             "odrębni administratorzy albo współadministratorzy, oraz zapowiedziane zmiany."
         ),
         "skip": "Przejdź do treści",
@@ -57,7 +57,7 @@ TEXTS: dict[str, dict] = {
         ),
         "subscribe_error": "Nie udało się zapisać",
         "invalid_email": "Podaj poprawny adres e-mail.",
-        "back": "Wróć do listy podprocesorów",
+        "back": "Wróć do wykazu dalszych podmiotów przetwarzających",
         "downloads": "Dane do pobrania",
         "download_json": "Lista w formacie JSON",
         "download_csv": "Lista w formacie CSV",
@@ -67,12 +67,12 @@ TEXTS: dict[str, dict] = {
         "privacy": "Ta strona nie używa plików cookie ani narzędzi śledzących.",
         "not_found_title": "Nie znaleziono",
         "not_found": "Nie ma takiej organizacji.",
-        "feed_title": "{org}: zmiany listy podprocesorów",
+        "feed_title": "{org}: zmiany wykazu dalszych podmiotów przetwarzających",
         "feed_subtitle": "Zapowiedziane i wycofane zmiany listy odbiorców danych osobowych.",
         "entry_title": "{kind}: {vendor} (od {day})",
         "entry_withdrawn": "Wycofano: {title}",
         "roles": {
-            "subprocessor": "podprocesor",
+            "subprocessor": "dalszy podmiot przetwarzający",
             "independent_controller": "odrębny administrator",
             "joint_controller": "współadministrator",
         },
@@ -83,7 +83,7 @@ TEXTS: dict[str, dict] = {
             "remove": "Usunięcie",
         },
         "mechanisms": {
-            "none": "bez transferu (EOG)",
+            "none": "bez przekazywania poza EOG",
             "adequacy": "decyzja stwierdzająca odpowiedni stopień ochrony (art. 45 RODO)",
             "dpf": (
                 "EU-US Data Privacy Framework (decyzja stwierdzająca odpowiedni stopień ochrony)"
@@ -190,7 +190,7 @@ TEXTS: dict[str, dict] = {
             "remove": "Removal",
         },
         "mechanisms": {
-            "none": "no transfer (EEA)",
+            "none": "no transfer outside the EEA",
             "adequacy": "adequacy decision (Art. 45 GDPR)",
             "dpf": "EU-US Data Privacy Framework (adequacy decision)",
             "scc": "standard contractual clauses (Art. 46(2)(c) GDPR)",

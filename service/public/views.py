@@ -166,13 +166,14 @@ def _render(org: Organization, form: str, day: date, lang: str) -> bytes:
 def _page_context(org: Organization, day: date, lang: str) -> dict:
     items = services.listed(org, day)
     names = {item["id"]: item["name"] for item in items}
+    places = services.places_of(org, items, day, lang)
     rows = [
         {
             **item,
             "role_label": TEXTS[lang]["roles"].get(item["role"], item["role"]),
             "purpose": item[f"purpose_{lang}"],
-            "country_label": services.country_label(item["country"]),
-            "places": [services.place(loc, lang) for loc in item["locations"]],
+            "country_label": services.country_label(item["country"], lang),
+            "places": places[item["id"]],
             "parent_name": names.get(item["parent_id"]),
         }
         for item in items
@@ -185,6 +186,7 @@ def _page_context(org: Organization, day: date, lang: str) -> dict:
         "languages": [(code, TEXTS[code]["language_name"]) for code in TEXTS],
         "day": day,
         "rows": rows,
+        "risk_note": services.risk_note(places, lang),
         "upcoming": services.upcoming(org, day),
         "changelog": log,
         "changelog_full": len(log) < services.CHANGELOG_LIMIT,

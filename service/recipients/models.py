@@ -28,6 +28,23 @@ from service.extensions import db
 from service.organizations.models import Organization, Service
 
 ROLES = ("subprocessor", "independent_controller", "joint_controller")
+# The SCC sets the Commission adopted (service/reference/data/scc.json).
+SCC_SETS = ("2001/497", "2002/16", "2004/915", "2010/87", "2021/914")
+SCC_2021 = "2021/914"
+DPF_SCOPES = ("non_hr", "hr", "both")
+# Art. 9(1) GDPR, in the order of the article.
+SPECIAL_CATEGORIES = (
+    "racial_or_ethnic_origin",
+    "political_opinions",
+    "religious_or_philosophical_beliefs",
+    "trade_union_membership",
+    "genetic",
+    "biometric",
+    "health",
+    "sex_life_or_sexual_orientation",
+)
+# What a transfer impact assessment concluded (EDPB Recommendations 01/2020, step 3-4).
+TIA_OUTCOMES = ("no_measures_needed", "measures_effective", "transfer_not_permitted")
 MECHANISMS = (
     "none",
     "adequacy",
@@ -93,6 +110,19 @@ class Recipient(db.Model):
     tia_completed_on: Mapped[date | None] = mapped_column(Date)
     tia_reference: Mapped[str | None] = mapped_column(String(300))
     dpf_certified_until: Mapped[date | None] = mapped_column(Date)
+    # The DPF certification as the Data Privacy Framework List shows it (Decision 2023/1795,
+    # Annex I, Section I.3): the certified US organisation, since when, when the List was
+    # last checked, and whether it covers HR data, non-HR data or both.
+    dpf_certified_entity: Mapped[str | None] = mapped_column(String(300))
+    dpf_certified_from: Mapped[date | None] = mapped_column(Date)
+    dpf_checked_on: Mapped[date | None] = mapped_column(Date)
+    dpf_scope: Mapped[str | None] = mapped_column(String(10))
+    # The group the vendor belongs to: an EU entity of a non-EU group may be reached by
+    # the law of its parent's country (a residency promise must say so).
+    parent_company: Mapped[str | None] = mapped_column(String(300))
+    parent_company_country: Mapped[str | None] = mapped_column(String(2))
+    # Special categories of data (GDPR Art. 9(1)) the vendor receives, e.g. "health".
+    special_categories: Mapped[list] = mapped_column(JsonDocument, default=list)
     certifications: Mapped[list] = mapped_column(JsonDocument, default=list)
     next_review_on: Mapped[date | None] = mapped_column(Date)
     due_diligence_notes: Mapped[str] = mapped_column(Text, default="")
@@ -104,6 +134,11 @@ class Recipient(db.Model):
     revisions: Mapped[list[RecipientRevision]] = relationship(
         back_populates="recipient",
         order_by="RecipientRevision.id",
+        cascade="all, delete-orphan",
+    )
+    assessments: Mapped[list[TransferAssessment]] = relationship(
+        back_populates="recipient",
+        order_by=lambda: (TransferAssessment.assessed_on, TransferAssessment.id),
         cascade="all, delete-orphan",
     )
 
@@ -154,7 +189,12 @@ class ProcessingLocation(db.Model):
             " 'certification', 'ad_hoc_clauses', 'derogation')",
             name="mechanism",
         ),
-        CheckConstraint("mechanism <> 'scc' OR scc_module IS NOT NULL", name="scc_module"),
+        CheckConstraint("mechanism <> 'scc' OR scc_set IS NOT NULL", name="scc_set"),
+        # Modules exist only in the 2021/914 clauses, and there one is always chosen.
+        CheckConstraint(
+            "mechanism <> 'scc' OR ((scc_set = '2021/914') = (scc_module IS NOT NULL))",
+            name="scc_module",
+        ),
         CheckConstraint(
             "mechanism <> 'derogation' OR derogation_ground IS NOT NULL",
             name="derogation_ground",
@@ -170,7 +210,9 @@ class ProcessingLocation(db.Model):
     international_organisation: Mapped[str | None] = mapped_column(String(100))
     activity: Mapped[str] = mapped_column(String(300), default="")
     mechanism: Mapped[str] = mapped_column(String(30))
-    # Standard Contractual Clauses (Decision 2021/914).
+    # Standard Contractual Clauses: the set signed (SCC_SETS), its signing date and, for
+    # the 2021/914 clauses only, the module and the Clause 9 option.
+    scc_set: Mapped[str | None] = mapped_column(String(10))
     scc_module: Mapped[int | None]
     scc_clause9_option: Mapped[str | None] = mapped_column(String(20))
     scc_clause9_notice_days: Mapped[int | None]
@@ -184,3 +226,40 @@ class ProcessingLocation(db.Model):
     derogation_ground: Mapped[str | None] = mapped_column(String(40))
 
     revision: Mapped[RecipientRevision] = relationship(back_populates="locations")
+
+
+class TransferAssessment(db.Model):
+    """A transfer impact assessment of one vendor's transfer to one place (EDPB
+    Recommendations 01/2020; Clause 14 of the 2021/914 clauses). It keeps the location as it
+    was assessed: when an `update` changes that location, the assessment no longer fits it
+    and the compliance report asks for a review."""
+
+    __tablename__ = "transfer_assessments"
+    __table_args__ = (
+        CheckConstraint(
+            "(country IS NULL) <> (international_organisation IS NULL)", name="one_place"
+        ),
+        CheckConstraint(
+            "outcome IN ('no_measures_needed', 'measures_effective', 'transfer_not_permitted')",
+            name="outcome",
+        ),
+        Index("ix_transfer_assessments_recipient", "recipient_id", "assessed_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"))
+    country: Mapped[str | None] = mapped_column(String(2))
+    international_organisation: Mapped[str | None] = mapped_column(String(100))
+    assessed_on: Mapped[date] = mapped_column(Date)
+    outcome: Mapped[str] = mapped_column(String(30))
+    supplementary_measures: Mapped[list] = mapped_column(JsonDocument, default=list)
+    review_on: Mapped[date | None] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(300))
+    # The processing location as assessed (its mechanism and details).
+    location: Mapped[dict] = mapped_column(JsonDocument, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    recipient: Mapped[Recipient] = relationship(back_populates="assessments")

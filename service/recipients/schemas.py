@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from service.common import (
     MAX_ID,
@@ -12,14 +12,22 @@ from service.common import (
     text,
     text_list,
 )
-from service.recipients.models import MECHANISMS, ROLES
+from service.recipients.models import (
+    DPF_SCOPES,
+    MECHANISMS,
+    ROLES,
+    SCC_2021,
+    SCC_SETS,
+    SPECIAL_CATEGORIES,
+    TIA_OUTCOMES,
+)
 
 CLAUSE9_OPTIONS = ("specific", "general")
 # Art. 49(1)(a)-(g), and the second subparagraph's compelling legitimate interests.
 DEROGATION_GROUNDS = ("a", "b", "c", "d", "e", "f", "g", "compelling_legitimate_interests")
 # Which detail fields each mechanism needs, and which it alone may carry.
 MECHANISM_DETAILS: dict[str, tuple[str, ...]] = {
-    "scc": ("scc_module",),
+    "scc": ("scc_set",),
     "bcr": ("bcr_reference",),
     "code_of_conduct": ("code_of_conduct_name",),
     "certification": ("certification_name",),
@@ -27,7 +35,7 @@ MECHANISM_DETAILS: dict[str, tuple[str, ...]] = {
     "derogation": ("derogation_ground",),
 }
 OPTIONAL_DETAILS: dict[str, tuple[str, ...]] = {
-    "scc": ("scc_clause9_option", "scc_clause9_notice_days", "scc_signed_on"),
+    "scc": ("scc_module", "scc_clause9_option", "scc_clause9_notice_days", "scc_signed_on"),
     "adequacy": ("adequacy_reference",),
 }
 DETAIL_FIELDS = tuple(
@@ -42,6 +50,11 @@ class LocationSchema(Schema):
     international_organisation = text(100, allow_none=True)
     activity = text(300)
     mechanism = fields.String(required=True, validate=validate.OneOf(MECHANISMS))
+    scc_set = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(SCC_SETS),
+        metadata={"description": "The SCC set signed; omitted with a module: 2021/914"},
+    )
     scc_module = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=4))
     scc_clause9_option = fields.String(allow_none=True, validate=validate.OneOf(CLAUSE9_OPTIONS))
     scc_clause9_notice_days = fields.Integer(
@@ -55,15 +68,28 @@ class LocationSchema(Schema):
     ad_hoc_authorisation = text(300, allow_none=True)
     derogation_ground = fields.String(allow_none=True, validate=validate.OneOf(DEROGATION_GROUNDS))
 
+    @post_load
+    def infer_scc_set(self, data: dict, **_: object) -> dict:
+        """Modules exist only in the 2021/914 clauses: a module without a set names them."""
+        if data.get("mechanism") == "scc" and not data.get("scc_set") and data.get("scc_module"):
+            data["scc_set"] = SCC_2021
+        return data
+
     @validates_schema
     def check_place_and_details(self, data: dict, **_: object) -> None:
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[str]] = _scc_errors(data)
         has_country = bool(data.get("country"))
         has_io = bool(data.get("international_organisation"))
         if has_country == has_io:
             errors["country"] = ["Give either a country or an international organisation."]
         mechanism = data.get("mechanism")
         for name in MECHANISM_DETAILS.get(mechanism, ()):
+            if name == "scc_set":
+                if not data.get("scc_set") and not data.get("scc_module"):
+                    # The usual case is the 2021/914 clauses: ask for their module (an old
+                    # set is named by scc_set instead).
+                    errors["scc_module"] = [f"Required when the mechanism is '{mechanism}'."]
+                continue
             if data.get(name) in (None, ""):
                 errors[name] = [f"Required when the mechanism is '{mechanism}'."]
         allowed = MECHANISM_DETAILS.get(mechanism, ()) + OPTIONAL_DETAILS.get(mechanism, ())
@@ -72,6 +98,22 @@ class LocationSchema(Schema):
                 errors[name] = [f"Does not apply to the mechanism '{mechanism}'."]
         if errors:
             raise ValidationError(errors)
+
+
+def _scc_errors(data: dict) -> dict[str, list[str]]:
+    """A module (and Clause 9) only with the 2021/914 clauses, and always with them."""
+    if data.get("mechanism") != "scc":
+        return {}
+    chosen = data.get("scc_set") or (SCC_2021 if data.get("scc_module") else None)
+    if chosen == SCC_2021 and not data.get("scc_module"):
+        return {"scc_module": ["Required with the 2021/914 clauses: the module signed."]}
+    if chosen not in (None, SCC_2021):
+        return {
+            name: [f"The {chosen} clauses have no modules; only 2021/914 does."]
+            for name in ("scc_module", "scc_clause9_option", "scc_clause9_notice_days")
+            if data.get(name) not in (None, "")
+        }
+    return {}
 
 
 class CertificationSchema(Schema):
@@ -84,6 +126,19 @@ class DueDiligenceFields(Schema):
     tia_completed_on = fields.Date(allow_none=True)
     tia_reference = text(300, allow_none=True)
     dpf_certified_until = fields.Date(allow_none=True)
+    dpf_certified_entity = text(300, allow_none=True)
+    dpf_certified_from = fields.Date(allow_none=True)
+    dpf_checked_on = fields.Date(
+        allow_none=True, metadata={"description": "Last check of the entry on the DPF List"}
+    )
+    dpf_scope = fields.String(allow_none=True, validate=validate.OneOf(DPF_SCOPES))
+    parent_company = text(300, allow_none=True)
+    parent_company_country = Country(allow_none=True)
+    special_categories = fields.List(
+        fields.String(validate=validate.OneOf(SPECIAL_CATEGORIES)),
+        validate=validate.Length(max=len(SPECIAL_CATEGORIES)),
+        metadata={"description": "Special categories of data (Art. 9(1)) the vendor receives"},
+    )
     certifications = fields.List(
         fields.Nested(CertificationSchema), validate=validate.Length(max=50)
     )
@@ -138,7 +193,12 @@ class MaterialUpdateSchema(MaterialFields):
 
 
 class LocationOutSchema(LocationSchema):
-    pass
+    safeguard_status = fields.String(
+        metadata={"description": "Published files: valid, no_transfer or under_review"}
+    )
+    safeguard = fields.String(
+        metadata={"description": "Published files: the safeguard as it may be stated that day"}
+    )
 
 
 class RecipientSchema(Schema):
@@ -190,3 +250,62 @@ class RecipientListArgs(PageArgs):
 
 class AsOfArgs(ApiSchema):
     as_of = fields.Date()
+
+
+MEASURE_KINDS = ("technical", "contractual", "organisational")
+
+
+class MeasureSchema(Schema):
+    """A supplementary measure (EDPB Recommendations 01/2020, Annex 2)."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(MEASURE_KINDS))
+    description = required_text(1000)
+
+
+class AssessmentCreateSchema(ApiSchema):
+    country = Country(allow_none=True)
+    international_organisation = text(100, allow_none=True)
+    assessed_on = fields.Date(required=True)
+    outcome = fields.String(
+        required=True,
+        validate=validate.OneOf(TIA_OUTCOMES),
+        metadata={
+            "description": "no_measures_needed, measures_effective (the measures listed "
+            "make the protection essentially equivalent) or transfer_not_permitted"
+        },
+    )
+    supplementary_measures = fields.List(
+        fields.Nested(MeasureSchema), validate=validate.Length(max=50)
+    )
+    review_on = fields.Date(allow_none=True)
+    reference = text(300, allow_none=True)
+
+    @validates_schema
+    def check(self, data: dict, **_: object) -> None:
+        if bool(data.get("country")) == bool(data.get("international_organisation")):
+            raise ValidationError(
+                {"country": ["Give either a country or an international organisation."]}
+            )
+        if data["outcome"] == "measures_effective" and not data.get("supplementary_measures"):
+            raise ValidationError(
+                {"supplementary_measures": ["Name the measures the outcome relies on."]}
+            )
+        review = data.get("review_on")
+        if review is not None and review <= data["assessed_on"]:
+            raise ValidationError({"review_on": ["After assessed_on."]})
+
+
+class AssessmentSchema(Schema):
+    id = fields.Integer()
+    country = fields.String(allow_none=True)
+    international_organisation = fields.String(allow_none=True)
+    assessed_on = fields.Date()
+    outcome = fields.String()
+    supplementary_measures = fields.List(fields.Nested(MeasureSchema))
+    review_on = fields.Date(allow_none=True)
+    reference = fields.String(allow_none=True)
+
+
+class AssessmentListSchema(Schema):
+    items = fields.List(fields.Nested(AssessmentSchema))
+    total = fields.Integer()

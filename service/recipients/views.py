@@ -10,9 +10,13 @@ from service.errors import Forbidden, NotFound
 from service.etags import check_if_match, etag_of, with_etag
 from service.extensions import db
 from service.keys.auth import access, is_legal, load_organization, require_legal
-from service.recipients import services
+from service.public import services as public
+from service.recipients import assessments, services
 from service.recipients.schemas import (
     AsOfArgs,
+    AssessmentCreateSchema,
+    AssessmentListSchema,
+    AssessmentSchema,
     RecipientCreateSchema,
     RecipientListArgs,
     RecipientListSchema,
@@ -46,7 +50,10 @@ class Subprocessors(MethodView):
             organization, day, services.ListFilters(**args), page, per_page, listed=listed
         )
         presented = [services.present(r, day, legal=legal) for r in items]
-        return page_body(presented, total, page, per_page, as_of=day)
+        places = {r.id: public.recipient_places(r, day, "en") for r in items}
+        return page_body(
+            public.with_safeguards(presented, places), total, page, per_page, as_of=day
+        )
 
     @access("legal")
     @blp.arguments(RecipientCreateSchema)
@@ -88,3 +95,30 @@ class Subprocessor(MethodView):
         services.edit_recipient(organization, recipient, data, actor=principal.actor)
         db.session.commit()
         return with_etag(RecipientSchema(), services.present(recipient, today, legal=True))
+
+
+@blp.route("/<int:recipient_id>/transfer-assessments")
+class TransferAssessments(MethodView):
+    @access("legal")
+    @blp.response(200, AssessmentListSchema)
+    def get(self, org: str, recipient_id: int):
+        """The vendor's transfer impact assessments, per place, oldest first."""
+        organization = load_organization(org)
+        recipient = services.get_recipient(organization, recipient_id)
+        items = [assessments.present(a) for a in assessments.list_assessments(recipient)]
+        return {"items": items, "total": len(items)}
+
+    @access("legal")
+    @blp.arguments(AssessmentCreateSchema)
+    @blp.response(201, AssessmentSchema)
+    def post(self, data: dict, org: str, recipient_id: int):
+        """Record a transfer impact assessment of one place of the vendor (EDPB
+        Recommendations 01/2020): its date, outcome, supplementary measures and review date."""
+        organization = load_organization(org)
+        principal = require_legal(organization)
+        recipient = services.get_recipient(organization, recipient_id)
+        assessment = assessments.record_assessment(
+            organization, recipient, data, actor=principal.actor
+        )
+        db.session.commit()
+        return assessments.present(assessment)

@@ -24,6 +24,11 @@ PROCESSING_COLUMNS = (
     ("id", "Controller ID"),
     ("external_ref", "External reference"),
     ("name", "Controller"),
+    ("address", "Controller address"),
+    ("country", "Controller country"),
+    ("dpo", "Controller's DPO"),
+    ("representative", "Controller's representative"),
+    ("special_categories", "Special categories (Art. 9)"),
     ("contacts", "Controller contacts"),
     ("started_on", "Relationship from"),
     ("ended_on", "Relationship until"),
@@ -48,10 +53,16 @@ TRANSFER_COLUMNS = (
     ("importer_country", "Importer established in"),
     ("location", "Processing location"),
     ("third_countries", "Third countries"),
-    ("mechanism", "Mechanism"),
+    ("mechanism", "Mechanism recorded"),
+    ("scc_set", "SCC set"),
     ("scc_module", "SCC module"),
+    ("scc_signed_on", "SCC signed on"),
+    ("status", "Compliance status"),
     ("safeguard", "Safeguard"),
-    ("tia_reference", "Transfer impact assessment"),
+    ("findings", "Compliance findings"),
+    ("tia", "Transfer impact assessment"),
+    ("tia_reference", "Transfer impact assessment reference"),
+    ("risk_note", "Risk note"),
 )
 CONTROLLER_KEY = (("external_ref", "External reference"), ("name", "Controller"))
 
@@ -61,9 +72,34 @@ def locations_cell(entry: dict) -> list[str]:
 
 
 def transfer_summary(transfer: dict) -> str:
+    """One transfer in a cell: importer, places, status and the safeguard as documented."""
     places = ", ".join(transfer["third_countries"])
-    text = f"{transfer['recipient']} -> {places}: {transfer['mechanism']}"
-    return f"{text} ({transfer['safeguard']})" if transfer["safeguard"] else text
+    return f"{transfer['recipient']} -> {places}: [{transfer['status']}] {transfer['safeguard']}"
+
+
+def party(contact: dict) -> str:
+    return ", ".join(v for v in (contact.get("name"), contact.get("email")) if v)
+
+
+def tia_cell(tia: dict | None) -> str:
+    if not tia:
+        return ""
+    measures = "; ".join(f"{m['kind']}: {m['description']}" for m in tia["supplementary_measures"])
+    text = f"{tia['assessed_on']}: {tia['outcome']}"
+    text += f" ({measures})" if measures else ""
+    return text + (f", review {tia['review_on']}" if tia.get("review_on") else "")
+
+
+def _controller_row(controller: dict) -> dict:
+    return {
+        **controller,
+        "dpo": party(controller["dpo"]),
+        "representative": party(controller["representative"]),
+    }
+
+
+def _transfer_row(transfer: dict) -> dict:
+    return {**transfer, "tia": tia_cell(transfer["tia"])}
 
 
 def _recipient_row(entry: dict) -> dict:
@@ -79,7 +115,10 @@ def _recipient_row(entry: dict) -> dict:
 
 
 def record_csv(record: dict) -> bytes:
-    """One row per controller: the processing, its recipients and its transfers."""
+    """One row per controller, complete on its own: the processor (name, address, DPO,
+    representative), the controller and its processing, recipients, transfers with their
+    safeguard and status, and the processor's security measures (Art. 30(2)(a)-(d))."""
+    proc = record["processor"]
     columns = (
         *PROCESSING_COLUMNS,
         ("recipients", "Recipients"),
@@ -87,18 +126,23 @@ def record_csv(record: dict) -> bytes:
     )
     out = io.StringIO()
     writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow(["processor", "as_of", *(key for key, _ in columns)])
+    head = ["processor", "processor_address", "processor_dpo", "processor_representative"]
+    writer.writerow([*head, "as_of", *(key for key, _ in columns), "security_measures"])
     for controller in record["controllers"]:
         row = {
-            **controller,
+            **_controller_row(controller),
             "recipients": [r["name"] for r in controller["recipients"]],
             "transfers": [transfer_summary(t) for t in controller["transfers"]],
         }
         writer.writerow(
             [
-                safe_cell(record["processor"]["name"]),
+                safe_cell(proc["name"]),
+                safe_cell(f"{proc['address']}, {proc['country']}"),
+                safe_cell(party(proc["dpo"])),
+                safe_cell(party(proc["representative"])),
                 safe_cell(record["as_of"]),
                 *(safe_cell(row[key]) for key, _ in columns),
+                safe_cell(record["security_measures"]),
             ]
         )
     return out.getvalue().encode()
@@ -165,7 +209,7 @@ def record_xlsx(record: dict) -> bytes:
         book,
         "Processing",
         [label for _, label in PROCESSING_COLUMNS],
-        [[c[key] for key, _ in PROCESSING_COLUMNS] for c in controllers],
+        [[_controller_row(c)[key] for key, _ in PROCESSING_COLUMNS] for c in controllers],
     )
     _sheet(
         book,
@@ -183,7 +227,8 @@ def record_xlsx(record: dict) -> bytes:
         "Transfers",
         [label for _, label in CONTROLLER_KEY + TRANSFER_COLUMNS],
         [
-            [c[key] for key, _ in CONTROLLER_KEY] + [t[key] for key, _ in TRANSFER_COLUMNS]
+            [c[key] for key, _ in CONTROLLER_KEY]
+            + [_transfer_row(t)[key] for key, _ in TRANSFER_COLUMNS]
             for c in controllers
             for t in c["transfers"]
         ],
@@ -241,5 +286,8 @@ def policy_text(section: dict, *, markdown: bool = False) -> str:
             out.append(f"- {first}")
             out += [f"  - {line}" if markdown else f"  {line}" for line in rest]
         out.append("")
-    out += [section["transfers_note"], "", t["policy_as_of"].format(day=section["as_of"])]
+    out += [section["transfers_note"], ""]
+    if section["risk_note"]:
+        out += [section["risk_note"], ""]
+    out.append(t["policy_as_of"].format(day=section["as_of_text"]))
     return "\n".join(out) + "\n"

@@ -48,6 +48,7 @@ class ProcessorSchema(Schema):
     name = fields.String()
     address = fields.String()
     country = fields.String()
+    country_label = fields.String()
     contact_email = fields.String()
     legal_contact_email = fields.String(allow_none=True)
     dpo = fields.Nested(PartyContactSchema)
@@ -60,8 +61,14 @@ class PlaceSchema(Schema):
     where = fields.String()
     activity = fields.String()
     mechanism = fields.String()
-    mechanism_label = fields.String()
+    mechanism_label = fields.String(
+        metadata={"description": "The safeguard as the compliance status lets it be stated"}
+    )
     detail = fields.String()
+    status = fields.String(
+        metadata={"description": "no_transfer, valid, unverified or gap (annexes: under_review)"}
+    )
+    dpf = fields.Boolean(metadata={"description": "Relies on the EU-US Data Privacy Framework"})
 
 
 class ParentSchema(Schema):
@@ -85,6 +92,9 @@ class RecipientEntrySchema(Schema):
     data_subject_categories = fields.List(fields.String())
     locations = fields.List(fields.Nested(PlaceSchema))
     parent = fields.Nested(ParentSchema, allow_none=True)
+    special_categories = fields.List(fields.String())
+    parent_company = fields.String(allow_none=True)
+    parent_company_country = fields.String(allow_none=True)
 
 
 class WithheldEntrySchema(Schema):
@@ -105,10 +115,17 @@ class TransferSchema(Schema):
     location = fields.String()
     third_countries = fields.List(fields.String())
     activity = fields.String()
-    mechanism = fields.String()
-    mechanism_label = fields.String()
+    mechanism = fields.String(metadata={"description": "The mechanism recorded"})
+    scc_set = fields.String(allow_none=True)
     scc_module = fields.Integer(allow_none=True)
-    safeguard = fields.String()
+    scc_signed_on = fields.Date(allow_none=True)
+    status = fields.String(metadata={"description": "valid, unverified or gap on as_of"})
+    safeguard = fields.String(
+        metadata={"description": "The documented safeguard, or 'no valid safeguard recorded'"}
+    )
+    findings = fields.List(fields.String(), metadata={"description": "Compliance rule ids"})
+    risk_note = fields.String()
+    tia = fields.Dict(allow_none=True, metadata={"description": "The assessment of this place"})
     tia_reference = fields.String(allow_none=True)
 
 
@@ -116,6 +133,11 @@ class ControllerSchema(Schema):
     id = fields.Integer()
     external_ref = fields.String()
     name = fields.String()
+    address = fields.String()
+    country = fields.String(allow_none=True)
+    dpo = fields.Nested(PartyContactSchema)
+    representative = fields.Nested(PartyContactSchema)
+    special_categories = fields.List(fields.String())
     contacts = fields.List(fields.String())
     started_on = fields.Date()
     ended_on = fields.Date(allow_none=True)
@@ -133,6 +155,7 @@ class ControllerSchema(Schema):
 
 class RecordSchema(Schema):
     as_of = fields.Date()
+    as_of_text = fields.String()
     lang = fields.String()
     processor = fields.Nested(ProcessorSchema)
     controllers = fields.List(fields.Nested(ControllerSchema))
@@ -150,6 +173,7 @@ class AnnexSchema(Schema):
     title = fields.String()
     intro = fields.String()
     as_of = fields.Date()
+    as_of_text = fields.String()
     lang = fields.String()
     processor = fields.Nested(ProcessorSchema)
     customer = fields.Nested(CustomerRefSchema)
@@ -160,6 +184,7 @@ class AnnexSchema(Schema):
         fields.Nested(WithheldEntrySchema),
         metadata={"description": "Sub-processors not authorised for this customer yet, and why"},
     )
+    risk_note = fields.String()
 
 
 class ClausesSchema(Schema):
@@ -174,6 +199,7 @@ class AnnexIIISchema(Schema):
     title = fields.String()
     intro = fields.String()
     as_of = fields.Date()
+    as_of_text = fields.String()
     lang = fields.String()
     processor = fields.Nested(ProcessorSchema)
     importer = fields.Nested(RecipientEntrySchema)

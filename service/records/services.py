@@ -14,16 +14,18 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from service import reference
-from service.compliance import rules
+from service import i18n
+from service.compliance import rules, wording
+from service.compliance import services as compliance
 from service.customers.models import Customer, CustomerAgreement
 from service.customers.services import effective_terms
-from service.customers.subprocessors import CustomerView, customer_view
+from service.customers.subprocessors import CustomerView, Entry, customer_view
 from service.errors import Conflict
 from service.extensions import db
 from service.notices.texts import STATES
 from service.organizations.models import Organization
-from service.public.services import country_label, place
+from service.public.services import country_label, place, recipient_places
+from service.public.services import risk_note as public_risk_note
 from service.public.texts import TEXTS as PUBLIC_TEXTS
 from service.recipients import services as recipients
 from service.recipients.models import Recipient
@@ -40,12 +42,13 @@ def unique(values) -> list:
     return list(dict.fromkeys(v for v in values if v))
 
 
-def processor(org: Organization) -> dict:
+def processor(org: Organization, lang: str = "en") -> dict:
     """The processor's own contact details, its DPO's and its representative's (Art. 30(2)(a))."""
     return {
         "name": org.legal_name,
         "address": org.address,
         "country": org.country,
+        "country_label": country_label(org.country, lang),
         "contact_email": org.contact_email,
         "legal_contact_email": org.legal_contact_email,
         "dpo": {"name": org.dpo_name, "email": org.dpo_email},
@@ -56,67 +59,60 @@ def processor(org: Organization) -> dict:
 # --- places and safeguards --------------------------------------------------------------------
 
 
-def safeguard(location: dict, places: list[reference.Place], day: date) -> str:
-    """The instrument a transfer rests on, named as the reference data names it."""
-    mechanism = location["mechanism"]
-    if mechanism == "scc":
-        clauses = reference.scc_instrument(day, location.get("scc_signed_on"))
-        text = clauses["decision"]
-        if location.get("scc_module"):
-            text += f", Module {location['scc_module']}"
-        if location.get("scc_signed_on"):
-            text += f", signed {location['scc_signed_on'].isoformat()}"
-        return text
-    if mechanism == "dpf":
-        framework = reference.us_framework_on(day)
-        return framework["decision"] if framework else ""
-    if mechanism == "adequacy":
-        decisions = [reference.adequacy_on(p, day) for p in places]
-        return location.get("adequacy_reference") or "; ".join(
-            d["decision"] for d in decisions if d
-        )
-    if mechanism == "derogation":
-        ground = reference.derogation_grounds().get(location.get("derogation_ground"), {})
-        return f"{ground.get('article', '')}: {ground.get('title', '')}".strip(": ")
-    return place(location, "en").detail
+def _tia(status: rules.TransferStatus, day: date) -> dict | None:
+    """The transfer impact assessment of the location in force on `day`, if any."""
+    assessment = rules.assessment_for(status.vendor, status.location, day)
+    if assessment is None:
+        return None
+    return {
+        name: assessment[name]
+        for name in ("assessed_on", "outcome", "supplementary_measures", "review_on", "reference")
+    }
 
 
-def transfers(recipient: Recipient, day: date, lang: str = "en") -> list[dict]:
-    """Each location of `recipient` on `day` through which data leaves the EEA."""
-    revision = recipients.revision_on(recipient, day)
+def transfers(recipient: Recipient, day: date, lang: str = "en", *, public: bool = False) -> list:
+    """Each location of `recipient` on `day` through which data leaves the EEA, with its
+    safeguard as the compliance status lets it be stated (internal: gaps named as gaps)."""
     found = []
-    for loc in revision.locations:
-        location = recipients.location_dict(loc)
-        places = rules.transfer_places(revision.country, location, day)
-        if not places:
+    for status in compliance.statuses(compliance.vendor_facts(recipient, day), day):
+        if status.state == rules.NO_TRANSFER:
             continue
-        shown = place(location, lang)
+        shown = place(status, day, lang, public=public)
         found.append(
             {
                 "recipient_id": recipient.id,
                 "recipient": recipient.name,
                 "legal_entity": recipient.legal_entity,
-                "importer_country": revision.country,
+                "importer_country": status.vendor.country,
                 "location": shown.where,
                 "third_countries": [
-                    country_label(p.country) if p.country else p.organisation for p in places
+                    country_label(p.country, lang) if p.country else p.organisation
+                    for p in status.places
                 ],
                 "activity": shown.activity,
-                "mechanism": location["mechanism"],
-                "mechanism_label": shown.mechanism,
-                "scc_module": location.get("scc_module"),
-                "safeguard": safeguard(location, places, day),
+                "mechanism": status.location["mechanism"],
+                "scc_set": status.location.get("scc_set"),
+                "scc_module": status.location.get("scc_module"),
+                "scc_signed_on": status.location.get("scc_signed_on"),
+                "status": status.state,
+                "safeguard": shown.mechanism,
+                "findings": [f.rule for f in status.findings if f.severity != "info"],
+                "risk_note": wording.risk_note(lang) if shown.dpf else "",
+                "tia": _tia(status, day),
                 "tia_reference": recipient.tia_reference,
             }
         )
     return found
 
 
-def _locations(recipient: Recipient, day: date, lang: str) -> list[dict]:
+def _locations(
+    recipient: Recipient, day: date, lang: str, public: bool, seen_on: date
+) -> list[dict]:
     shown = []
-    for loc in recipients.revision_on(recipient, day).locations:
-        location = recipients.location_dict(loc)
-        where = place(location, lang)
+    facts = compliance.vendor_facts(recipient, day, seen_on=seen_on)
+    for status in compliance.statuses(facts, day):
+        location = status.location
+        where = place(status, day, lang, public=public)
         shown.append(
             {
                 "country": location["country"],
@@ -126,14 +122,26 @@ def _locations(recipient: Recipient, day: date, lang: str) -> list[dict]:
                 "mechanism": location["mechanism"],
                 "mechanism_label": where.mechanism,
                 "detail": where.detail,
+                "status": where.public_state if public else where.state,
+                "dpf": where.dpf,
             }
         )
     return shown
 
 
-def recipient_entry(recipient: Recipient, day: date, lang: str) -> dict:
-    """One recipient as the record and the annexes describe it."""
-    revision = recipients.revision_on(recipient, day)
+def entry_of(entry: Entry, day: date, lang: str, *, public: bool) -> dict:
+    """A vendor of a customer's list: as of the revision that applies to that customer, its
+    safeguards judged on `day` (an older revision's safeguard may have ended since)."""
+    return recipient_entry(entry.recipient, day, lang, public=public, seen_on=entry.seen_on)
+
+
+def recipient_entry(
+    recipient: Recipient, day: date, lang: str, *, public: bool, seen_on: date | None = None
+) -> dict:
+    """One recipient as the record (internal) and the annexes (`public`) describe it: its
+    details as of `seen_on` (default `day`), its safeguards as they hold on `day`."""
+    seen_on = seen_on or day
+    revision = recipients.revision_on(recipient, seen_on)
     parent = recipient.parent
     return {
         "id": recipient.id,
@@ -141,15 +149,18 @@ def recipient_entry(recipient: Recipient, day: date, lang: str) -> dict:
         "legal_entity": recipient.legal_entity,
         "address": recipient.address,
         "country": revision.country,
-        "country_label": country_label(revision.country),
+        "country_label": country_label(revision.country, lang),
         "website": recipient.website,
         "role": revision.role,
         "role_label": PUBLIC_TEXTS[lang]["roles"][revision.role],
         "purpose": getattr(revision, f"purpose_{lang}"),
         "data_categories": list(getattr(revision, f"data_categories_{lang}")),
         "data_subject_categories": list(revision.data_subject_categories),
-        "locations": _locations(recipient, day, lang),
+        "locations": _locations(recipient, day, lang, public, seen_on),
         "parent": {"id": parent.id, "name": parent.name} if parent is not None else None,
+        "special_categories": list(recipient.special_categories or ()),
+        "parent_company": recipient.parent_company,
+        "parent_company_country": recipient.parent_company_country,
     }
 
 
@@ -179,12 +190,20 @@ def customers_on(org: Organization, day: date) -> list[Customer]:
 def controller_entry(org: Organization, customer: Customer, day: date, lang: str) -> dict:
     """What the processor does on behalf of one controller (Art. 30(2)(a)-(c))."""
     view = customer_view(org, customer, day)
-    entries = [recipient_entry(e.recipient, e.seen_on, lang) for e in view.applied]
+    entries = [entry_of(e, day, lang, public=False) for e in view.applied]
     services = [getattr(s, f"name_{lang}") for s in customer.services]
     return {
         "id": customer.id,
         "external_ref": customer.external_ref,
         "name": customer.name,
+        "address": customer.address,
+        "country": customer.country,
+        "dpo": {"name": customer.dpo_name, "email": customer.dpo_email},
+        "representative": {
+            "name": customer.representative_name,
+            "email": customer.representative_email,
+        },
+        "special_categories": list(customer.special_categories or ()),
         "contacts": [c.email for c in customer.contacts],
         "started_on": customer.started_on,
         "ended_on": customer.ended_on,
@@ -224,7 +243,7 @@ def record(org: Organization, day: date, lang: str = "en") -> dict:
     return {
         "as_of": day,
         "lang": lang,
-        "processor": processor(org),
+        "processor": processor(org, lang),
         "controllers": controllers,
         "total": len(controllers),
         "security_measures": org.security_measures,
@@ -252,18 +271,27 @@ def customer_annex(org: Organization, customer: Customer, day: date, lang: str) 
         "title": t["annex_title"],
         "intro": t["annex_intro"].format(org=org.legal_name, customer=customer.name),
         "as_of": day,
+        "as_of_text": i18n.day(day, lang),
         "lang": lang,
-        "processor": processor(org),
+        "processor": processor(org, lang),
         "customer": {
             "id": customer.id,
             "external_ref": customer.external_ref,
             "name": customer.name,
         },
         "authorisation": effective_terms(org, customer.agreement)["authorisation"],
-        "items": _numbered([recipient_entry(e.recipient, e.seen_on, lang) for e in vendors]),
+        "items": _numbered([entry_of(e, day, lang, public=True) for e in vendors]),
         "total": len(vendors),
         "withheld": withheld_entries(view, lang, roles=(SUBPROCESSOR,)),
+        "risk_note": _risk_note(vendors, day, lang),
     }
+
+
+def _risk_note(vendors: list[Entry], day: date, lang: str) -> str:
+    places = [
+        p for e in vendors for p in recipient_places(e.recipient, day, lang, seen_on=e.seen_on)
+    ]
+    return public_risk_note(places, lang)
 
 
 def module3_locations(recipient: Recipient, day: date) -> list[dict]:
@@ -293,20 +321,25 @@ def scc_annex_iii(org: Organization, importer: Recipient, day: date, lang: str) 
         "title": t["annex_iii_title"],
         "intro": t["annex_iii_intro"].format(importer=importer.legal_entity),
         "as_of": day,
+        "as_of_text": i18n.day(day, lang),
         "lang": lang,
-        "processor": processor(org),
-        "importer": recipient_entry(importer, day, lang),
+        "processor": processor(org, lang),
+        "importer": recipient_entry(importer, day, lang, public=False),
         "clauses": [
             {
-                "where": place(location, lang).where,
+                "where": country_label(location["country"], lang)
+                or location["international_organisation"],
                 "scc_module": location["scc_module"],
                 "scc_signed_on": location["scc_signed_on"],
+                "scc_signed_on_text": i18n.day(location["scc_signed_on"], lang)
+                if location["scc_signed_on"]
+                else "",
                 "scc_clause9_option": location["scc_clause9_option"],
                 "scc_clause9_notice_days": location["scc_clause9_notice_days"],
             }
             for location in clauses
         ],
-        "items": _numbered([recipient_entry(r, day, lang) for r in children]),
+        "items": _numbered([recipient_entry(r, day, lang, public=False) for r in children]),
         "total": len(children),
     }
 
@@ -321,10 +354,10 @@ def policy_section(org: Organization, day: date, lang: str) -> dict:
     t = TEXTS[lang]
     groups: dict[str, list[dict]] = {"processors": [], "controllers": []}
     for recipient in recipients.all_listed(org, day):
-        entry = recipient_entry(recipient, day, lang)
+        entry = recipient_entry(recipient, day, lang, public=True)
         entry["transfers"] = [
-            {"where": ", ".join(x["third_countries"]), "safeguard": x["mechanism_label"]}
-            for x in transfers(recipient, day, lang)
+            {"where": ", ".join(x["third_countries"]), "safeguard": x["safeguard"]}
+            for x in transfers(recipient, day, lang, public=True)
         ]
         group = "processors" if entry["role"] == SUBPROCESSOR else "controllers"
         groups[group].append(entry)
@@ -332,6 +365,7 @@ def policy_section(org: Organization, day: date, lang: str) -> dict:
     return {
         "org": org.legal_name,
         "as_of": day,
+        "as_of_text": i18n.day(day, lang),
         "lang": lang,
         "t": t,
         "heading": t["policy_heading"],
@@ -346,4 +380,8 @@ def policy_section(org: Organization, day: date, lang: str) -> dict:
             if items
         ],
         "transfers_note": t["transfers_note"] if any_transfer else t["no_transfers"],
+        "risk_note": public_risk_note(
+            [p for r in recipients.all_listed(org, day) for p in recipient_places(r, day, lang)],
+            lang,
+        ),
     }

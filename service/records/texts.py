@@ -4,25 +4,32 @@ from __future__ import annotations
 
 TEXTS: dict[str, dict[str, str]] = {
     "pl": {
-        "annex_title": "Wykaz podprocesorów",
+        "annex_title": "Wykaz dalszych podmiotów przetwarzających",
         "annex_intro": (
             "Załącznik do umowy powierzenia przetwarzania danych osobowych między {customer} "
-            "(administrator) a {org} (podmiot przetwarzający): podmioty, którym podmiot "
-            "przetwarzający może podpowierzyć przetwarzanie danych osobowych (art. 28 ust. 2 "
-            "i 4 RODO)."
+            "(administrator) a {org} (podmiot przetwarzający): dalsze podmioty przetwarzające, "
+            "z których usług podmiot przetwarzający może korzystać przy przetwarzaniu danych "
+            "osobowych (art. 28 ust. 2 i 4 RODO)."
         ),
-        "annex_iii_title": "Załącznik III: wykaz podprocesorów",
+        "annex_iii_title": "Załącznik III: wykaz dalszych podmiotów przetwarzających",
         "annex_iii_intro": (
-            "Standardowe klauzule umowne (decyzja wykonawcza Komisji (UE) 2021/914), moduł 3: "
-            "podprocesorzy, z których korzysta importer danych ({importer})."
+            "Standardowe klauzule umowne (decyzja wykonawcza Komisji (UE) 2021/914), moduł "
+            "trzeci: dalsze podmioty przetwarzające, z których usług korzysta podmiot "
+            "odbierający dane ({importer})."
         ),
         "as_of": "Stan na dzień",
         "processor": "Podmiot przetwarzający",
         "controller": "Administrator",
-        "importer": "Importer danych",
+        "importer": "Podmiot odbierający dane",
+        "module": "moduł {module}",
         "clauses": "Klauzule",
-        "clause9_general": "ogólna zgoda na dalszych podprocesorów, z uprzedzeniem {days} dni",
-        "clause9_specific": "szczegółowa zgoda na każdego dalszego podprocesora",
+        "clause9_general": (
+            "ogólne pisemne upoważnienie do korzystania z usług dalszych podmiotów "
+            "przetwarzających, z uprzedzeniem {days} dni"
+        ),
+        "clause9_specific": (
+            "szczególne uprzednie upoważnienie dla każdego dalszego podmiotu przetwarzającego"
+        ),
         "name": "Nazwa",
         "address": "Adres",
         "contact": "Podmiot i dane kontaktowe",
@@ -30,12 +37,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "data_categories": "Kategorie danych",
         "data_subjects": "Kategorie osób",
         "locations": "Miejsca przetwarzania i podstawa transferu",
-        "engaged_by": "Podprocesor podmiotu {parent}",
+        "engaged_by": "dalszy podmiot przetwarzający, z którego usług korzysta {parent}",
         "none": "Brak.",
         "withheld_heading": "Nie przetwarzają danych tego administratora",
         "applies_from": "od",
-        "authorisation_general": "ogólna zgoda na podprocesorów (art. 28 ust. 2 RODO)",
-        "authorisation_specific": "szczegółowa zgoda na każdego podprocesora (art. 28 ust. 2 RODO)",
+        "authorisation_general": (
+            "ogólna pisemna zgoda administratora na korzystanie z usług dalszych podmiotów "
+            "przetwarzających (art. 28 ust. 2 RODO)"
+        ),
+        "authorisation_specific": (
+            "szczegółowa pisemna zgoda administratora na każdy dalszy podmiot przetwarzający "
+            "(art. 28 ust. 2 RODO)"
+        ),
         "authorisation": "Rodzaj zgody",
         "policy_heading": "Odbiorcy danych osobowych",
         "processors_heading": "Podmioty przetwarzające dane na nasze zlecenie",
@@ -52,15 +65,17 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "purpose": "cel",
         "established": "siedziba",
-        "transfer": "przekazywanie danych poza Europejski Obszar Gospodarczy ({where}) na "
-        "podstawie: {safeguard}",
+        "transfer": (
+            "przekazywanie danych poza Europejski Obszar Gospodarczy ({where}): {safeguard}"
+        ),
         "transfers_note": (
             "Jeśli dane są przekazywane poza Europejski Obszar Gospodarczy, przy odbiorcy "
-            "podajemy państwo i zabezpieczenie, na którym opiera się transfer. Kopię "
-            "zabezpieczeń można otrzymać, pisząc na adres podany w polityce."
+            "podajemy państwo trzecie i zabezpieczenie, na podstawie którego dane są "
+            "przekazywane. Kopię zabezpieczeń można otrzymać, pisząc na adres podany w "
+            "polityce (art. 13 ust. 1 lit. f RODO)."
         ),
         "no_transfers": "Nie przekazujemy danych osobowych poza Europejski Obszar Gospodarczy.",
-        "policy_as_of": "Stan na dzień {day}.",
+        "policy_as_of": "Stan na dzień {day}",
     },
     "en": {
         "annex_title": "List of sub-processors",
@@ -110,7 +125,8 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "purpose": "purpose",
         "established": "established in",
-        "transfer": "transfer outside the European Economic Area ({where}) based on: {safeguard}",
+        "transfer": "transfer outside the European Economic Area ({where}): {safeguard}",
+        "module": "Module {module}",
         "transfers_note": (
             "Where data leaves the European Economic Area, the country and the safeguard the "
             "transfer rests on are named with the recipient. A copy of the safeguards can be "

@@ -189,13 +189,21 @@ def instrument_valid(name: str, on: date) -> bool:
     return _within(entry, on)
 
 
-def scc_instrument(on: date, signed_on: date | None = None) -> dict:
-    """The SCC set a location relies on when judged on `on`: that of its signing date when
-    known, else the set in force on `on` (the 2010 clauses before the 2021 ones began)."""
-    instruments = {i["id"]: i for i in _load("scc")["instruments"]}
-    new = instruments["scc_2021"]
+def scc_sets() -> dict[str, dict]:
+    """The SCC sets by their number ("2010/87", "2021/914"), oldest first."""
+    return {entry["set"]: entry for entry in _load("scc")["instruments"]}
+
+
+def scc_instrument(on: date, signed_on: date | None = None, name: str | None = None) -> dict:
+    """The SCC set a location relies on: the one recorded (`name`, e.g. "2010/87"); for a
+    record without it, that of its signing date, else the set in force on `on` (the 2010
+    clauses before the 2021 ones began)."""
+    sets = scc_sets()
+    if name in sets:
+        return sets[name]
+    new = sets["2021/914"]
     basis = signed_on or on
-    return new if basis >= _day(new["from"]) else instruments["scc_2010"]
+    return new if basis >= _day(new["from"]) else sets["2010/87"]
 
 
 def scc_modules() -> dict[int, dict]:
@@ -216,6 +224,21 @@ def clause9_modules() -> frozenset[int]:
 def tia_required_from() -> date:
     """Since Schrems II, a transfer on an Art. 46 tool needs a transfer impact assessment."""
     return date.fromisoformat(_load("scc")["tia_required_from"])
+
+
+def us_frameworks() -> list[dict]:
+    """Safe Harbour, the Privacy Shield and the DPF: separate instruments, oldest first."""
+    return [d for d in adequacy_decisions("US") if d.get("requires") == US_CERTIFICATION]
+
+
+def dpf_decision() -> dict:
+    """The EU-US Data Privacy Framework (Decision 2023/1795), with its litigation."""
+    return next(d for d in us_frameworks() if d.get("instrument") == "dpf")
+
+
+def litigation(decision: dict) -> list[dict]:
+    """Court cases about `decision` recorded in the reference data (a risk to rely on it)."""
+    return list(decision.get("litigation") or ())
 
 
 # --- Art. 49 derogations ---------------------------------------------------------------------
