@@ -161,6 +161,10 @@ def public_outputs(client, desk: Desk, customer: dict, outbox_mail) -> dict[str,
     ):
         body = json.loads(get_text(client, url))
         outputs[name] = "\n".join(texts_of_json(body, ("safeguard",)))
+    own = desk.url(f"/customers/{customer['id']}/subprocessors")
+    body = json.loads(get_text(client, own, desk.legal))
+    assert body["items"], "the customer's own list is empty"
+    outputs["customer's api list"] = "\n".join(texts_of_json(body, ("safeguard",)))
     for name, url in (
         ("public csv", f"/orgs/{slug}/subprocessors.csv"),
         ("export csv", desk.url("/subprocessors/export?format=csv")),
@@ -235,7 +239,10 @@ def test_no_output_claims_a_safeguard_for_a_transfer_with_a_gap(client, desk, ou
     assert any(name.startswith("mail") for name in outputs), "no notice e-mail was sent"
     false_claims = {name: claims_in(text) for name, text in outputs.items() if claims_in(text)}
     assert false_claims == {}
-    for name in ("page pl", "page en", "policy pl text", "annex pl html", "portal", "public csv"):
+    for name in (
+        "page pl", "page en", "policy pl text", "annex pl html", "portal", "public csv",
+        "customer's api list",
+    ):  # fmt: skip
         assert any(words in outputs[name] for words in UNDER_REVIEW), name
     # Every gap vendor is still listed: the transfer is disclosed, only no safeguard claimed.
     for vendor_name in gaps:

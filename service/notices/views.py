@@ -30,6 +30,7 @@ from service.notices.schemas import (
 )
 from service.objections.services import answer_of
 from service.outbox.models import Delivery
+from service.public import services as public
 from service.recipients import services as recipients
 from service.recipients.schemas import AsOfArgs, RecipientSchema
 from service.web import Blueprint
@@ -133,8 +134,18 @@ class CustomerSubprocessors(MethodView):
         legal = is_legal(organization)
 
         def render(view: CustomerView) -> bytes:
+            # Each location says what may be stated of its safeguard on the day shown, as
+            # the organization's own list does; `mechanism` stays what legal staff recorded.
             presented = _ITEMS.dump(
-                [recipients.present(e.recipient, e.seen_on, legal=legal) for e in view.applied]
+                public.with_safeguards(
+                    [recipients.present(e.recipient, e.seen_on, legal=legal) for e in view.applied],
+                    {
+                        e.recipient.id: public.recipient_places(
+                            e.recipient, day, "en", seen_on=e.seen_on
+                        )
+                        for e in view.applied
+                    },
+                )
             )
             withheld = _WITHHELD.dump([present_withheld(w) for w in view.withheld])
             return (
