@@ -31,6 +31,14 @@ def local_midnight(day: str | date, timezone: str) -> datetime:
     return datetime.combine(day, datetime.min.time(), ZoneInfo(timezone)).astimezone(UTC)
 
 
+def window_end(delivered_at: datetime | str, days: int, timezone: str) -> datetime:
+    """The end of `days` days counted from the day after delivery: local midnight after the
+    last day (Polish Civil Code Art. 111 § 2; Regulation 1182/71 Art. 3)."""
+    moment = parse_dt(delivered_at) if isinstance(delivered_at, str) else delivered_at
+    delivered_on = moment.astimezone(ZoneInfo(timezone)).date()
+    return local_midnight(delivered_on + timedelta(days=days + 1), timezone)
+
+
 class Desk:
     """One organization's legal desk, driven through the HTTP API."""
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import ast
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import time_machine
@@ -14,6 +15,7 @@ import time_machine
 from service import clock
 from service.changes.models import Change
 from service.extensions import db
+from service.notices.services import deadline
 from tests.conftest import bearer
 from tests.test_public import announce, api, page_url, register
 
@@ -158,3 +160,26 @@ def test_a_frozen_clock_reaches_the_api_pages_and_tasks(app, client, world):
         with app.app_context():
             stored = db.session.get(Change, change["id"])
             assert stored.in_effect_recorded_at == NEW_YEAR_IN_WARSAW
+
+
+@pytest.mark.parametrize(
+    ("delivered_at", "days", "ends"),
+    [
+        # 17:00 CET on 20 March; 14 days later the clocks have jumped: local midnight, CEST.
+        (datetime(2027, 3, 20, 16, 0, tzinfo=UTC), 14, datetime(2027, 4, 3, 22, 0, tzinfo=UTC)),
+        # 00:30 on 1 January in Warsaw is the first day's event: the count starts on the 2nd.
+        (NEW_YEAR_IN_WARSAW, 7, datetime(2028, 1, 8, 23, 0, tzinfo=UTC)),
+        # Back to CET in the window: the deadline is midnight in Warsaw, 23:00 UTC.
+        (datetime(2027, 10, 20, 9, 0, tzinfo=UTC), 14, datetime(2027, 11, 3, 23, 0, tzinfo=UTC)),
+    ],
+)
+def test_objection_windows_end_at_local_midnight_after_their_last_day(delivered_at, days, ends):
+    org = SimpleNamespace(timezone="Europe/Warsaw")
+    far = date(2030, 1, 1)
+    assert deadline(org, delivered_at, days, far) == ends
+    # Capped where the change takes effect (the start of that local day), unless post hoc.
+    effective = clock.local_today("Europe/Warsaw", delivered_at) + timedelta(days=3)
+    assert deadline(org, delivered_at, days, effective) == clock.start_of_day(
+        effective, "Europe/Warsaw"
+    )
+    assert deadline(org, delivered_at, days, effective, post_hoc=True) == ends

@@ -15,7 +15,7 @@ from service.notices import services as notice_services
 from service.objections.models import Exclusion
 from service.public import cache
 from tests.conftest import moved_clock
-from tests.notice_kit import Desk, assert_problem, local_midnight, parse_dt
+from tests.notice_kit import Desk, assert_problem, local_midnight, parse_dt, window_end
 
 
 @pytest.fixture
@@ -174,11 +174,12 @@ def test_upcoming_lists_the_changes_ahead_with_the_customers_own_deadline(desk):
     assert fast["change"]["effective_on"] == desk.day(40)
     assert fast["change"]["reason"] == "Better deliverability"
     assert fast["notice"]["response"] == "objection"
-    assert parse_dt(fast["notice"]["objection_deadline"]) == delivered(fast["notice"]) + timedelta(
-        days=7
+    zone = desk.org["timezone"]
+    assert parse_dt(fast["notice"]["objection_deadline"]) == window_end(
+        delivered(fast["notice"]), 7, zone
     )
-    assert parse_dt(slow["notice"]["objection_deadline"]) == delivered(slow["notice"]) + timedelta(
-        days=20
+    assert parse_dt(slow["notice"]["objection_deadline"]) == window_end(
+        delivered(slow["notice"]), 20, zone
     )
     # A window longer than the notice ends when the change takes effect (org's midnight).
     assert parse_dt(capped["notice"]["objection_deadline"]) == local_midnight(
@@ -348,8 +349,8 @@ def test_an_urgent_change_may_be_short_but_is_audited_and_listed(desk):
     # Under the emergency clause the objection window runs 14 days from delivery, past the
     # effective date (post hoc), instead of being capped at it.
     assert notice["post_hoc"] is True
-    assert parse_dt(notice["objection_deadline"]) == parse_dt(notice["delivered_at"]) + timedelta(
-        days=14
+    assert parse_dt(notice["objection_deadline"]) == window_end(
+        notice["delivered_at"], 14, desk.org["timezone"]
     )
     listed = desk.client.get(desk.url("/changes"), query_string={"urgent": "true"}).json
     assert [c["id"] for c in listed["items"]] == [change["id"]]

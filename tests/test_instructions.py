@@ -11,7 +11,7 @@ import pytest
 
 from service.mail import delivery as mail_delivery
 from service.mail.senders import TemporaryFailure
-from tests.notice_kit import Desk, assert_problem, parse_dt
+from tests.notice_kit import Desk, assert_problem, parse_dt, window_end
 from tests.portal_kit import sign_in
 
 
@@ -275,8 +275,8 @@ def test_an_urgent_change_says_why_and_may_be_objected_to_after_it_applies(
     assert "Old mailer went bust" in text
     assert "po wejściu zmiany w życie" in text  # the post-hoc window
     notice = desk.notices_of(mailer["id"])["EXCL"]
-    assert parse_dt(notice["objection_deadline"]) == parse_dt(notice["delivered_at"]) + timedelta(
-        days=14
+    assert parse_dt(notice["objection_deadline"]) == window_end(
+        notice["delivered_at"], 14, desk.org["timezone"]
     )
     assert [
         (i["severity"], i["change"]["id"])

@@ -193,9 +193,16 @@ def deadline(
     *,
     post_hoc: bool = False,
 ) -> datetime:
-    """Delivery + objection window, but never after the change takes effect; under an
-    emergency clause (post hoc) the window runs past it, from delivery."""
-    end = delivered_at + timedelta(days=objection_days)
+    """The end of the objection window: the end of the last of `objection_days` days counted
+    in the organization's calendar from the day after delivery, but never after the change
+    takes effect; under an emergency clause (post hoc) the window runs past it.
+
+    A period in days does not count the day of the event and ends with the last day's last
+    hour (Polish Civil Code Art. 111 § 2; Regulation (EEC, Euratom) No 1182/71 Art. 3(1),
+    3(2)(b)), in local time, whatever the DST switches in between: a notice delivered at
+    16:00 on 1 March with 14 days may be answered until midnight starting 16 March."""
+    delivered_on = clock.local_today(org.timezone, delivered_at)
+    end = clock.start_of_day(delivered_on + timedelta(days=objection_days + 1), org.timezone)
     if post_hoc:
         return end
     return min(end, clock.start_of_day(effective_on, org.timezone))
