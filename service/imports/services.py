@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from service.imports.schemas import (
 from service.organizations.models import Organization, Service
 from service.recipients import services as recipients
 from service.recipients.models import MECHANISMS, Recipient
+from service.web import UnreadableJson, check_json_depth, load_json
 
 FORMATS = {"text/csv": "csv", "application/json": "json", "application/x-ndjson": "ndjson"}
 READ_BUFFER = 64 * 1024
@@ -225,7 +225,7 @@ def _json_rows(binary: io.BufferedReader) -> Iterator[Row]:
     number = 0
     try:
         for number, item in enumerate(ijson.items(binary, "item", use_float=True), start=1):
-            yield Row(number, None, item)
+            yield _checked(Row(number, None, item))
     except ijson.JSONError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
         raise MalformedBody(f"Not valid JSON after row {number}: {reason}") from None
@@ -236,13 +236,22 @@ def _ndjson_rows(binary: io.BufferedReader) -> Iterator[Row]:
         if not raw.strip():
             continue
         try:
-            value = json.loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
+            value = load_json(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
         except UnicodeDecodeError as exc:
             yield Row(number, number, None, error=f"Not UTF-8 text ({exc.reason}).")
-        except ValueError as exc:
-            yield Row(number, number, None, error=f"Not valid JSON: {exc}.")
+        except UnreadableJson as exc:
+            yield Row(number, number, None, error=exc.errors["json"][0])
         else:
             yield Row(number, number, value)
+
+
+def _checked(row: Row) -> Row:
+    """The row, or the row refused: a streamed item is bounded like any other JSON body."""
+    try:
+        check_json_depth(row.value)
+    except UnreadableJson as exc:
+        return Row(row.number, row.line, None, error=exc.errors["json"][0])
+    return row
 
 
 def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
@@ -353,9 +362,9 @@ def parse_locations(cell: str) -> list:
     """The `locations` cell: "DE:none (hosting); US:scc:3" or a JSON array of objects."""
     if cell.startswith("["):
         try:
-            items = json.loads(cell)
-        except ValueError as exc:
-            raise LocationFormatError(f"Not a valid JSON array: {exc}.") from None
+            items = load_json(cell)
+        except UnreadableJson as exc:
+            raise LocationFormatError(f"Not a valid JSON array: {exc.errors['json'][0]}") from None
         return items
     locations = []
     for index, raw in enumerate(split_list(cell), start=1):

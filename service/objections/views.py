@@ -21,7 +21,7 @@ from service.objections.schemas import (
     ObjectionSchema,
     ResolutionSchema,
 )
-from service.web import Blueprint
+from service.web import Blueprint, acts
 
 blp = Blueprint(
     "objections",
@@ -172,7 +172,7 @@ def answer_page(org: str, token: str) -> Response:
         "t": TEXTS[lang],
         "lang": lang,
     }
-    if request.method == "GET":
+    if not acts():
         return _page("answers/ask.html", **context)
     decision = request.form.get("decision", "")
     kind = DECISIONS.get(decision)
