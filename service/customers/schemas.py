@@ -2,13 +2,21 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from service.common import ApiSchema, PageArgs, PageSchema, required_text, text, text_list
+from service.common import (
+    ApiSchema,
+    PageArgs,
+    PageSchema,
+    line,
+    required_line,
+    required_text,
+    text_list,
+)
 from service.customers.models import AUTHORISATIONS, LOCALES, OBJECTION_REMEDIES
 
 
 class ContactSchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=320))
-    name = text(200)
+    name = line(200)
     locale = fields.String(load_default="pl", validate=validate.OneOf(LOCALES))
 
 
@@ -29,8 +37,8 @@ def _unique_emails(contacts: list[dict]) -> None:
 
 
 class CustomerCreateSchema(ApiSchema):
-    external_ref = required_text(100)
-    name = required_text(300)
+    external_ref = required_line(100)
+    name = required_line(300)
     started_on = fields.Date()
     ended_on = fields.Date(allow_none=True)
     services = text_list(max_len=63)

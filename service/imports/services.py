@@ -44,7 +44,8 @@ from service.imports.schemas import (
 )
 from service.organizations.models import Organization, Service
 from service.recipients import services as recipients
-from service.recipients.models import MECHANISMS, Recipient
+from service.recipients.models import MECHANISMS
+from service.recipients.names import name_key, names_in_use
 from service.web import UnreadableJson, check_json_depth, load_json
 
 FORMATS = {"text/csv": "csv", "application/json": "json", "application/x-ndjson": "ndjson"}
@@ -438,15 +439,10 @@ def import_vendors(
     org = db.session.get_one(Organization, org_id)
     today = clock.local_today(org.timezone)
     schema = VendorImportSchema()
-    existing = {
-        name.casefold(): rid
-        for rid, name in db.session.execute(
-            select(Recipient.id, Recipient.name).where(Recipient.organization_id == org_id)
-        )
-    }
+    existing = {key: rid for key, (rid, _) in names_in_use(org_id).items()}
     slugs = set(db.session.scalars(select(Service.slug).where(Service.organization_id == org_id)))
-    in_file: dict[str, int] = {}  # casefold name -> first row
-    created: dict[str, int] = {}  # casefold name -> new id, for later rows naming it as parent
+    in_file: dict[str, int] = {}  # name_key -> first row
+    created: dict[str, int] = {}  # name_key -> new id, for later rows naming it as parent
     errors = RowErrors(max_errors)
     result = ImportResult(import_id=uuid.uuid4().hex)
     total = 0
@@ -469,7 +465,7 @@ def import_vendors(
                 problems.setdefault(path, []).extend(texts)
         name = valid.get("name")
         if isinstance(name, str) and name.strip():
-            key = name.strip().casefold()
+            key = name_key(name)
             if key in existing:
                 _add(
                     problems,
@@ -493,7 +489,7 @@ def import_vendors(
         parent_id = None
         parent = valid.get("parent")
         if parent:
-            key = parent.strip().casefold()
+            key = name_key(parent)
             if key in existing:
                 parent_id = existing[key]
             elif key in in_file and in_file[key] < row.number:
@@ -507,7 +503,7 @@ def import_vendors(
             continue  # nothing will be written: keep checking only
         data["parent_id"] = parent_id
         recipient = recipients.register_recipient(org, data, actor=actor)
-        created[data["name"].strip().casefold()] = recipient.id
+        created[name_key(data["name"])] = recipient.id
         if listed_from is not None:
             # The list as it stands is recorded, not changed: no announcement, no notice.
             recipient.listed_from = listed_from
