@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from service import reference
+from service.audit import digests
 from service.compliance import rules
 from service.customers.models import Customer, CustomerAgreement
 from service.customers.services import effective_terms
@@ -205,6 +206,8 @@ def record(org: Organization, day: date, lang: str = "en") -> dict:
         "controllers": controllers,
         "total": len(controllers),
         "security_measures": org.security_measures,
+        # The audit chain's signed head as last mailed, so the record anchors the trail too.
+        "audit_digest": digests.latest(org.id),
     }
 
 
