@@ -21,6 +21,7 @@ from service.errors import (
     problem,
 )
 from service.extensions import api, db, migrate
+from service.web import HeadAsGet
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 JSON_TYPES = {"application/json", "application/merge-patch+json"}
@@ -86,6 +87,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     import workers.tasks  # noqa: F401 - registers the tasks with the app
 
     register_cli(app)
+    # In front of Flask, so that no view, hook or check ever sees a HEAD (the fast path
+    # before it answers HEAD without any view).
+    app.wsgi_app = HeadAsGet(app.wsgi_app)
     if app.config["PUBLIC_FAST_PATH"]:
         from service.public.fastpath import PublicFastPath
 

@@ -142,8 +142,13 @@ def seed_demo() -> None:
 
 @audit_cli.command("verify")
 @click.option("--org", "org_slug", help="Only this organization's chain.")
-def verify(org_slug: str | None) -> None:
+@click.option(
+    "--against", "digest", help="A digest e-mailed earlier: prove the chain kept its events."
+)
+def verify(org_slug: str | None, digest: str | None) -> None:
     """Recompute the hash chains; exit 1 if any event was altered or removed."""
+    if digest is not None:
+        _verify_against(digest)
     reports = [audit.verify_chain(_org(org_slug).id)] if org_slug else audit.verify_all()
     bad = False
     for report in reports:
@@ -154,6 +159,15 @@ def verify(org_slug: str | None) -> None:
             bad = True
             click.echo(f"{label}: BROKEN at seq {report.first_bad_seq}: {report.problem}")
     sys.exit(1 if bad else 0)
+
+
+def _verify_against(token: str) -> None:
+    from service.audit import digests
+
+    result = digests.check(token)
+    label = f"org {result.organization_id}" if result.organization_id else "digest"
+    click.echo(f"{label}: {'ok' if result.ok else 'REWRITTEN'}: {result.detail}")
+    sys.exit(0 if result.ok else 1)
 
 
 def register_cli(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
@@ -43,6 +44,21 @@ def check_not_blank(value: str) -> None:
         raise ValidationError("Must not be blank.")
 
 
+# Control characters (CR, LF, TAB...), format characters (bidi overrides and isolates,
+# zero-width spaces and joiners) and line/paragraph separators: in a one-line field they
+# reorder, hide or break what pages, CSV cells and e-mail headers show.
+NOT_IN_A_LINE = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def check_single_line(value: str) -> None:
+    for ch in value:
+        if unicodedata.category(ch) in NOT_IN_A_LINE:
+            raise ValidationError(
+                f"Must be one line of visible text; U+{ord(ch):04X} "
+                f"({unicodedata.name(ch, 'a control character')}) is not allowed."
+            )
+
+
 def Id(**kwargs: object) -> fields.Integer:
     return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
@@ -66,6 +82,19 @@ def text(max_len: int, **kwargs: object) -> fields.String:
 def required_text(max_len: int, **kwargs: object) -> fields.String:
     return fields.String(
         required=True, validate=[validate.Length(min=1, max=max_len), check_not_blank], **kwargs
+    )
+
+
+def line(max_len: int, **kwargs: object) -> fields.String:
+    """A one-line text: a name, an entity, a reason."""
+    return fields.String(validate=[validate.Length(max=max_len), check_single_line], **kwargs)
+
+
+def required_line(max_len: int, **kwargs: object) -> fields.String:
+    return fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=max_len), check_not_blank, check_single_line],
+        **kwargs,
     )
 
 

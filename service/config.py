@@ -27,6 +27,8 @@ class Defaults:
     IMPORT_CHUNK_SIZE = 1000
     IMPORT_MAX_REPORTED_ERRORS = 200
     AUDIT_VERIFY_INTERVAL_SECONDS = 3600.0
+    # A signed digest of each audit chain that moved goes to legal staff this often.
+    AUDIT_DIGEST_INTERVAL_SECONDS = 86400.0
     # Where customers reach the service: the base of links in notices.
     PUBLIC_BASE_URL = "http://127.0.0.1:8000"
     NOTICE_LINK_MAX_AGE_DAYS = 120

@@ -8,6 +8,7 @@ touches other databases, and never flushes Redis.
 from __future__ import annotations
 
 import os
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -17,9 +18,10 @@ import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from service import clock, create_app
+from service.common import NOT_IN_A_LINE
 from service.extensions import db
 from service.keys import services as keys
 from service.mail import delivery as mail_delivery
@@ -267,6 +269,19 @@ def vendor(**overrides: object) -> dict:
     }
     body.update(overrides)
     return body
+
+
+def one_line(name: str) -> str:
+    """`name` without what one-line fields refuse (service.common.check_single_line)."""
+    return "".join(ch for ch in name if unicodedata.category(ch) not in NOT_IN_A_LINE)
+
+
+def legacy_name(app: Flask, model: type, row_id: int, name: str) -> None:
+    """Store a name the API now refuses (CR/LF, control characters), as rows written before
+    that rule may hold, for tests of the defences behind the API (mail, feeds)."""
+    with app.app_context():
+        db.session.execute(update(model).where(model.id == row_id).values(name=name))
+        db.session.commit()
 
 
 def moved_clock(app: Flask, monkeypatch: pytest.MonkeyPatch, setting: str, held) -> Iterator[dict]:

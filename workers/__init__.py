@@ -38,6 +38,10 @@ def celery_init_app(app: Flask) -> Celery:
                 "task": "workers.tasks.verify_audit_chains",
                 "schedule": app.config["AUDIT_VERIFY_INTERVAL_SECONDS"],
             },
+            "send-audit-digests": {
+                "task": "workers.tasks.send_audit_digests",
+                "schedule": app.config["AUDIT_DIGEST_INTERVAL_SECONDS"],
+            },
             "remind-expiries": {
                 "task": "workers.tasks.remind_expiries",
                 "schedule": app.config["COMPLIANCE_REMINDER_INTERVAL_SECONDS"],

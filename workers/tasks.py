@@ -29,6 +29,23 @@ def verify_audit_chains() -> list[int]:
     return broken
 
 
+@shared_task(name="workers.tasks.send_audit_digests", acks_late=True)
+def send_audit_digests() -> int:
+    """Sign, record and mail the head of every organization's chain that moved."""
+    from sqlalchemy import select
+
+    from service.audit import digests
+    from service.extensions import db
+    from service.organizations.models import Organization
+
+    sent = 0
+    for org_id in db.session.scalars(select(Organization.id).order_by(Organization.id)).all():
+        # One organization per transaction: a digest waits for no other chain's lock.
+        sent += digests.issue(db.session.get_one(Organization, org_id)) is not None
+        db.session.commit()
+    return sent
+
+
 @shared_task(name="workers.tasks.record_change_milestones", acks_late=True)
 def record_change_milestones() -> dict[str, int]:
     """Record reminders due before effective dates and changes that took effect.

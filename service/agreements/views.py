@@ -40,7 +40,7 @@ from service.keys.auth import (
 )
 from service.public.texts import TEXTS as PUBLIC_TEXTS
 from service.public.texts import negotiate
-from service.web import Blueprint
+from service.web import Blueprint, acts
 
 blp = Blueprint(
     "agreements",
@@ -315,7 +315,7 @@ def accept_page(org: str, token: str) -> Response:
         "form": _prefilled(link),
         "sent_to": link.address,
     }
-    if request.method == "GET":
+    if not acts():
         # Opened again after accepting (or by a colleague): show what was accepted.
         done = services.acceptance_of(customer, found.label)
         if done is not None:

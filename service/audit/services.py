@@ -117,6 +117,12 @@ def _lock_chain(organization_id: int) -> None:
     db.session.info.setdefault(_LOCKED_KEY, set()).add(organization_id)
 
 
+def locked_head(organization_id: int) -> tuple[int, str]:
+    """(seq, hash) of the chain's newest event, with the chain locked until the commit."""
+    _lock_chain(organization_id)
+    return _newest(organization_id)
+
+
 def record(
     organization_id: int | None,
     actor: str,

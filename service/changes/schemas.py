@@ -3,7 +3,14 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from service.changes.models import KINDS, STATUSES
-from service.common import MAX_ID, ApiSchema, PageArgs, PageSchema, required_text, text
+from service.common import (
+    MAX_ID,
+    ApiSchema,
+    PageArgs,
+    PageSchema,
+    line,
+    required_line,
+)
 from service.recipients.schemas import MaterialUpdateSchema
 
 
@@ -20,9 +27,9 @@ class ChangeCreateSchema(ApiSchema):
         metadata={"description": "For replace: the vendor that leaves"},
     )
     effective_on = fields.Date(required=True)
-    reason = text(5000)
+    reason = line(5000)
     urgent = fields.Boolean(load_default=False)
-    urgent_justification = text(5000, allow_none=True)
+    urgent_justification = line(5000, allow_none=True)
     update = fields.Nested(
         MaterialUpdateSchema,
         metadata={"description": "For update: the material fields as they will be"},
@@ -47,7 +54,7 @@ class ChangeCreateSchema(ApiSchema):
 
 
 class WithdrawSchema(ApiSchema):
-    reason = required_text(5000)
+    reason = required_line(5000)
 
 
 class ChangeRecipientSchema(Schema):

@@ -7,6 +7,8 @@ from service.common import (
     Country,
     PageArgs,
     PageSchema,
+    line,
+    required_line,
     required_text,
     text,
     text_list,
@@ -17,7 +19,7 @@ from service.recipients.models import SPECIAL_CATEGORIES
 
 class ContactSchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=320))
-    name = text(200)
+    name = line(200)
     locale = fields.String(load_default="pl", validate=validate.OneOf(LOCALES))
 
 
@@ -60,8 +62,8 @@ class ControllerFields(Schema):
 
 
 class CustomerCreateSchema(ApiSchema, ControllerFields):
-    external_ref = required_text(100)
-    name = required_text(300)
+    external_ref = required_line(100)
+    name = required_line(300)
     started_on = fields.Date()
     ended_on = fields.Date(allow_none=True)
     services = text_list(max_len=63)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from service.common import text
+from service.common import line
 from service.customers.schemas import CustomerCreateSchema
 from service.recipients.schemas import RecipientCreateSchema
 
@@ -115,7 +115,7 @@ class VendorImportSchema(RecipientCreateSchema):
             "announcement, because it records the existing state. Omitted: proposed."
         },
     )
-    parent = text(
+    parent = line(
         200,
         allow_none=True,
         metadata={"description": "Name of the parent vendor: registered already or an earlier row"},

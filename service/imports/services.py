@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -46,7 +45,9 @@ from service.imports.schemas import (
 )
 from service.organizations.models import Organization, Service
 from service.recipients import services as recipients
-from service.recipients.models import MECHANISMS, Recipient
+from service.recipients.models import MECHANISMS
+from service.recipients.names import name_key, names_in_use
+from service.web import UnreadableJson, check_json_depth, load_json
 
 FORMATS = {"text/csv": "csv", "application/json": "json", "application/x-ndjson": "ndjson"}
 READ_BUFFER = 64 * 1024
@@ -226,7 +227,7 @@ def _json_rows(binary: io.BufferedReader) -> Iterator[Row]:
     number = 0
     try:
         for number, item in enumerate(ijson.items(binary, "item", use_float=True), start=1):
-            yield Row(number, None, item)
+            yield _checked(Row(number, None, item))
     except ijson.JSONError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
         raise MalformedBody(f"Not valid JSON after row {number}: {reason}") from None
@@ -237,13 +238,22 @@ def _ndjson_rows(binary: io.BufferedReader) -> Iterator[Row]:
         if not raw.strip():
             continue
         try:
-            value = json.loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
+            value = load_json(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
         except UnicodeDecodeError as exc:
             yield Row(number, number, None, error=f"Not UTF-8 text ({exc.reason}).")
-        except ValueError as exc:
-            yield Row(number, number, None, error=f"Not valid JSON: {exc}.")
+        except UnreadableJson as exc:
+            yield Row(number, number, None, error=exc.errors["json"][0])
         else:
             yield Row(number, number, value)
+
+
+def _checked(row: Row) -> Row:
+    """The row, or the row refused: a streamed item is bounded like any other JSON body."""
+    try:
+        check_json_depth(row.value)
+    except UnreadableJson as exc:
+        return Row(row.number, row.line, None, error=exc.errors["json"][0])
+    return row
 
 
 def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
@@ -354,9 +364,9 @@ def parse_locations(cell: str) -> list:
     """The `locations` cell: "DE:none (hosting); US:scc:3" or a JSON array of objects."""
     if cell.startswith("["):
         try:
-            items = json.loads(cell)
-        except ValueError as exc:
-            raise LocationFormatError(f"Not a valid JSON array: {exc}.") from None
+            items = load_json(cell)
+        except UnreadableJson as exc:
+            raise LocationFormatError(f"Not a valid JSON array: {exc.errors['json'][0]}") from None
         return items
     locations = []
     for index, raw in enumerate(split_list(cell), start=1):
@@ -430,15 +440,10 @@ def import_vendors(
     org = db.session.get_one(Organization, org_id)
     today = clock.local_today(org.timezone)
     schema = VendorImportSchema()
-    existing = {
-        name.casefold(): rid
-        for rid, name in db.session.execute(
-            select(Recipient.id, Recipient.name).where(Recipient.organization_id == org_id)
-        )
-    }
+    existing = {key: rid for key, (rid, _) in names_in_use(org_id).items()}
     slugs = set(db.session.scalars(select(Service.slug).where(Service.organization_id == org_id)))
-    in_file: dict[str, int] = {}  # casefold name -> first row
-    created: dict[str, int] = {}  # casefold name -> new id, for later rows naming it as parent
+    in_file: dict[str, int] = {}  # name_key -> first row
+    created: dict[str, int] = {}  # name_key -> new id, for later rows naming it as parent
     errors = RowErrors(max_errors)
     result = ImportResult(import_id=uuid.uuid4().hex)
     total = 0
@@ -461,7 +466,7 @@ def import_vendors(
                 problems.setdefault(path, []).extend(texts)
         name = valid.get("name")
         if isinstance(name, str) and name.strip():
-            key = name.strip().casefold()
+            key = name_key(name)
             if key in existing:
                 _add(
                     problems,
@@ -485,7 +490,7 @@ def import_vendors(
         parent_id = None
         parent = valid.get("parent")
         if parent:
-            key = parent.strip().casefold()
+            key = name_key(parent)
             if key in existing:
                 parent_id = existing[key]
             elif key in in_file and in_file[key] < row.number:
@@ -499,7 +504,7 @@ def import_vendors(
             continue  # nothing will be written: keep checking only
         data["parent_id"] = parent_id
         recipient = recipients.register_recipient(org, data, actor=actor)
-        created[data["name"].strip().casefold()] = recipient.id
+        created[name_key(data["name"])] = recipient.id
         if listed_from is not None:
             # The list as it stands is recorded, not changed: no announcement, no notice.
             recipient.listed_from = listed_from

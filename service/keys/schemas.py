@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from service.common import ApiSchema, required_text
+from service.common import ApiSchema, required_line
 
 
 class KeyCreateSchema(ApiSchema):
     role = fields.String(required=True, validate=validate.OneOf(("legal", "customer")))
-    name = required_text(200, metadata={"description": "Holder; the audit trail's actor"})
+    name = required_line(200, metadata={"description": "Holder; the audit trail's actor"})
     customer_id = fields.Integer(
         allow_none=True, metadata={"description": "Required for a customer key"}
     )

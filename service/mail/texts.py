@@ -37,6 +37,7 @@ TEXTS: dict[str, dict] = {
             "webhook_disabled": "Webhook klienta został wyłączony",
             "expiry_reminder": "Zbliża się termin ważności lub przeglądu u dostawcy",
             "agreement_not_accepted": "Klienci nie zaakceptowali nowej wersji umowy",
+            "audit_digest": "Dzienny skrót dziennika zdarzeń (zachowaj tę wiadomość)",
         },
         "greeting": "Dzień dobry,",
         "intro": "informujemy o planowanej zmianie listy podmiotów przetwarzających "
@@ -157,6 +158,7 @@ TEXTS: dict[str, dict] = {
             "webhook_disabled": "A customer's webhook was disabled",
             "expiry_reminder": "A vendor's certification or review falls due soon",
             "agreement_not_accepted": "Customers have not accepted the new agreement version",
+            "audit_digest": "Daily digest of the audit trail (keep this message)",
         },
         "greeting": "Hello,",
         "intro": "we are giving you notice of an intended change of the subprocessors to which "

@@ -22,7 +22,7 @@ from service.objections.schemas import (
     ResolutionSchema,
     WithdrawalSchema,
 )
-from service.web import Blueprint
+from service.web import Blueprint, acts
 
 blp = Blueprint(
     "objections",
@@ -225,7 +225,7 @@ def answer_page(org: str, token: str) -> Response:
         "lang": lang,
         "open_objection": services.open_objection_of(notice),
     }
-    if request.method == "GET":
+    if not acts():
         return _page("answers/ask.html", **context)
     decision = request.form.get("decision", "")
     kind = DECISIONS.get(decision)

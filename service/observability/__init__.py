@@ -39,7 +39,8 @@ def init_app(app: Flask) -> None:
         if "request_started" in g:
             rule = request.url_rule.rule if request.url_rule else None
             elapsed = time.perf_counter() - g.request_started
-            metrics.observe_request(request.method, rule, response.status_code, elapsed)
+            method = "HEAD" if request.environ.get("dpa.head") else request.method
+            metrics.observe_request(method, rule, response.status_code, elapsed)
         return response
 
     @app.teardown_request

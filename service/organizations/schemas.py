@@ -4,7 +4,7 @@ from zoneinfo import available_timezones
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from service.common import ApiSchema, Country, required_text, text
+from service.common import ApiSchema, Country, required_line, text
 from service.organizations.models import RESIDENCY_POLICIES, RETENTION_FROM
 
 SLUG = validate.Regexp(
@@ -18,7 +18,7 @@ def check_timezone(value: str) -> None:
 
 
 class OrganizationFields(ApiSchema):
-    legal_name = required_text(300)
+    legal_name = required_line(300)
     address = text(500)
     country = Country(required=True)
     contact_email = fields.Email(required=True)
@@ -59,8 +59,8 @@ class OrganizationSchema(OrganizationCreateSchema):
 
 class ServiceCreateSchema(ApiSchema):
     slug = fields.String(required=True, validate=SLUG)
-    name_pl = required_text(200)
-    name_en = required_text(200)
+    name_pl = required_line(200)
+    name_en = required_line(200)
 
 
 class ServiceSchema(ServiceCreateSchema):

@@ -38,6 +38,7 @@ from service.public.texts import negotiate
 from service.recipients import services as recipients
 from service.records import services as records
 from service.records.texts import TEXTS as RECORD_TEXTS
+from service.web import acts
 from service.webhooks import services as webhooks
 
 bp = Blueprint("portal", __name__, url_prefix="/portal/<org>")
@@ -165,14 +166,14 @@ def _check_request() -> Response | None:
     if request.endpoint not in ANONYMOUS:
         g.portal_session = services.current_session(org, request.cookies.get(SESSION_COOKIE))
         if g.portal_session is None:
-            if request.method == "POST":
+            if acts():
                 return _error_page(403, "forbidden_title", "session_ended")
             return redirect(f"/portal/{org.slug}/sign-in", code=303)
         asked = request.args.get("lang")
-        if request.method == "GET" and asked in TEXTS:
+        if not acts() and asked in TEXTS:
             g.portal_session.locale = asked
         db.session.commit()  # the idle clock (and the language) of the session
-    if request.method != "POST":
+    if not acts():
         return None
     expected = g.portal_session.csrf_token if g.portal_session else request.cookies.get(FORM_COOKIE)
     sent = request.form.get("csrf_token", "")
@@ -237,7 +238,7 @@ def sign_in_link(org: str, token: str) -> Response:
     organization = g.portal_org
     try:
         services.find_sign_in(organization, token)
-        if request.method == "GET":
+        if not acts():
             return _anonymous_page(organization, "portal/sign_in_link.html")
         _, secret = services.sign_in(organization, token)
         db.session.commit()
@@ -341,7 +342,7 @@ def change_page(organization, customer, change_id: int) -> Response:
     """One notified change: GET shows it and the question; POST files the answer."""
     notice = _notice(organization, customer, change_id)
     context = {"notice": notice, "change": notice.change, "active": "overview"}
-    if request.method == "GET":
+    if not acts():
         shown = present_notice(organization, notice)
         return _portal_page(
             "portal/change.html",

@@ -8,6 +8,7 @@ from service.common import (
     Country,
     PageArgs,
     PageSchema,
+    required_line,
     required_text,
     text,
     text_list,
@@ -165,8 +166,8 @@ class MaterialFields(Schema):
 
 
 class RecipientCreateSchema(ApiSchema, MaterialFields, DueDiligenceFields):
-    name = required_text(200)
-    legal_entity = required_text(300)
+    name = required_line(200)
+    legal_entity = required_line(300)
     address = text(500)
     website = fields.Url(allow_none=True, validate=validate.Length(max=500))
     parent_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))

@@ -24,6 +24,7 @@ from service.recipients.models import (
     RecipientRevision,
     revision_services,
 )
+from service.recipients.names import check_name_free
 from service.recipients.schemas import DETAIL_FIELDS
 
 REVISION_FIELDS = (
@@ -354,6 +355,7 @@ def apply_material(
 
 def register_recipient(org: Organization, data: dict, *, actor: str) -> Recipient:
     """Register a vendor as `proposed`; it reaches the list only through a change."""
+    check_name_free(org.id, data["name"])
     _check_parent(org, None, data.get("parent_id"))
     recipient = Recipient(
         organization_id=org.id,
@@ -381,6 +383,8 @@ def edit_recipient(org: Organization, recipient: Recipient, data: dict, *, actor
                 for name in material
             },
         )
+    if "name" in data:
+        check_name_free(org.id, data["name"], own_id=recipient.id)
     before = snapshot(recipient)
     if "parent_id" in data:
         _check_parent(org, recipient, data["parent_id"])

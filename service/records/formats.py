@@ -202,6 +202,7 @@ def record_xlsx(record: dict) -> bytes:
             ["Representative name", proc["representative"]["name"]],
             ["Representative e-mail", proc["representative"]["email"]],
             ["As of", record["as_of"]],
+            ["Audit digest", (record.get("audit_digest") or {}).get("digest")],
         ],
     )
     controllers = record["controllers"]

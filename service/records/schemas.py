@@ -161,6 +161,10 @@ class RecordSchema(Schema):
     controllers = fields.List(fields.Nested(ControllerSchema))
     total = fields.Integer()
     security_measures = fields.String()
+    audit_digest = fields.Dict(
+        allow_none=True,
+        metadata={"description": "Signed head of the audit chain as last e-mailed to legal"},
+    )
 
 
 class CustomerRefSchema(Schema):

@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from service import i18n
+from service.audit import digests
 from service.compliance import rules, wording
 from service.compliance import services as compliance
 from service.customers.models import Customer, CustomerAgreement
@@ -247,6 +248,8 @@ def record(org: Organization, day: date, lang: str = "en") -> dict:
         "controllers": controllers,
         "total": len(controllers),
         "security_measures": org.security_measures,
+        # The audit chain's signed head as last mailed, so the record anchors the trail too.
+        "audit_digest": digests.latest(org.id),
     }
 
 

@@ -18,7 +18,7 @@ from service.subscriptions.schemas import (
     ErasureSchema,
     SubscribeSchema,
 )
-from service.web import Blueprint
+from service.web import Blueprint, acts
 
 blp = Blueprint(
     "subscriptions",
@@ -147,9 +147,9 @@ def confirm_page(org: str, token: str) -> Response:
     context = _context(organization, subscription)
     if subscription is None or subscription.status == "unsubscribed":
         return _done(context, "invalid_title", "invalid", 404)
-    if request.method == "GET" and subscription.status == "pending":
+    if not acts() and subscription.status == "pending":
         return _page("subscriptions/confirm.html", **context)
-    if request.method == "POST":
+    if acts():
         services.confirm(subscription)
         db.session.commit()
     return _done(context, "confirm_title", "confirmed")
@@ -168,7 +168,7 @@ def unsubscribe_page(org: str, token: str) -> Response:
     context = _context(organization, subscription)
     if subscription is None:  # erased already: nothing is left to ask about or to do
         return _done(context, "erased_title", "erased")
-    if request.method == "GET":
+    if not acts():
         return _page("subscriptions/unsubscribe.html", **context)
     if request.form.get("action") == "erase":
         services.erase(organization, subscription=subscription, actor="subscriber-link")

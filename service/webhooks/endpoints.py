@@ -1,7 +1,9 @@
 """Where a webhook may point, and the one HTTP request that reaches it.
 
 Outside development an endpoint must be HTTPS on a public address: loopback, private,
-link-local, multicast and reserved addresses are refused. The host is resolved when the
+link-local, multicast, reserved and documentation addresses are refused, and so are IPv6
+addresses that embed such an IPv4 address (IPv4-mapped, 6to4, NAT64) or tunnel to one
+that cannot be checked (IPv4-compatible, Teredo, local-use NAT64). The host is resolved when the
 webhook is registered and again at every send, and the request goes to the very address
 just checked (the connection is pinned to it, TLS still verifies the host name), so a name
 that later resolves inside the network (DNS rebinding) reaches nothing there. Redirects
@@ -52,10 +54,42 @@ def check_url(url: str) -> SplitResult:
     return parts
 
 
+def _networks(*cidrs: str) -> tuple:
+    return tuple(ipaddress.ip_network(cidr) for cidr in cidrs)
+
+
+# Not globally reachable per the IANA special-purpose registries, refused even where the
+# running Python's `ipaddress` is older than the registry (3.11 calls 192.0.0.8 global).
+NOT_GLOBAL = _networks(
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
+    "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+    "::/96", "100::/64", "2001::/23", "2001:db8::/32", "3fff::/20",
+    "5f00::/16", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8", "64:ff9b:1::/48",
+)  # fmt: skip
+SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a mapped, 6to4 or NAT64 address reaches: it is the one to judge."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def is_public(address: str) -> bool:
+    """Globally routable, and so is any IPv4 address it embeds (IPv4-compatible, Teredo and
+    local-use NAT64 addresses are refused whole: NOT_GLOBAL holds them)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if ip.version == 6 and (embedded := _embedded_ipv4(ip)) is not None:
+        ip = embedded
+    if any(ip in network for network in NOT_GLOBAL if network.version == ip.version):
+        return False
     return ip.is_global and not (
         ip.is_private
         or ip.is_loopback
