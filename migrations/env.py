@@ -50,6 +50,12 @@ def run_migrations_online():
             # Two instances starting at once: the second waits here, then finds nothing to do.
             connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
             connection.commit()
+        if connection.dialect.name == "sqlite":
+            # Batch mode rebuilds a table by copy, drop and rename; with foreign keys on, the
+            # drop deletes the rows that reference it (ON DELETE CASCADE). The pragma is
+            # ignored inside a transaction, so it is set before one begins.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         try:
             context.configure(
                 connection=connection, target_metadata=target_db.metadata, **conf_args
@@ -57,6 +63,9 @@ def run_migrations_online():
             with context.begin_transaction():
                 context.run_migrations()
         finally:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
             if connection.dialect.name == "postgresql":
                 connection.execute(
                     text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID}
