@@ -42,3 +42,31 @@ def country_label(code: str | None, lang: str) -> str:
 
 def number(value: int | float, lang: str) -> str:
     return format_decimal(value, locale=_locale(lang))
+
+
+# A label given in one language only: an output in the other shows it, marked, rather than
+# nothing (a record or an annex that silently drops whose data it is would be wrong).
+OTHER_LANGUAGE_MARK = {"pl": " (tylko po angielsku)", "en": " (in Polish only)"}
+OTHER = {"pl": "en", "en": "pl"}
+
+
+def text_in(lang: str, **by_lang: str | None) -> str:
+    """`by_lang[lang]`, else the other language's text marked as such, else ''."""
+    own = by_lang.get(lang) or ""
+    if own:
+        return own
+    other = by_lang.get(OTHER[lang]) or ""
+    return other + OTHER_LANGUAGE_MARK[lang] if other else ""
+
+
+def list_in(lang: str, **by_lang: list | None) -> list[str]:
+    """`text_in` for lists of labels: each of the other language's labels is marked."""
+    own = list(by_lang.get(lang) or ())
+    if own:
+        return own
+    return [item + OTHER_LANGUAGE_MARK[lang] for item in by_lang.get(OTHER[lang]) or ()]
+
+
+def neutral(**by_lang: object) -> object:
+    """The value for a reader of no stated language (the API): English, else Polish."""
+    return by_lang.get("en") or by_lang.get("pl")

@@ -488,7 +488,8 @@ def test_an_update_repeating_defaulted_location_fields_changes_nothing(client, w
     assert change["update"]["before"]["locations"] == [
         {**change["update"]["after"]["locations"][0]}
     ]
-    assert change["update"]["after"]["locations"][0]["activity"] == ""
+    defaulted = change["update"]["after"]["locations"][0]
+    assert (defaulted["activity_pl"], defaulted["activity_en"]) == ("", "")
 
 
 def test_invalid_update_bodies_are_named_under_update(client, world, org, legal):

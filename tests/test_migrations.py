@@ -11,10 +11,11 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import MetaData, inspect, select
 
-from service import MIGRATIONS, create_app
+from service import MIGRATIONS, clock, create_app
 from service.extensions import db
+from service.recipients.models import ProcessingLocation, RecipientRevision, TransferAssessment
 from tests.conftest import ADMIN_URL, _admin, _with_database
 
 
@@ -61,3 +62,67 @@ def test_upgrade_leaves_no_drift_and_downgrade_removes_everything(blank_app: Fla
 
         upgrade(directory=MIGRATIONS)
         assert _diff() == []
+
+
+def test_bilingual_labels_keep_every_stored_value_in_both_languages(blank_app: Flask) -> None:
+    """0015 copies a one-language value into both languages, there and back."""
+    before = ScriptDirectory(MIGRATIONS).get_revision("0015_bilingual_labels").down_revision
+    with blank_app.app_context():
+        upgrade(directory=MIGRATIONS, revision=before)
+        with db.engine.begin() as connection:
+            tables = MetaData()
+            tables.reflect(connection)
+            now = clock.now()
+            rows = {
+                "organizations": {
+                    "id": 1, "slug": "o", "legal_name": "O", "address": "A", "country": "PL",
+                    "contact_email": "o@o.example", "security_measures": "", "timezone": "UTC",
+                    "retention_policy": "", "default_notice_days": 30, "created_at": now,
+                    "default_objection_days": 14, "residency_policy": "none",
+                    "retention_from": "end_of_relationship",
+                },
+                "recipients": {
+                    "id": 1, "organization_id": 1, "name": "V", "legal_entity": "V", "address": "",
+                    "certifications": [], "due_diligence_notes": "", "special_categories": [],
+                    "created_at": now, "updated_at": now,
+                },
+                "recipient_revisions": {
+                    "id": 1, "recipient_id": 1, "country": "DE", "role": "subprocessor",
+                    "purpose_pl": "p", "purpose_en": "p", "data_categories_pl": [],
+                    "data_categories_en": [], "data_subject_categories": ["staff"],
+                },
+                "processing_locations": {
+                    "id": 1, "revision_id": 1, "activity": "hosting", "mechanism": "none",
+                    "country": "DE",
+                },
+                "transfer_assessments": {
+                    "id": 1, "organization_id": 1, "recipient_id": 1, "country": "DE",
+                    "assessed_on": now.date(), "outcome": "no_measures_needed", "created_at": now,
+                    "supplementary_measures": [],
+                    "location": {"country": "DE", "activity": "hosting"},
+                },
+            }  # fmt: skip
+            for name, row in rows.items():
+                table = tables.tables[name]
+                connection.execute(table.insert().values({k: row[k] for k in row if k in table.c}))
+
+        upgrade(directory=MIGRATIONS, revision="0015_bilingual_labels")
+        with db.engine.connect() as connection:
+            revision = connection.execute(select(RecipientRevision.__table__)).one()
+            location = connection.execute(select(ProcessingLocation.__table__)).one()
+            assessed = connection.execute(select(TransferAssessment.location)).scalar_one()
+        assert revision.data_subject_categories_pl == revision.data_subject_categories_en
+        assert revision.data_subject_categories_en == ["staff"]
+        assert (location.activity_pl, location.activity_en) == ("hosting", "hosting")
+        assert assessed == {"country": "DE", "activity_pl": "hosting", "activity_en": "hosting"}
+
+        downgrade(directory=MIGRATIONS, revision=before)
+        with db.engine.connect() as connection:
+            tables = MetaData()
+            tables.reflect(connection)
+            old = connection.execute(select(tables.tables["recipient_revisions"])).one()
+            place = connection.execute(select(tables.tables["processing_locations"])).one()
+            back = connection.execute(select(tables.tables["transfer_assessments"])).one()
+        assert old.data_subject_categories == ["staff"]
+        assert place.activity == "hosting"
+        assert back.location == {"country": "DE", "activity": "hosting"}

@@ -596,7 +596,8 @@ MATERIAL_PATCH = {
     "purpose_en": "Something else",
     "purpose_pl": "Coś innego",
     "data_categories_en": ["health data"],
-    "data_subject_categories": ["staff"],
+    "data_subject_categories_pl": ["pracownicy"],
+    "data_subject_categories_en": ["staff"],
 }
 
 

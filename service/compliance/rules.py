@@ -732,6 +732,9 @@ def location_changed(assessed: dict, location: dict) -> bool:
     """Whether a detail of the location differs from the one assessed (mechanism, SCC set,
     module, signing date, activity...): a material update of it re-opens the assessment."""
     keys = set(assessed) | {k for k, v in location.items() if v not in (None, "")}
+    # A presented location also carries `activity`, the API's one-language view of
+    # activity_pl/activity_en, which are compared themselves.
+    keys.discard("activity")
     return any(_plain(assessed.get(k)) != _plain(location.get(k)) for k in keys)
 
 

@@ -30,6 +30,9 @@ LOCATION_DETAILS: dict[str, tuple[str, ...]] = {
 VENDOR_LIST_COLUMNS = (
     "data_categories_pl",
     "data_categories_en",
+    "data_subject_categories_pl",
+    "data_subject_categories_en",
+    # The column before the field was bilingual: given alone, it fills both languages.
     "data_subject_categories",
     "services",
     "special_categories",

@@ -385,7 +385,10 @@ def parse_locations(cell: str) -> list:
                 f"one of {', '.join(MECHANISMS)}."
             )
         location = {"country": place.strip().upper(), "mechanism": mechanism}
-        if activity:
+        if " | " in activity:  # "(polski | English)": one per language
+            pl, _, en = activity.partition(" | ")
+            location.update(activity_pl=pl.strip(), activity_en=en.strip())
+        elif activity:  # one language only: fills both (LocationSchema.fill_activity)
             location["activity"] = activity
         names = LOCATION_DETAILS.get(mechanism, ())
         if details.strip():

@@ -111,8 +111,10 @@ class VendorImport(MethodView):
         `charset` of the Content-Type): a header line, then one vendor per line. Columns,
         in any order: `name`, `legal_entity`, `country`, `role`, `purpose_pl`,
         `purpose_en`, `locations` (required); `address`, `website`,
-        `data_categories_pl`, `data_categories_en`, `data_subject_categories`,
-        `services`, `listed_from`, `parent`, `sub_dpa_signed_on`, `tia_completed_on`,
+        `data_categories_pl`, `data_categories_en`, `data_subject_categories_pl`,
+        `data_subject_categories_en`, `data_subject_categories` (the column before the
+        field was bilingual: given alone, it fills both languages), `services`,
+        `listed_from`, `parent`, `sub_dpa_signed_on`, `tia_completed_on`,
         `tia_reference`, `dpf_certified_until`, `next_review_on`, `due_diligence_notes`.
         An unknown column refuses the file. Lists are separated by `;`. An empty cell
         gives nothing (the field's default). Certifications and international
@@ -121,6 +123,8 @@ class VendorImport(MethodView):
         `locations`: entries separated by `;`, each
         `COUNTRY:MECHANISM[:DETAILS] [(activity)]`, for example
         `DE:none (hosting); US:scc:3; GB:adequacy; CH:bcr:BCR-2019-4; US:derogation:a`.
+        The activity is `(po polsku | in English)`; one text without ` | ` fills both
+        languages (in JSON: `activity_pl`, `activity_en`, or `activity` for both).
         DETAILS by mechanism: `scc` - `module[:clause9_option[:notice_days[:signed_on]]]`
         (`US:scc:3:general:30:2023-01-10`); `adequacy` - reference; `bcr` - reference;
         `code_of_conduct` and `certification` - name; `ad_hoc_clauses` - authorisation;

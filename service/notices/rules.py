@@ -67,7 +67,12 @@ def widening(before: dict, after: dict, scope_before, scope_after) -> list[str]:
         added.append("locations")
     if after["country"] != before["country"]:
         added.append("country")
-    for name in ("data_categories_en", "data_categories_pl", "data_subject_categories"):
+    for name in (
+        "data_categories_en",
+        "data_categories_pl",
+        "data_subject_categories_en",
+        "data_subject_categories_pl",
+    ):
         if set(after[name]) - set(before[name]):
             added.append(name)
     if scope_before is not None and (scope_after is None or scope_after - scope_before):

@@ -88,7 +88,7 @@ def place(status: rules.TransferStatus, day: date, lang: str, *, public: bool = 
     return Place(
         where=country_label(location.get("country"), lang)
         or location.get("international_organisation"),
-        activity=location.get("activity") or "",
+        activity=i18n.text_in(lang, pl=location.get("activity_pl"), en=location.get("activity_en")),
         mechanism=wording.safeguard(status, day, lang, public=public),
         detail="",
         state=status.state,
@@ -162,13 +162,16 @@ CSV_COLUMNS = (
     "purpose_en",
     "data_categories_pl",
     "data_categories_en",
-    "data_subject_categories",
+    "data_subject_categories",  # the one-language view: English, else Polish
     "services",
     "locations",
     "listed_from",
     "listed_until",
     "parent_id",
     "website",
+    # Added when the field became bilingual: at the end, so columns read by position stay.
+    "data_subject_categories_pl",
+    "data_subject_categories_en",
 )
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection,
 # e.g. `=HYPERLINK(...)` in a vendor name). A leading apostrophe makes it text and shows
@@ -191,7 +194,8 @@ def safe_cell(value: object) -> str:
 
 def _location_cell(location: dict, shown: Place) -> str:
     where = location.get("country") or location.get("international_organisation") or ""
-    activity = f" [{location['activity']}]" if location.get("activity") else ""
+    # The list's CSV is English, as its safeguards are (`places_of(..., "en")`).
+    activity = f" [{shown.activity}]" if shown.activity else ""
     return f"{where}: {shown.mechanism}{activity}"
 
 

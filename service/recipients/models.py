@@ -64,7 +64,8 @@ MATERIAL_FIELDS = (
     "purpose_en",
     "data_categories_pl",
     "data_categories_en",
-    "data_subject_categories",
+    "data_subject_categories_pl",
+    "data_subject_categories_en",
     "services",
     "locations",
     "parent_id",
@@ -164,7 +165,10 @@ class RecipientRevision(db.Model):
     purpose_en: Mapped[str] = mapped_column(Text)
     data_categories_pl: Mapped[list] = mapped_column(JsonDocument, default=list)
     data_categories_en: Mapped[list] = mapped_column(JsonDocument, default=list)
-    data_subject_categories: Mapped[list] = mapped_column(JsonDocument, default=list)
+    # Whose data it is, in each language of the outputs (an output in one language falls
+    # back to the other only when its own is empty: service.i18n.in_language).
+    data_subject_categories_pl: Mapped[list] = mapped_column(JsonDocument, default=list)
+    data_subject_categories_en: Mapped[list] = mapped_column(JsonDocument, default=list)
 
     recipient: Mapped[Recipient] = relationship(back_populates="revisions")
     services: Mapped[list[Service]] = relationship(
@@ -208,7 +212,8 @@ class ProcessingLocation(db.Model):
     )
     country: Mapped[str | None] = mapped_column(String(2))
     international_organisation: Mapped[str | None] = mapped_column(String(100))
-    activity: Mapped[str] = mapped_column(String(300), default="")
+    activity_pl: Mapped[str] = mapped_column(String(300), default="")
+    activity_en: Mapped[str] = mapped_column(String(300), default="")
     mechanism: Mapped[str] = mapped_column(String(30))
     # Standard Contractual Clauses: the set signed (SCC_SETS), its signing date and, for
     # the 2021/914 clauses only, the module and the Clause 9 option.

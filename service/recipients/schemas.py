@@ -46,10 +46,29 @@ DETAIL_FIELDS = tuple(
 )
 
 
+LEGACY_INPUT = "Before the field was bilingual; given alone, it fills both languages"
+
+
+def fill_both_languages(data: dict, old: str) -> dict:
+    """An input under the old one-language name fills `<old>_pl` and `<old>_en` where they
+    are not given: it was written in one language, but dropping it loses more than showing
+    it in the other (the outputs fall back only to an empty field's twin)."""
+    if old in data:
+        value = data.pop(old)
+        data.setdefault(f"{old}_pl", value)
+        data.setdefault(f"{old}_en", value)
+    return data
+
+
 class LocationSchema(Schema):
     country = Country(allow_none=True)
     international_organisation = text(100, allow_none=True)
-    activity = text(300)
+    activity_pl = text(300, metadata={"description": "What is done there, in Polish"})
+    activity_en = text(300, metadata={"description": "What is done there, in English"})
+    activity = text(
+        300,
+        metadata={"description": f"Input: {LEGACY_INPUT}. Output: English, else Polish"},
+    )
     mechanism = fields.String(required=True, validate=validate.OneOf(MECHANISMS))
     scc_set = fields.String(
         allow_none=True,
@@ -68,6 +87,10 @@ class LocationSchema(Schema):
     certification_name = text(300, allow_none=True)
     ad_hoc_authorisation = text(300, allow_none=True)
     derogation_ground = fields.String(allow_none=True, validate=validate.OneOf(DEROGATION_GROUNDS))
+
+    @post_load
+    def fill_activity(self, data: dict, **_: object) -> dict:
+        return fill_both_languages(data, "activity")
 
     @post_load
     def infer_scc_set(self, data: dict, **_: object) -> dict:
@@ -156,13 +179,19 @@ class MaterialFields(Schema):
     purpose_en = required_text(2000)
     data_categories_pl = text_list()
     data_categories_en = text_list()
-    data_subject_categories = text_list()
+    data_subject_categories_pl = text_list()
+    data_subject_categories_en = text_list()
+    data_subject_categories = text_list(metadata={"description": LEGACY_INPUT})
     services = text_list(
         max_len=63, metadata={"description": "Service slugs; empty means every service"}
     )
     locations = fields.List(
         fields.Nested(LocationSchema), required=True, validate=validate.Length(min=1, max=100)
     )
+
+    @post_load
+    def fill_subject_categories(self, data: dict, **_: object) -> dict:
+        return fill_both_languages(data, "data_subject_categories")
 
 
 class RecipientCreateSchema(ApiSchema, MaterialFields, DueDiligenceFields):
@@ -214,7 +243,11 @@ class RecipientSchema(Schema):
     purpose_en = fields.String()
     data_categories_pl = fields.List(fields.String())
     data_categories_en = fields.List(fields.String())
-    data_subject_categories = fields.List(fields.String())
+    data_subject_categories_pl = fields.List(fields.String())
+    data_subject_categories_en = fields.List(fields.String())
+    data_subject_categories = fields.List(
+        fields.String(), metadata={"description": "English, else Polish (the one-language view)"}
+    )
     services = fields.List(fields.String())
     effective_services = fields.List(
         fields.String(), metadata={"description": "Own scope narrowed by the parent's"}

@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import Select, and_, exists, func, not_, or_, select
 from sqlalchemy.orm import selectinload
 
-from service import clock
+from service import clock, i18n
 from service.audit import services as audit
 from service.common import MAX_ID, paginate
 from service.compliance import rules as transfer_rules
@@ -34,7 +34,8 @@ REVISION_FIELDS = (
     "purpose_en",
     "data_categories_pl",
     "data_categories_en",
-    "data_subject_categories",
+    "data_subject_categories_pl",
+    "data_subject_categories_en",
 )
 PROFILE_FIELDS = ("name", "legal_entity", "address", "website")
 DUE_DILIGENCE_FIELDS = (
@@ -53,7 +54,14 @@ DUE_DILIGENCE_FIELDS = (
     "next_review_on",
     "due_diligence_notes",
 )
-LOCATION_FIELDS = ("country", "international_organisation", "activity", "mechanism", *DETAIL_FIELDS)
+LOCATION_FIELDS = (
+    "country",
+    "international_organisation",
+    "activity_pl",
+    "activity_en",
+    "mechanism",
+    *DETAIL_FIELDS,
+)
 
 
 # --- the temporal model -------------------------------------------------------------------
@@ -129,6 +137,22 @@ def location_dict(location: ProcessingLocation) -> dict:
     return {name: getattr(location, name) for name in LOCATION_FIELDS}
 
 
+def shown_location(location: dict) -> dict:
+    """A stored location as the API presents it: with `activity`, the single-language key
+    clients read before the field was bilingual (English, else Polish)."""
+    return {
+        **location,
+        "activity": i18n.neutral(pl=location["activity_pl"], en=location["activity_en"]),
+    }
+
+
+def shown_subject_categories(row: object) -> list[str]:
+    """`data_subject_categories` as the API presented it before it was bilingual."""
+    return list(
+        i18n.neutral(pl=row.data_subject_categories_pl, en=row.data_subject_categories_en) or ()
+    )
+
+
 def effective_scope(
     recipient: Recipient, day: date, _seen: frozenset = frozenset()
 ) -> set[str] | None:
@@ -162,6 +186,7 @@ def present(recipient: Recipient, day: date, *, legal: bool) -> dict:
         "id": recipient.id,
         **{name: getattr(recipient, name) for name in PROFILE_FIELDS},
         **{name: getattr(revision, name) for name in REVISION_FIELDS},
+        "data_subject_categories": shown_subject_categories(revision),
         "services": [s.slug for s in revision.services],
         "effective_services": sorted(
             scope
@@ -172,7 +197,7 @@ def present(recipient: Recipient, day: date, *, legal: bool) -> dict:
         "status": status_on(recipient, day),
         "listed_from": recipient.listed_from,
         "listed_until": recipient.listed_until,
-        "locations": [location_dict(loc) for loc in revision.locations],
+        "locations": [shown_location(location_dict(loc)) for loc in revision.locations],
         "due_diligence": _due_diligence(recipient) if legal else None,
     }
     return body
@@ -317,12 +342,11 @@ def _check_parent(org: Organization, recipient: Recipient | None, parent_id: int
 
 
 def _locations(items: Iterable[dict]) -> list[ProcessingLocation]:
-    # `activity` defaults to "" only at INSERT; set it now so a new revision compares equal
-    # to a stored one (otherwise None != "" makes a no-op `update` look material).
+    # The activities default to "" only at INSERT; set them now so a new revision compares
+    # equal to a stored one (otherwise None != "" makes a no-op `update` look material).
+    blank = {"activity_pl": "", "activity_en": ""}
     return [
-        ProcessingLocation(
-            **{"activity": "", **{k: v for k, v in item.items() if k in LOCATION_FIELDS}}
-        )
+        ProcessingLocation(**{**blank, **{k: v for k, v in item.items() if k in LOCATION_FIELDS}})
         for item in items
     ]
 
@@ -577,7 +601,7 @@ def present_listed(org: Organization, day: date) -> list[dict]:
         .order_by(ProcessingLocation.revision_id, ProcessingLocation.id)
     ):  # fmt: skip
         locations.setdefault(location.revision_id, []).append(
-            {name: getattr(location, name) for name in LOCATION_FIELDS}
+            shown_location({name: getattr(location, name) for name in LOCATION_FIELDS})
         )
     everything = sorted(s.slug for s in org.services)
 
@@ -604,6 +628,7 @@ def present_listed(org: Organization, day: date) -> list[dict]:
                 "id": vendor.id,
                 **{name: getattr(vendor, name) for name in PROFILE_FIELDS},
                 **{name: getattr(vendor, name) for name in REVISION_FIELDS},
+                "data_subject_categories": shown_subject_categories(vendor),
                 "services": list(services.get(vendor.revision_id, ())),
                 "effective_services": sorted(effective) if effective is not None else everything,
                 "parent_id": vendor.parent_id,

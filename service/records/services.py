@@ -156,7 +156,11 @@ def recipient_entry(
         "role_label": PUBLIC_TEXTS[lang]["roles"][revision.role],
         "purpose": getattr(revision, f"purpose_{lang}"),
         "data_categories": list(getattr(revision, f"data_categories_{lang}")),
-        "data_subject_categories": list(revision.data_subject_categories),
+        "data_subject_categories": i18n.list_in(
+            lang,
+            pl=revision.data_subject_categories_pl,
+            en=revision.data_subject_categories_en,
+        ),
         "locations": _locations(recipient, day, lang, public, seen_on),
         "parent": {"id": parent.id, "name": parent.name} if parent is not None else None,
         "special_categories": list(recipient.special_categories or ()),
