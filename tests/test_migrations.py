@@ -66,7 +66,7 @@ def test_upgrade_leaves_no_drift_and_downgrade_removes_everything(blank_app: Fla
 
 def test_bilingual_labels_keep_every_stored_value_in_both_languages(blank_app: Flask) -> None:
     """0015 copies a one-language value into both languages, there and back."""
-    before = ScriptDirectory(MIGRATIONS).get_revision("0015_bilingual_labels").down_revision
+    before = ScriptDirectory(MIGRATIONS).get_revision("0014_bilingual_labels").down_revision
     with blank_app.app_context():
         upgrade(directory=MIGRATIONS, revision=before)
         with db.engine.begin() as connection:
@@ -106,7 +106,7 @@ def test_bilingual_labels_keep_every_stored_value_in_both_languages(blank_app: F
                 table = tables.tables[name]
                 connection.execute(table.insert().values({k: row[k] for k in row if k in table.c}))
 
-        upgrade(directory=MIGRATIONS, revision="0015_bilingual_labels")
+        upgrade(directory=MIGRATIONS, revision="0014_bilingual_labels")
         with db.engine.connect() as connection:
             revision = connection.execute(select(RecipientRevision.__table__)).one()
             location = connection.execute(select(ProcessingLocation.__table__)).one()

@@ -6,8 +6,8 @@ both new columns, so no output loses what it showed. Transfer assessments keep t
 as it was assessed: its `activity` key is split the same way, or every assessment would
 look out of date. Downgrade keeps the English value (the Polish one when English is empty).
 
-Revision ID: 0015_bilingual_labels
-Revises: 0014_record_exports
+Revision ID: 0014_bilingual_labels
+Revises: 0013_transfer_evidence
 Create Date: 2026-12-05 12:00:00.000000
 
 """
@@ -17,8 +17,8 @@ from sqlalchemy.dialects import postgresql
 
 
 # revision identifiers, used by Alembic.
-revision = '0015_bilingual_labels'
-down_revision = '0013_transfer_evidence'  # AT MERGE: '0014_record_exports'
+revision = '0014_bilingual_labels'
+down_revision = '0013_transfer_evidence'
 branch_labels = None
 depends_on = None
 
