@@ -58,6 +58,10 @@ def celery_init_app(app: Flask) -> Celery:
                 "task": "workers.tasks.remind_agreement_acceptance",
                 "schedule": app.config["AGREEMENT_REMINDER_INTERVAL_SECONDS"],
             },
+            "sweep-record-exports": {
+                "task": "workers.tasks.sweep_record_exports",
+                "schedule": app.config["RECORD_EXPORT_SWEEP_SECONDS"],
+            },
             "purge-expired-records": {
                 "task": "workers.tasks.purge_expired_records",
                 "schedule": app.config["RETENTION_PURGE_INTERVAL_SECONDS"],
