@@ -111,6 +111,10 @@ class Defaults:
     RECORD_EXPORT_RETENTION_HOURS = 72
     RECORD_EXPORT_LINK_MAX_AGE_SECONDS = 86400
     RECORD_EXPORT_SWEEP_SECONDS = 600.0
+    # The Celery queue of export builds: the default one, or a queue of its own served by
+    # a worker at lower CPU priority (`nice celery ... worker -Q exports`), so a build of
+    # many minutes neither delays mail nor takes CPU from the web workers.
+    RECORD_EXPORT_QUEUE = "celery"
     # The public list's cache: how long a process may answer from the organization's list
     # token it last read before reading it again (service/public/cache.py). A write made
     # through another process shows after at most this long; 0 reads it on every request.

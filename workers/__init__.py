@@ -32,6 +32,9 @@ def celery_init_app(app: Flask) -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         timezone="UTC",
+        task_routes={
+            "workers.tasks.build_record_export": {"queue": app.config["RECORD_EXPORT_QUEUE"]}
+        },
         beat_schedule_filename=str(Path(app.instance_path) / "celerybeat-schedule"),
         beat_schedule={
             "verify-audit-chains": {
