@@ -213,3 +213,19 @@ def test_an_export_request_is_validated(client, demo):
     assert_problem(ask(client, demo["bookero"], "pdf"), 422)
     key = bearer("nosuchkey")
     assert_problem(client.post(EXPORTS, json={"format": "csv"}, headers=key), 401)
+
+
+def test_a_build_that_fails_says_so_and_frees_its_slot(app, client, demo, monkeypatch):
+    # A chunk size of 0 is a misconfiguration the build cannot work with: a real failure.
+    monkeypatch.setitem(app.config, "RECORD_EXPORT_CHUNK", 0)
+    monkeypatch.setitem(app.config, "RECORD_EXPORTS_PER_ORG", 1)
+    job = ask(client, demo["bookero"], "xlsx").json
+    assert job["status"] == "failed"
+    assert "could not be built" in job["error"]
+    assert job["download_url"] is None
+    leftovers = list((Path(app.instance_path) / exports.EXPORT_DIR).glob("*/*.partial"))
+    assert leftovers == []
+    actions = [e["action"] for e in audit_events(client, demo["orgs"]["bookero"], demo["bookero"])]
+    assert "record.export_failed" in actions
+    monkeypatch.setitem(app.config, "RECORD_EXPORT_CHUNK", 2)
+    assert ask(client, demo["bookero"], "csv").json["status"] == "done"
