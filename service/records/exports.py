@@ -136,13 +136,17 @@ def build(export: RecordExport) -> Iterator[int]:
     memo: dict = {}  # vendors' entries, shared by the customers (records.controller_entry)
     with partial.open("wb") as out:
         writer = WRITERS[export.format](out, head)
-        for start in range(0, len(ids), size):
-            chunk = records.customers_by_ids(ids[start : start + size])
-            writer.add([records.controller_entry(org, c, day, lang, memo) for c in chunk])
-            done = min(start + size, len(ids))
-            _progress(export_id, done, len(ids))
-            yield done
-        writer.close(len(ids))
+        try:
+            for start in range(0, len(ids), size):
+                chunk = records.customers_by_ids(ids[start : start + size])
+                writer.add([records.controller_entry(org, c, day, lang, memo) for c in chunk])
+                done = min(start + size, len(ids))
+                _progress(export_id, done, len(ids))
+                yield done
+            writer.close(len(ids))
+        except BaseException:  # GeneratorExit too: the caller stopped between chunks
+            writer.abandon()
+            raise
     os.replace(partial, target)
     _finish(export_id, org.id, relative, target)
 

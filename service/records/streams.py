@@ -9,12 +9,13 @@ come in another order; XLSX columns get a fixed width, not one fitted to the con
 from __future__ import annotations
 
 import io
+from contextlib import suppress
 from typing import IO
 
 from flask import current_app
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from service.records import formats
@@ -48,6 +49,9 @@ class JsonWriter:
     def close(self, total: int) -> None:
         self._write(f'],"total":{total}}}')
 
+    def abandon(self) -> None:
+        """Nothing to release: the caller closes and deletes the file."""
+
 
 class CsvWriter:
     """The synchronous CSV's header and rows, through the same functions."""
@@ -65,6 +69,11 @@ class CsvWriter:
     def close(self, total: int) -> None:
         self.text.flush()
         self.text.detach()
+
+    def abandon(self) -> None:
+        # Detached, the wrapper cannot flush into the closed file when it is collected.
+        with suppress(ValueError):
+            self.text.detach()
 
 
 class XlsxWriter:
@@ -99,7 +108,7 @@ class XlsxWriter:
             if isinstance(cell.value, str):
                 # As in the synchronous workbook: a string starting with "=" stays a string.
                 cell.data_type = "s"
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                cell.alignment = formats.WRAPPED
             cells.append(cell)
         sheet.append(cells)
 
@@ -113,6 +122,13 @@ class XlsxWriter:
 
     def close(self, total: int) -> None:
         self.book.save(self.out)
+
+    def abandon(self) -> None:
+        # Each sheet writes to a temporary file through a generator; closed now, none is
+        # left to write into a closed file when the garbage collector gets to it.
+        for sheet in self.book.worksheets:
+            with suppress(Exception):
+                sheet.close()
 
 
 WRITERS = {"json": JsonWriter, "csv": CsvWriter, "xlsx": XlsxWriter}
