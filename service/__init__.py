@@ -110,6 +110,7 @@ def _register_models() -> None:
     from service.portal import models as _portal  # noqa: F401
     from service.public import cache as _public  # noqa: F401 - its table and the write hooks
     from service.recipients import models as _recipients  # noqa: F401
+    from service.records import models as _records  # noqa: F401
     from service.subscriptions import models as _subscriptions  # noqa: F401
     from service.webhooks import models as _webhooks  # noqa: F401
 

@@ -98,6 +98,23 @@ class Defaults:
     COMPLIANCE_REMINDER_INTERVAL_SECONDS = 86400.0
     # How often beat purges the records of ended customer relationships that are due.
     RETENTION_PURGE_INTERVAL_SECONDS = 86400.0
+    # The record (Art. 30(2)) of an organization with more customers than this is built
+    # only as an export job (POST .../record/exports), never inside a request; at most
+    # RECORD_EXPORTS_PER_ORG jobs of one organization are queued or running at once. A
+    # worker writes RECORD_EXPORT_CHUNK customers per transaction; a finished file is kept
+    # RECORD_EXPORT_RETENTION_HOURS, its download links work RECORD_EXPORT_LINK_MAX_AGE_SECONDS
+    # (never past the file's deletion); beat purges and re-queues every ..._SWEEP_SECONDS.
+    RECORD_SYNC_MAX_CUSTOMERS = 500
+    RECORD_EXPORTS_PER_ORG = 2
+    RECORD_EXPORT_CHUNK = 200
+    RECORD_EXPORT_LEASE_SECONDS = 300
+    RECORD_EXPORT_RETENTION_HOURS = 72
+    RECORD_EXPORT_LINK_MAX_AGE_SECONDS = 86400
+    RECORD_EXPORT_SWEEP_SECONDS = 600.0
+    # The Celery queue of export builds: the default one, or a queue of its own served by
+    # a worker at lower CPU priority (`nice celery ... worker -Q exports`), so a build of
+    # many minutes neither delays mail nor takes CPU from the web workers.
+    RECORD_EXPORT_QUEUE = "celery"
     # The public list's cache: how long a process may answer from the organization's list
     # token it last read before reading it again (service/public/cache.py). A write made
     # through another process shows after at most this long; 0 reads it on every request.

@@ -66,6 +66,16 @@ class Forbidden(DomainError):
     title = "Not allowed for this key"
 
 
+class TooManyRequests(DomainError):
+    status = 429
+    slug = "too-many-requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int, **extra: object) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 def problem(
     status: int,
     title: str,
@@ -172,6 +182,7 @@ def handle_domain_error(error: DomainError) -> Response:
         error.detail,
         slug=error.slug,
         errors=error.errors,
+        headers=getattr(error, "headers", None),
         **error.extra,
     )
 

@@ -70,6 +70,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/objections/<int:objection_id>/withdrawal"): "customer",
     ("GET", "/privacy-policy-section"): "public",
     ("GET", "/record"): "legal",
+    ("POST", "/record/exports"): "legal",
+    ("GET", "/record/exports/<int:export_id>"): "legal",
+    # The signed link is the credential; without a valid one every caller meets 404.
+    ("GET", "/record/exports/<int:export_id>/download"): "public",
     ("GET", "/retention"): "legal",
     ("GET", "/services"): "public",
     ("POST", "/services"): "legal",
@@ -174,6 +178,7 @@ def setup(client, world) -> dict:
         "recipient_id": vendor["id"],
         "objection_id": 1,
         "webhook_id": 1,
+        "export_id": 1,
         "prefix": "nosuchkey",
         "version": "v1",
     }
@@ -209,4 +214,6 @@ def test_authorization_matrix(client, setup, method, rule):
             assert status not in {401, 403}, where
             if status == 404:
                 # Allowed callers meet 404 only for an object the setup does not have.
-                assert any(name in rule for name in ("objection_id", "webhook_id", "prefix")), where
+                assert any(
+                    name in rule for name in ("objection_id", "webhook_id", "export_id", "prefix")
+                ), where

@@ -32,6 +32,9 @@ def celery_init_app(app: Flask) -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         timezone="UTC",
+        task_routes={
+            "workers.tasks.build_record_export": {"queue": app.config["RECORD_EXPORT_QUEUE"]}
+        },
         beat_schedule_filename=str(Path(app.instance_path) / "celerybeat-schedule"),
         beat_schedule={
             "verify-audit-chains": {
@@ -57,6 +60,10 @@ def celery_init_app(app: Flask) -> Celery:
             "remind-agreement-acceptance": {
                 "task": "workers.tasks.remind_agreement_acceptance",
                 "schedule": app.config["AGREEMENT_REMINDER_INTERVAL_SECONDS"],
+            },
+            "sweep-record-exports": {
+                "task": "workers.tasks.sweep_record_exports",
+                "schedule": app.config["RECORD_EXPORT_SWEEP_SECONDS"],
             },
             "purge-expired-records": {
                 "task": "workers.tasks.purge_expired_records",

@@ -148,3 +148,46 @@ def remind_agreement_acceptance() -> int:
     )
     db.session.commit()
     return reminded
+
+
+# --- exports of the record ------------------------------------------------------------------
+
+
+@shared_task(name="workers.tasks.build_record_export", acks_late=True)
+def build_record_export(export_id: int) -> str:
+    """Build one export, committing its progress after every chunk of customers. A job that
+    is done, or being built by a live worker, is left alone (a redelivered task)."""
+    from service.extensions import db
+    from service.records import exports
+
+    export = exports.claim(export_id)
+    db.session.commit()
+    if export is None:
+        return "skipped"
+    try:
+        for _ in exports.build(export):
+            db.session.commit()
+        db.session.commit()
+    except Exception as error:
+        # A record that cannot be built now will not be built by retrying: say so and stop.
+        db.session.rollback()
+        log.exception("record export %s failed", export_id)
+        exports.discard_partial(export_id)
+        exports.fail(export_id, f"The export could not be built ({type(error).__name__}).")
+        db.session.commit()
+        return "failed"
+    return "done"
+
+
+@shared_task(name="workers.tasks.sweep_record_exports", acks_late=True)
+def sweep_record_exports() -> dict[str, int]:
+    """Delete exports past their retention; hand stalled jobs to a worker again."""
+    from service.extensions import db
+    from service.records import exports
+
+    purged = exports.purge_expired()
+    db.session.commit()
+    stalled = exports.stalled()
+    for export_id in stalled:
+        build_record_export.apply_async(args=(export_id,))
+    return {"purged": purged, "requeued": len(stalled)}

@@ -210,3 +210,48 @@ class AnnexIIISchema(Schema):
     clauses = fields.List(fields.Nested(ClausesSchema))
     items = fields.List(fields.Nested(RecipientEntrySchema))
     total = fields.Integer()
+
+
+class ExportRequestSchema(ApiSchema):
+    format = fields.String(
+        required=True,
+        validate=validate.OneOf(("json", "csv", "xlsx")),
+        metadata={"description": "The file's format: json, csv or xlsx"},
+    )
+    as_of = fields.Date(metadata=AS_OF)
+    lang = fields.String(validate=validate.OneOf(LANGUAGES), metadata=LANG)
+
+
+class ProgressSchema(Schema):
+    done = fields.Integer(metadata={"description": "Customers written so far"})
+    total = fields.Integer(allow_none=True, metadata={"description": "Customers in the record"})
+
+
+class RecordExportSchema(Schema):
+    id = fields.Integer()
+    format = fields.String()
+    lang = fields.String()
+    as_of = fields.Date()
+    status = fields.String(metadata={"description": "queued, running, done or failed"})
+    progress = fields.Nested(ProgressSchema)
+    requested_by = fields.String()
+    size = fields.Integer(allow_none=True, metadata={"description": "Bytes, once done"})
+    sha256 = fields.String(allow_none=True)
+    error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    expires_at = fields.DateTime(
+        allow_none=True, metadata={"description": "When the file (and this job) is deleted"}
+    )
+    download_url = fields.String(
+        allow_none=True, metadata={"description": "Signed link to the file, once done"}
+    )
+    download_expires_at = fields.DateTime(allow_none=True)
+
+
+class DownloadArgs(ApiSchema):
+    token = fields.String(
+        required=True,
+        validate=validate.Length(max=1000),
+        metadata={"description": "The signed token of the export's download_url"},
+    )

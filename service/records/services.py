@@ -9,9 +9,11 @@ mechanism are the public page's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from functools import partial
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from service import i18n
@@ -172,30 +174,84 @@ def recipient_entry(
 # --- the record of processing (Art. 30(2)) ----------------------------------------------------
 
 
+def _in_relationship(org: Organization, day: date):
+    return (
+        Customer.organization_id == org.id,
+        Customer.started_on <= day,
+        or_(Customer.ended_on.is_(None), Customer.ended_on >= day),
+    )
+
+
+# What a controller's entry reads of its customer, loaded with it.
+_CONTROLLER_LOADS = (
+    selectinload(Customer.services),
+    selectinload(Customer.contacts),
+    selectinload(Customer.agreement).selectinload(CustomerAgreement.version),
+)
+
+
 def customers_on(org: Organization, day: date) -> list[Customer]:
     """Customers in a relationship on `day`: the controllers the processor acts for."""
     return list(
         db.session.scalars(
             select(Customer)
-            .where(
-                Customer.organization_id == org.id,
-                Customer.started_on <= day,
-                or_(Customer.ended_on.is_(None), Customer.ended_on >= day),
-            )
+            .where(*_in_relationship(org, day))
             .order_by(Customer.name, Customer.id)
-            .options(
-                selectinload(Customer.services),
-                selectinload(Customer.contacts),
-                selectinload(Customer.agreement).selectinload(CustomerAgreement.version),
-            )
+            .options(*_CONTROLLER_LOADS)
         )
     )
 
 
-def controller_entry(org: Organization, customer: Customer, day: date, lang: str) -> dict:
-    """What the processor does on behalf of one controller (Art. 30(2)(a)-(c))."""
+def customer_count_on(org: Organization, day: date) -> int:
+    return db.session.scalar(select(func.count()).where(*_in_relationship(org, day)))
+
+
+def customer_ids_on(org: Organization, day: date) -> list[int]:
+    """The ids of `customers_on`, in its order: an export walks them a chunk at a time."""
+    return list(
+        db.session.scalars(
+            select(Customer.id)
+            .where(*_in_relationship(org, day))
+            .order_by(Customer.name, Customer.id)
+        )
+    )
+
+
+def customers_by_ids(ids: list[int]) -> list[Customer]:
+    """Those customers in the order of `ids`, loaded as `customers_on` loads them."""
+    found = {
+        c.id: c
+        for c in db.session.scalars(
+            select(Customer).where(Customer.id.in_(ids)).options(*_CONTROLLER_LOADS)
+        )
+    }
+    return [found[i] for i in ids if i in found]
+
+
+def _remembered(memo: dict, key: tuple, make: Callable[[], object]):
+    if key not in memo:
+        memo[key] = make()
+    return memo[key]
+
+
+def controller_entry(
+    org: Organization, customer: Customer, day: date, lang: str, memo: dict | None = None
+) -> dict:
+    """What the processor does on behalf of one controller (Art. 30(2)(a)-(c)).
+
+    A vendor's entry and transfers depend only on the vendor and the revision that applies
+    (`seen_on`), not on the customer: `memo` keeps them across the customers of one record,
+    so thousands of customers of the same few vendors judge each vendor once."""
+    memo = {} if memo is None else memo
     view = customer_view(org, customer, day)
-    entries = [entry_of(e, day, lang, public=False) for e in view.applied]
+    entries = [
+        _remembered(
+            memo,
+            ("entry", e.recipient.id, e.seen_on),
+            partial(entry_of, e, day, lang, public=False),
+        )
+        for e in view.applied
+    ]
     services = [getattr(s, f"name_{lang}") for s in customer.services]
     return {
         "id": customer.id,
@@ -217,7 +273,15 @@ def controller_entry(org: Organization, customer: Customer, day: date, lang: str
         "data_categories": unique(c for e in entries for c in e["data_categories"]),
         "data_subject_categories": unique(c for e in entries for c in e["data_subject_categories"]),
         "recipients": entries,
-        "transfers": [t for e in view.applied for t in transfers(e.recipient, e.seen_on, lang)],
+        "transfers": [
+            t
+            for e in view.applied
+            for t in _remembered(
+                memo,
+                ("transfers", e.recipient.id, e.seen_on),
+                partial(transfers, e.recipient, e.seen_on, lang),
+            )
+        ],
         "withheld": withheld_entries(view, lang),
     }
 
@@ -242,19 +306,23 @@ def withheld_entries(
     ]
 
 
-def record(org: Organization, day: date, lang: str = "en") -> dict:
-    """The record of processing activities the processor keeps (GDPR Art. 30(2))."""
-    controllers = [controller_entry(org, c, day, lang) for c in customers_on(org, day)]
+def record_head(org: Organization, day: date, lang: str = "en") -> dict:
+    """Everything in the record but its controllers."""
     return {
         "as_of": day,
         "lang": lang,
         "processor": processor(org, lang),
-        "controllers": controllers,
-        "total": len(controllers),
         "security_measures": org.security_measures,
         # The audit chain's signed head as last mailed, so the record anchors the trail too.
         "audit_digest": digests.latest(org.id),
     }
+
+
+def record(org: Organization, day: date, lang: str = "en") -> dict:
+    """The record of processing activities the processor keeps (GDPR Art. 30(2))."""
+    memo: dict = {}
+    controllers = [controller_entry(org, c, day, lang, memo) for c in customers_on(org, day)]
+    return {**record_head(org, day, lang), "controllers": controllers, "total": len(controllers)}
 
 
 # --- annexes ----------------------------------------------------------------------------------

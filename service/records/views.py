@@ -2,30 +2,41 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
+from pathlib import Path
 
-from flask import Response, render_template, request
+from flask import Response, current_app, render_template, request, send_file
 from flask.views import MethodView
 
 from service import clock
 from service.customers.services import get_customer
-from service.keys.auth import access, load_organization
+from service.errors import Conflict
+from service.extensions import db
+from service.keys.auth import access, actor, load_organization
 from service.organizations.models import Organization
 from service.public import services as public
 from service.public.texts import negotiate
 from service.recipients.services import get_recipient
-from service.records import formats, services
+from service.records import exports, formats, services
+from service.records.models import RecordExport
 from service.records.schemas import (
     AnnexArgs,
     AnnexIIISchema,
     AnnexSchema,
+    DownloadArgs,
     ExportArgs,
+    ExportRequestSchema,
     PolicySectionArgs,
     RecordArgs,
+    RecordExportSchema,
     RecordSchema,
 )
 from service.records.texts import TEXTS
 from service.web import Blueprint
+
+log = logging.getLogger(__name__)
+BUILD_TASK = "workers.tasks.build_record_export"
 
 blp = Blueprint(
     "records",
@@ -104,12 +115,107 @@ class Record(MethodView):
         organization = load_organization(org)
         day = _day(organization, args)
         form = _format(args.get("format"), ("json", "csv", "xlsx"))
+        _refuse_if_large(organization, day)
         record = services.record(organization, day, args.get("lang") or "en")
         if form == "json":
             return record
         name = f"{organization.slug}-record-{day.isoformat()}.{form}"
         render = formats.record_csv if form == "csv" else formats.record_xlsx
         return _file(render(record), form, name)
+
+
+def _refuse_if_large(organization: Organization, day: date) -> None:
+    """A large record is built by a worker: no request may run into the server's timeout."""
+    limit = current_app.config["RECORD_SYNC_MAX_CUSTOMERS"]
+    count = services.customer_count_on(organization, day)
+    if count > limit:
+        raise Conflict(
+            f"The record has {count} controllers, more than the {limit} served in one "
+            "request: ask for it as an export job (POST .../record/exports).",
+            export_endpoint=f"/api/v1/orgs/{organization.slug}/record/exports",
+        )
+
+
+def _export_body(organization: Organization, export: RecordExport) -> dict:
+    done = export.status == "done"
+    return {
+        **{c.key: getattr(export, c.key) for c in RecordExport.__table__.columns},
+        "progress": {"done": export.progress_done, "total": export.progress_total},
+        "download_url": exports.download_url(organization, export) if done else None,
+        "download_expires_at": exports.link_expiry(export) if done else None,
+    }
+
+
+def _start(export_id: int) -> None:
+    """Hand the job to a worker after the commit; if the broker is down, beat's sweep does."""
+    try:
+        current_app.extensions["celery"].tasks[BUILD_TASK].apply_async(args=(export_id,))
+    except Exception:
+        log.warning("broker unavailable; export %s left for the sweep", export_id, exc_info=True)
+
+
+@blp.route("/record/exports")
+class RecordExports(MethodView):
+    @access("legal")
+    @blp.arguments(ExportRequestSchema)
+    @blp.response(202, RecordExportSchema)
+    @blp.alt_response(429, description="The organization's exports are at their cap")
+    def post(self, args: dict, org: str):
+        """Build the record (Art. 30(2)) as a file in the background: json, csv or xlsx.
+
+        Poll the job's URL for progress; once done it carries a signed download link that
+        expires. At most RECORD_EXPORTS_PER_ORG jobs per organization are queued or
+        running at once (429 with Retry-After beyond).
+        """
+        organization = load_organization(org)
+        lang = args.get("lang") or "en"
+        export = exports.request_export(
+            organization, actor(), args["format"], lang, _day(organization, args)
+        )
+        export_id = export.id
+        db.session.commit()
+        _start(export_id)
+        export = exports.get_export(organization, export_id)
+        location = f"/api/v1/orgs/{organization.slug}/record/exports/{export_id}"
+        return _export_body(organization, export), 202, {"Location": location}
+
+
+@blp.route("/record/exports/<int:export_id>")
+class RecordExportJob(MethodView):
+    @access("legal")
+    @blp.response(200, RecordExportSchema)
+    def get(self, org: str, export_id: int):
+        """An export job: status, progress and, when done, a fresh signed download link."""
+        organization = load_organization(org)
+        return _export_body(organization, exports.get_export(organization, export_id))
+
+
+@blp.route("/record/exports/<int:export_id>/download")
+class RecordExportDownload(MethodView):
+    @access("public")
+    @blp.arguments(DownloadArgs, location="query")
+    @_as("json", "csv", "xlsx")
+    def get(self, args: dict, org: str, export_id: int):
+        """The export's file, for the holder of its signed link (no key needed): the link
+        is the credential, bound to this export's file, and expires."""
+        organization = load_organization(org)
+        export, path = exports.file_for(organization, export_id, args["token"])
+        return _send(export, path, organization)
+
+
+def _send(export: RecordExport, path: Path, organization: Organization) -> Response:
+    name = f"{organization.slug}-record-{export.as_of.isoformat()}.{export.format}"
+    charset = "" if export.format == "xlsx" else "; charset=utf-8"
+    response = send_file(
+        path,
+        mimetype=MEDIA_TYPES[export.format] + charset,
+        as_attachment=True,
+        download_name=name,
+        conditional=False,
+        etag=export.sha256,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blp.route("/customers/<int:customer_id>/annex")
