@@ -1,8 +1,8 @@
 """record exports: jobs that build the Art. 30(2) record into a file, with progress,
 a digest of the file and its deletion date
 
-Revision ID: 0014_record_exports
-Revises: 0013_transfer_evidence
+Revision ID: 0015_record_exports
+Revises: 0014_bilingual_labels
 Create Date: 2026-12-05 12:00:00.000000
 
 """
@@ -13,8 +13,8 @@ import service.db_types
 
 
 # revision identifiers, used by Alembic.
-revision = '0014_record_exports'
-down_revision = '0013_transfer_evidence'
+revision = '0015_record_exports'
+down_revision = '0014_bilingual_labels'
 branch_labels = None
 depends_on = None
 
