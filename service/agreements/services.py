@@ -24,23 +24,15 @@ from service.audit import services as audit
 from service.audit.models import AuditEvent
 from service.common import paginate
 from service.customers.models import Customer, CustomerAgreement
+from service.customers.services import TERM_FIELDS
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.extensions import db
 from service.organizations.models import Organization
 from service.outbox import services as outbox
 
 LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
-SHARED_FIELDS = (
-    "effective_on",
-    "authorisation",
-    "notice_days",
-    "objection_days",
-    "objection_remedy",
-    "rejects_unjustified_objections",
-    "emergency_clause",
-    "emergency_notice_days",
-    "post_hoc_objection_days",
-)
+# A version's defaults are the customers' terms, plus the day they take effect.
+SHARED_FIELDS = ("effective_on", *TERM_FIELDS)
 PUBLISHED_TOPIC = "agreement.published"
 REMINDER_TOPIC = "agreement.reminder"
 TOPICS = (PUBLISHED_TOPIC, REMINDER_TOPIC)

@@ -26,19 +26,11 @@ from service.organizations.models import Organization
 from service.outbox import services as outbox
 from service.outbox.models import OutboxItem
 from service.recipients import services as recipients
+from service.recipients.assessments import FIELDS as RECORDED_ASSESSMENT_FIELDS
 from service.recipients.models import Recipient, RecipientRevision, TransferAssessment
 
-ASSESSMENT_FIELDS = (
-    "id",
-    "country",
-    "international_organisation",
-    "assessed_on",
-    "outcome",
-    "supplementary_measures",
-    "review_on",
-    "reference",
-    "location",
-)
+# An assessment as the rules judge it: what legal staff recorded, and the place as assessed.
+ASSESSMENT_FIELDS = ("id", *RECORDED_ASSESSMENT_FIELDS, "location")
 # Urgent changes stay in the report this long after they took effect.
 URGENT_LOOKBACK_DAYS = 90
 REMINDER_ACTION = "compliance.expiry_reminder"
