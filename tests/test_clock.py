@@ -122,6 +122,7 @@ def test_the_scan_finds_a_clock_read(tmp_path):
         (NEW_YEAR_IN_WARSAW, "2028-01-01 00:30 CET"),
     ],
 )
+@pytest.mark.usefixtures("fixed_clock")  # pure, but its dates are literals
 def test_moments_are_shown_in_the_organizations_zone_named(moment, shown):
     assert clock.local_moment(moment, "Europe/Warsaw") == shown
 
@@ -173,6 +174,7 @@ def test_a_frozen_clock_reaches_the_api_pages_and_tasks(app, client, world):
         (datetime(2027, 10, 20, 9, 0, tzinfo=UTC), 14, datetime(2027, 11, 3, 23, 0, tzinfo=UTC)),
     ],
 )
+@pytest.mark.usefixtures("fixed_clock")  # pure, but its dates are literals
 def test_objection_windows_end_at_local_midnight_after_their_last_day(delivered_at, days, ends):
     org = SimpleNamespace(timezone="Europe/Warsaw")
     far = date(2030, 1, 1)

@@ -11,6 +11,9 @@ import pytest
 from service import reference
 from tests.notice_kit import Desk
 
+# Calendar dates in this module are literals: it runs at a fixed moment (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("fixed_clock")
+
 PROBLEM = "application/problem+json"
 
 

@@ -21,6 +21,9 @@ from openpyxl import load_workbook
 from tests.notice_kit import Desk
 from tests.portal_kit import sign_in
 
+# Calendar dates in this module are literals: it runs at a fixed moment (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("fixed_clock")
+
 # Words by which an output claims a safeguard (or the absence of a transfer). None may
 # describe a transfer that has a gap.
 CLAIMS = (
