@@ -11,6 +11,7 @@ from service.common import page_body
 from service.errors import Conflict, DomainError, NotFound
 from service.extensions import db
 from service.keys.auth import access, actor, load_organization, require_customer
+from service.notices import presenting
 from service.notices.links import read_answer_token
 from service.objections import services
 from service.objections.schemas import (
@@ -224,6 +225,7 @@ def answer_page(org: str, token: str) -> Response:
         "t": TEXTS[lang],
         "lang": lang,
         "open_objection": services.open_objection_of(notice),
+        **presenting.for_notice(organization, notice, lang),
     }
     if not acts():
         return _page("answers/ask.html", **context)

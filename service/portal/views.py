@@ -27,6 +27,7 @@ from service.customers.subprocessors import customer_view, upcoming
 from service.errors import Conflict, DomainError, NotFound
 from service.extensions import db
 from service.keys.auth import load_organization
+from service.notices import presenting
 from service.notices.texts import STATES
 from service.notices.views import present_notice
 from service.objections import services as objections
@@ -341,7 +342,12 @@ def _notice(organization, customer, change_id: int):
 def change_page(organization, customer, change_id: int) -> Response:
     """One notified change: GET shows it and the question; POST files the answer."""
     notice = _notice(organization, customer, change_id)
-    context = {"notice": notice, "change": notice.change, "active": "overview"}
+    context = {
+        "notice": notice,
+        "change": notice.change,
+        "active": "overview",
+        **presenting.for_notice(organization, notice, g.portal_session.locale),
+    }
     if not acts():
         shown = present_notice(organization, notice)
         return _portal_page(
