@@ -458,7 +458,7 @@ def test_the_objection_page_offers_one_button(desk, mailer_change, client):
     path = desk.link_path(notice_for(desk, "EXCL", mailer_change["id"]))
     html = client.get(path).get_data(as_text=True)
     assert re.findall(r'name="decision"[^>]*value="(\w+)"', html) == ["object"]
-    assert "Sprzeciw można zgłosić do" in html
+    assert "Termin na zgłoszenie sprzeciwu" in html
 
 
 @pytest.mark.parametrize("decision", ["", "approve", "objection", "consent", "refuse", "x" * 10000])

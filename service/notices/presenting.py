@@ -57,6 +57,8 @@ class PresentedChange:
     deadline_at: datetime | None = None
     consequences: list[str] = field(default_factory=list)
     public: bool = False  # for anyone (page, feed), not one customer under its agreement
+    asks: str = "none"  # what the reader's notice asks: none, objection, consent
+    withdrawn: str = ""  # "Withdrawn on 5 December 2026: <why>": nothing else is asked then
 
 
 def present(
@@ -76,7 +78,8 @@ def present(
     seen_on = change.effective_on - timedelta(days=1 if change.kind == "remove" else 0)
     shown, places = _vendor(vendor, seen_on, lang, {} if cache is None else cache)
     effective = i18n.day(change.effective_on, lang)
-    due = answer_by(org, change, notice, terms or {}) if notice is not None else None
+    withdrawn = _withdrawn(org, change, lang)
+    due = answer_by(org, change, notice, terms or {}) if notice and not withdrawn else None
     return PresentedChange(
         lang=lang,
         kind=t["kinds"][change.kind],
@@ -105,7 +108,17 @@ def present(
         deadline_at=due,
         consequences=consequences(org, change, lang, notice=notice, terms=terms),
         public=notice is None,
+        asks=notice.response if notice is not None else "none",
+        withdrawn=withdrawn,
     )
+
+
+def _withdrawn(org: Organization, change: Change, lang: str) -> str:
+    if change.status != "withdrawn":
+        return ""
+    on = clock.local_date_of(change.withdrawn_at or clock.now(), org.timezone)
+    text = CHANGE[lang]["labels"]["withdrawn"].format(day=i18n.day(on, lang))
+    return f"{text}: {change.withdrawal_reason}" if change.withdrawal_reason else text
 
 
 def _vendor(vendor, seen_on: date, lang: str, cache: dict) -> tuple[dict, list[Place]]:
@@ -290,7 +303,7 @@ def labels(lang: str) -> dict[str, str]:
     return CHANGE[lang]["labels"]
 
 
-def as_text(p: PresentedChange, *, withdrawn_on: date | None = None) -> str:
+def as_text(p: PresentedChange) -> str:
     """The facts of `p` as lines of plain text, labelled in its language."""
     t, words = CHANGE[p.lang], labels(p.lang)
     lines = [
@@ -313,13 +326,13 @@ def as_text(p: PresentedChange, *, withdrawn_on: date | None = None) -> str:
         lines.append(p.risk_note)
     lines.append(f"{words['effective']}: {p.effective}")
     if p.deadline:
-        lines.append(f"{words['deadline']}: {p.deadline}")
+        lines.append(f"{words['deadline_' + p.asks]}: {p.deadline}")
     if p.urgent:
         lines.append(f"{words['urgent']}: {p.urgent}")
     if p.reason:
         lines.append(f"{words['reason']}: {p.reason}")
-    if withdrawn_on is not None:
-        lines.append(words["withdrawn"].format(day=i18n.day(withdrawn_on, p.lang)) + ".")
+    if p.withdrawn:
+        lines.append(p.withdrawn)
     else:
         heading = words["public_consequences" if p.public else "consequences"]
         lines += [f"{heading}:", *(f"  {line}" for line in p.consequences)]
@@ -333,12 +346,7 @@ def _place_line(place: Place) -> str:
 
 def feed_summary(org: Organization, change: Change, lang: str, cache: dict) -> str:
     """The Atom entry of a change: its facts, and for the public what it means to customers."""
-    withdrawn_on = (
-        clock.local_date_of(change.withdrawn_at, org.timezone)
-        if change.status == "withdrawn" and change.withdrawn_at
-        else None
-    )
-    return as_text(present(org, change, lang, cache=cache), withdrawn_on=withdrawn_on)
+    return as_text(present(org, change, lang, cache=cache))
 
 
 def for_notice(org: Organization, notice: Notice, lang: str) -> dict:
