@@ -259,11 +259,15 @@ def consequences(
     day = i18n.day(change.effective_on, lang)
     vendor = change.recipient.name
     if notice is None:
-        return [t["public_remove" if change.kind == "remove" else "public_asked"].format(day=day)]
+        return [
+            _sentence(
+                t["public_remove" if change.kind == "remove" else "public_asked"].format(day=day)
+            )
+        ]
     if notice.response == "consent":
-        return [t["consent"].format(day=day), t["refusal"].format(vendor=vendor)]
+        return [_sentence(t["consent"].format(day=day)), t["refusal"].format(vendor=vendor)]
     if notice.response == "none":
-        return [_information(change, t, day)]
+        return [_sentence(_information(change, t, day))]
     terms = terms or {}
     lines = [
         t["silence"].format(day=i18n.day(_applies_from(org, change, notice, terms), lang)),
@@ -272,7 +276,12 @@ def consequences(
     ]
     if terms.get("rejects_unjustified_objections"):
         lines.append(t["rejectable"])
-    return lines
+    return [_sentence(line) for line in lines]
+
+
+def _sentence(text: str) -> str:
+    """One full stop at the end, also after a Polish date ('… 2027 r.')."""
+    return text[:-1] if text.endswith("..") else text
 
 
 def _information(change: Change, t: dict, day: str) -> str:
