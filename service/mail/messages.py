@@ -153,7 +153,7 @@ def _agreement_context(org: Organization, item, delivery: Delivery, lang: str) -
         ),
         "text_url": f"{_base()}/orgs/{org.slug}/agreement/versions/{label}?lang={row.language}",
         "portal_url": portal.sign_in_page_url(org, delivery.address, lang),
-        "fmt": {"version": label, "date": row.effective_on.isoformat()},
+        "fmt": {"version": label, "date": i18n.day(row.effective_on, lang)},
     }
 
 
@@ -166,7 +166,7 @@ def _outcome_context(org: Organization, item, delivery: Delivery, lang: str, t: 
         "change": change,
         "vendor": {"name": change.recipient.name},
         "outcome_text": t["outcomes"][objection.resolution].format(
-            day=(objection.termination_on or change.effective_on).isoformat()
+            day=i18n.day(objection.termination_on or change.effective_on, lang)
         ),
         "portal_url": portal.sign_in_page_url(org, delivery.address, lang),
         "fmt": {"outcome": t["outcome_subjects"][objection.resolution]},
@@ -190,6 +190,7 @@ def build(delivery: Delivery, cache: dict | None = None) -> EmailMessage:
     lang = delivery.locale if delivery.locale in TEXTS else "en"
     t = TEXTS[lang]
     context: dict = {"org": org, "t": t, "lang": lang, "topic": item.topic, "fmt": {}}
+    context["day"] = lambda value: i18n.day(value, lang)  # dates written out, as in letters
     if item.topic.startswith("change."):
         change = db.session.get(Change, item.payload["change_id"])
         notice = db.session.get(Notice, delivery.notice_id) if delivery.notice_id else None

@@ -302,6 +302,7 @@ def _vendors(organization, customer, day: date, lang: str) -> tuple[list[dict], 
     for entry in view.applied:
         shown = recipients.present(entry.recipient, entry.seen_on, legal=False)
         shown["purpose"] = shown[f"purpose_{lang}"]
+        shown["country_label"] = public.country_label(shown["country"], lang)
         shown["places"] = public.recipient_places(entry.recipient, day, lang, seen_on=entry.seen_on)
         items.append(shown)
     withheld = [
