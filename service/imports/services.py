@@ -122,12 +122,18 @@ class _RawStream(io.RawIOBase):
 
 
 def read_rows(
-    stream: IO[bytes], fmt: str, *, kind: str, charset: str | None = None
+    stream: IO[bytes],
+    fmt: str,
+    *,
+    kind: str,
+    charset: str | None = None,
+    columns: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
 ) -> Iterator[Row]:
-    """Rows of a CSV file (with the columns of `kind`), a JSON array or JSON Lines."""
+    """Rows of a CSV file (with the columns of `kind`, or `columns`: known and required),
+    a JSON array or JSON Lines."""
     binary = io.BufferedReader(_RawStream(stream), READ_BUFFER)
     if fmt == "csv":
-        columns, required = CSV_COLUMNS[kind]
+        columns, required = columns or CSV_COLUMNS[kind]
         return _csv_rows(binary, columns, required, _encoding(charset))
     if fmt == "json":
         return _json_rows(binary)
@@ -753,3 +759,10 @@ def _record_completed(org_id: int, actor: str, kind: str, fmt: str, result: Impo
         result.import_id,
         after={"kind": kind, "format": fmt, **result.as_dict()},
     )
+
+
+# Shared with the history import (service/imports/history.py), which reads vendor rows the
+# same way.
+add_error = _add
+load_row = _load
+vendor_from_csv = _vendor_from_csv

@@ -209,9 +209,22 @@ class RecipientPatchSchema(RecipientCreateSchema):
     `mechanism` through to a NOT NULL column (a 500); naming the top-level fields does not.
     """
 
+    renamed_on = fields.Date(
+        metadata={
+            "description": "With `name` or `legal_entity`: the day from which the new one holds "
+            "(a dated rename, non-material: no notice); the list as of an earlier day shows "
+            "the old one. Without it the name is corrected for every day."
+        }
+    )
+
     def __init__(self, **kwargs: object) -> None:
         kwargs.setdefault("partial", tuple(RecipientCreateSchema._declared_fields))
         super().__init__(**kwargs)
+
+    @validates_schema
+    def check_rename(self, data: dict, **_: object) -> None:
+        if "renamed_on" in data and not ({"name", "legal_entity"} & data.keys()):
+            raise ValidationError({"renamed_on": ["Only with a new name or legal_entity."]})
 
 
 class MaterialUpdateSchema(MaterialFields):
