@@ -94,7 +94,14 @@ def source_versions() -> list[dict]:
         "2020-03-01",
         lambda v: find(v, "mg").update(name="Sinch Mailgun", legal_entity="Sinch America Inc."),
     )
-    then("2020-09-01", lambda v: v.append(copy.deepcopy(sentry)))
+
+    def sentry_returns(v):
+        back = copy.deepcopy(sentry)
+        back.update(purpose_en="Error and performance tracking")
+        back["locations"].append(place("DE", "performance"))
+        v.append(back)
+
+    then("2020-09-01", sentry_returns)
 
     def zendesk_new_clauses(v):
         find(v, "zd")["locations"][1] = place("US", "support", **NEW_SCC)
@@ -160,7 +167,7 @@ def source_facts(version: dict) -> set[tuple]:
 def test_every_version_and_every_diff_is_reproduced(client, org, legal):
     versions = source_versions()
     result = imported(client, org, legal, versions)
-    assert result["totals"] == {"add": 7, "remove": 2, "update": 4, "rename": 2}
+    assert result["totals"] == {"add": 7, "remove": 2, "update": 5, "rename": 2}
     assert [v["valid_on"] for v in result["versions"]] == [v["valid_on"] for v in versions]
     assert result["vendors"] == 6
     for version in versions:
@@ -243,11 +250,11 @@ def test_history_gives_no_notice_and_is_never_announced(client, org, legal, worl
     feed = client.get(f"/orgs/{org['slug']}/changes.atom").get_data(as_text=True)
     assert "<entry>" not in feed
     recorded = audit_events(client, org, legal, action="change.recorded")
-    assert len(recorded) == 15 - 2  # every derived change but the two renames
+    assert len(recorded) == 16 - 2  # every derived change but the two renames
     assert audit_events(client, org, legal, action="import.completed")[0]["after"]["totals"] == {
         "add": 7,
         "remove": 2,
-        "update": 4,
+        "update": 5,
         "rename": 2,
     }
 

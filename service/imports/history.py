@@ -14,6 +14,7 @@ otherwise by its name (case-folded, NFKC, as the duplicate rule compares names);
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -163,22 +164,26 @@ def read_versions(
 # --- deriving -----------------------------------------------------------------------------
 
 
-def _between(day: date, before: dict[str, Entry], after: dict[str, Entry], seen: set[str]):
+def _compared(day: date, key: str, old: dict, new: dict):
+    """The update and the rename between two sightings of one vendor."""
+    renamed = [n for n in NAMES if old.get(n) != new.get(n)]
+    before, after = _comparable(material_of(old)), _comparable(material_of(new))
+    updated = [n for n in MATERIAL if before[n] != after[n]]
+    if updated:
+        yield Derived("update", day, key, new["name"], fields=updated, data=material_of(new))
+    if renamed:
+        names = {n: new[n] for n in renamed}
+        yield Derived("rename", day, key, new["name"], fields=renamed, data=names)
+
+
+def _between(day: date, before: dict[str, Entry], after: dict[str, Entry], last: dict):
+    """The changes from one version to the next; `last` is each vendor's latest sighting
+    so far, so that a vendor coming back with other data is also updated (or renamed)."""
     for key, entry in after.items():
         if key not in before:
-            yield Derived("add", day, key, entry.data["name"], returning=key in seen)
-            continue
-        old, new = before[key].data, entry.data
-        renamed = [n for n in NAMES if old.get(n) != new.get(n)]
-        old_material, new_material = material_of(old), material_of(new)
-        updated = [
-            n for n in MATERIAL if _comparable(old_material)[n] != _comparable(new_material)[n]
-        ]
-        if updated:
-            yield Derived("update", day, key, new["name"], fields=updated, data=new_material)
-        if renamed:
-            names = {n: new[n] for n in renamed}
-            yield Derived("rename", day, key, new["name"], fields=renamed, data=names)
+            yield Derived("add", day, key, entry.data["name"], returning=key in last)
+        if key in last:
+            yield from _compared(day, key, last[key].data, entry.data)
     for key, entry in before.items():
         if key not in after:
             yield Derived("remove", day, key, entry.data["name"])
@@ -188,10 +193,10 @@ def derive(versions: dict[date, dict[str, Entry]]) -> list[Derived]:
     """The changes between consecutive versions; the first version adds its vendors."""
     derived: list[Derived] = []
     previous: dict[str, Entry] = {}
-    seen: set[str] = set()
+    last: dict[str, Entry] = {}
     for day, version in versions.items():
-        derived.extend(_between(day, previous, version, seen))
-        seen |= version.keys()
+        derived.extend(_between(day, previous, version, last))
+        last |= version
         previous = version
     return derived
 
@@ -302,4 +307,34 @@ def version_rows(document: object) -> list[rows_io.Row]:
             if isinstance(vendor, dict):
                 vendor = {**vendor, "valid_on": version.get("valid_on")}
             rows.append(rows_io.Row(len(rows) + 1, None, vendor))
+    return rows
+
+
+ISO_DAY = re.compile(r"(\d{4}-\d{2}-\d{2})")
+
+
+def _day_of(*names: str | None) -> str | None:
+    for name in names:
+        found = ISO_DAY.search(name or "")
+        if found:
+            return found.group(1)
+    return None
+
+
+def file_rows(files: Iterable[tuple[str, object]], columns: tuple) -> list[rows_io.Row]:
+    """The rows of one CSV file per version, each named by its date (field or file name)."""
+    known, required = columns
+    per_file = (known, tuple(c for c in required if c != "valid_on"))
+    rows: list[rows_io.Row] = []
+    for field_name, upload in files:
+        label = upload.filename or field_name
+        day = _day_of(field_name, upload.filename)
+        if day is None:
+            raise rows_io.MalformedBody(
+                f"File '{label}': name each file (or its form field) by the day its version "
+                "holds from, e.g. 2019-01-01.csv."
+            )
+        for row in rows_io.read_rows(upload.stream, "csv", kind="history", columns=per_file):
+            value = {**row.value, "valid_on": day} if isinstance(row.value, dict) else row.value
+            rows.append(rows_io.Row(len(rows) + 1, row.line, value, row.error, file=label))
     return rows

@@ -146,6 +146,7 @@ class RowErrorSchema(Schema):
             "index + 1, JSON Lines by line"
         }
     )
+    file = fields.String(metadata={"description": "A multi-file upload: the file of the row"})
     line = fields.Integer(metadata={"description": "CSV and JSON Lines: line where the row starts"})
     errors = fields.Dict(
         keys=fields.String(),

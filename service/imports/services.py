@@ -104,6 +104,7 @@ class Row:
     line: int | None  # CSV and JSON Lines: the line where the row starts
     value: object  # CSV: {column: cell}; JSON: the decoded value
     error: str | None = None  # unreadable as a row: a JSON Lines line that is no JSON, ...
+    file: str | None = None  # the file of a multi-file upload the row comes from
 
 
 class _RawStream(io.RawIOBase):
@@ -313,6 +314,8 @@ class RowErrors:
         self.count += 1
         if len(self.reported) < self.limit:
             entry: dict = {"row": row.number}
+            if row.file is not None:
+                entry["file"] = row.file
             if row.line is not None:
                 entry["line"] = row.line
             entry["errors"] = errors

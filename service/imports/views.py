@@ -214,11 +214,15 @@ HISTORY_CSV_EXAMPLE = (
 
 
 def _history_rows() -> tuple[str, object]:
-    """A JSON history is read whole (it may be an object of versions); CSV and JSON Lines
-    stream as in the vendor import."""
+    """A JSON history is read whole (it may be an object of versions); a multipart upload
+    gives one CSV file per version; CSV and JSON Lines stream as in the vendor import."""
+    columns = (history.HISTORY_COLUMNS, history.HISTORY_REQUIRED_COLUMNS)
+    if request.mimetype == "multipart/form-data":
+        request.max_content_length = current_app.config["IMPORT_MAX_CONTENT_LENGTH"]
+        return "csv", history.file_rows(request.files.items(multi=True), columns)
     fmt = services.FORMATS.get(request.mimetype or "")
     if fmt != "json":
-        return _rows("history", (history.HISTORY_COLUMNS, history.HISTORY_REQUIRED_COLUMNS))
+        return _rows("history", columns)
     request.max_content_length = current_app.config["IMPORT_MAX_CONTENT_LENGTH"]
     return fmt, history.version_rows(load_json(request.get_data()))
 
@@ -237,7 +241,9 @@ class VendorHistoryImport(MethodView):
         holds from, and optionally `external_id`, which follows a vendor across versions
         (so that a new name is a rename, not one vendor leaving and another arriving;
         without it the name does). Bodies: CSV or JSON Lines with those columns, a JSON
-        array of rows, or `{"versions": [{"valid_on": "2019-01-01", "vendors": [...]}]}`.
+        array of rows, `{"versions": [{"valid_on": "2019-01-01", "vendors": [...]}]}`, or
+        `multipart/form-data` with one CSV file per version, each named by its date
+        (`2019-01-01.csv`, or the form field `2019-01-01`), without a `valid_on` column.
 
         Between consecutive versions the registry derives the changes: vendors added (or
         back after a removal), removed, their material data updated, renamed. They are
