@@ -221,6 +221,11 @@ def test_a_vendor_that_came_back_has_two_periods(client, org, legal):
     now = client.get(f"/api/v1/orgs/{org['slug']}/subprocessors/{sentry_then['id']}").json
     current = (now["listed_from"], now["listed_until"], now["status"])
     assert current == ("2020-09-01", None, "active")
+    assert now["listing_periods"] == [
+        {"listed_from": "2018-05-25", "listed_until": "2019-10-01"},
+        {"listed_from": "2020-09-01", "listed_until": None},
+    ]
+    assert sentry_then["listing_periods"] == now["listing_periods"]
     gap = client.get(
         f"/api/v1/orgs/{org['slug']}/subprocessors/{sentry_then['id']}",
         query_string={"as_of": "2020-01-01"},

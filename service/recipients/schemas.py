@@ -244,6 +244,11 @@ class LocationOutSchema(LocationSchema):
     )
 
 
+class ListingPeriodSchema(Schema):
+    listed_from = fields.Date()
+    listed_until = fields.Date(allow_none=True)
+
+
 class RecipientSchema(Schema):
     id = fields.Integer()
     name = fields.String()
@@ -271,6 +276,14 @@ class RecipientSchema(Schema):
     )
     listed_from = fields.Date(allow_none=True)
     listed_until = fields.Date(allow_none=True)
+    listing_periods = fields.List(
+        fields.Nested(ListingPeriodSchema),
+        metadata={
+            "description": "Every period the vendor was or is on the list, oldest first: "
+            "several when it left and came back. `listed_from`/`listed_until` above are the "
+            "period holding on the day asked for (else the current one)."
+        },
+    )
     locations = fields.List(fields.Nested(LocationOutSchema))
     due_diligence = fields.Nested(
         DueDiligenceFields, allow_none=True, metadata={"description": "Legal staff only"}

@@ -94,6 +94,7 @@ def periods(recipient: Recipient) -> list[tuple[date, date | None]]:
 
 
 def period_on(recipient: Recipient, day: date) -> tuple[date, date | None] | None:
+    """The listing period holding on `day`, if any."""
     for start, end in periods(recipient):
         if start <= day and (end is None or end > day):
             return start, end
@@ -234,9 +235,9 @@ def shown_names(recipient: Recipient, revision: RecipientRevision) -> dict:
 
 def present(recipient: Recipient, day: date, *, legal: bool) -> dict:
     revision = revision_on(recipient, day)
-    listed_from, listed_until = period_on(recipient, day) or (
-        recipient.listed_from,
-        recipient.listed_until,
+    every = periods(recipient)
+    listed_from, listed_until = (
+        _period_shown(every, day) if every else (recipient.listed_from, recipient.listed_until)
     )
     body = {
         "id": recipient.id,
@@ -254,6 +255,7 @@ def present(recipient: Recipient, day: date, *, legal: bool) -> dict:
         "status": status_on(recipient, day),
         "listed_from": listed_from,
         "listed_until": listed_until,
+        "listing_periods": _periods_body(every),
         "locations": [shown_location(location_dict(loc)) for loc in revision.locations],
         "due_diligence": _due_diligence(recipient) if legal else None,
     }
@@ -642,24 +644,33 @@ def diff_between(
     return {**found, "changed": changed[start:stop], "totals": totals}
 
 
-def _earlier_periods_on(org: Organization, day: date) -> dict[int, tuple[date, date]]:
-    """The earlier listing period holding on `day` of each vendor that came back since."""
-    return {
-        row.recipient_id: (row.listed_from, row.listed_until)
-        for row in db.session.execute(
-            select(
-                RecipientListingPeriod.recipient_id,
-                RecipientListingPeriod.listed_from,
-                RecipientListingPeriod.listed_until,
-            )
-            .join(Recipient, Recipient.id == RecipientListingPeriod.recipient_id)
-            .where(
-                Recipient.organization_id == org.id,
-                RecipientListingPeriod.listed_from <= day,
-                RecipientListingPeriod.listed_until > day,
-            )
+def _earlier_periods(org: Organization) -> dict[int, list[tuple[date, date]]]:
+    """The earlier listing periods of the organization's vendors that came back."""
+    found: dict[int, list[tuple[date, date]]] = {}
+    for row in db.session.execute(
+        select(
+            RecipientListingPeriod.recipient_id,
+            RecipientListingPeriod.listed_from,
+            RecipientListingPeriod.listed_until,
         )
-    }
+        .join(Recipient, Recipient.id == RecipientListingPeriod.recipient_id)
+        .where(Recipient.organization_id == org.id)
+        .order_by(RecipientListingPeriod.recipient_id, RecipientListingPeriod.listed_from)
+    ):
+        found.setdefault(row.recipient_id, []).append((row.listed_from, row.listed_until))
+    return found
+
+
+def _period_shown(all_periods: list[tuple], day: date) -> tuple:
+    """The period holding on `day`, else the current one (the last)."""
+    for start, end in all_periods:
+        if start <= day and (end is None or end > day):
+            return start, end
+    return all_periods[-1]
+
+
+def _periods_body(all_periods: list[tuple]) -> list[dict]:
+    return [{"listed_from": start, "listed_until": end} for start, end in all_periods]
 
 
 # --- the whole list in a few set-based queries (public JSON, CSV and page) ------------------
@@ -719,7 +730,7 @@ def present_listed(org: Organization, day: date) -> list[dict]:
             shown_location({name: getattr(location, name) for name in LOCATION_FIELDS})
         )
     everything = sorted(s.slug for s in org.services)
-    earlier = _earlier_periods_on(org, day)
+    earlier = _earlier_periods(org)
 
     def scope(vendor_id: int, seen: frozenset) -> set[str] | None:
         # `effective_scope`, over the rows.
@@ -739,6 +750,8 @@ def present_listed(org: Organization, day: date) -> list[dict]:
         if not vendor.listed:
             continue
         effective = scope(vendor.id, frozenset())
+        every = [*earlier.get(vendor.id, ()), (vendor.listed_from, vendor.listed_until)]
+        listed_from, listed_until = _period_shown(every, day)
         presented.append(
             {
                 "id": vendor.id,
@@ -751,8 +764,9 @@ def present_listed(org: Organization, day: date) -> list[dict]:
                 "effective_services": sorted(effective) if effective is not None else everything,
                 "parent_id": vendor.parent_id,
                 "status": "active",
-                "listed_from": earlier.get(vendor.id, (vendor.listed_from,))[0],
-                "listed_until": earlier.get(vendor.id, (None, vendor.listed_until))[1],
+                "listed_from": listed_from,
+                "listed_until": listed_until,
+                "listing_periods": _periods_body(every),
                 "locations": locations.get(vendor.revision_id, []),
                 "due_diligence": None,
             }
