@@ -102,3 +102,15 @@ def test_every_docs_page_is_in_the_nav():
     listed = set(re.findall(r"([\w./-]+\.md)\s*$", config, re.MULTILINE))
     pages = {str(p.relative_to(DOCS)) for p in DOCS.glob("**/*.md")}
     assert pages == listed, f"not in the nav: {pages - listed}; missing: {listed - pages}"
+
+
+def test_make_help_lists_the_docs_target():
+    result = subprocess.run(
+        ["make", "--no-print-directory", "help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert re.search(r"^\s*make docs\s+\S", result.stdout, re.MULTILINE), result.stdout
