@@ -1,7 +1,7 @@
 """notice texts: the organization's display name (the brand its customers know)
 
 Revision ID: 0016_noticetexts
-Revises: 0015_record_exports
+Revises: 0016_history
 Create Date: 2026-12-05 06:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0016_noticetexts'
-down_revision = '0015_record_exports'
+down_revision = '0016_history'
 branch_labels = None
 depends_on = None
 
