@@ -75,7 +75,8 @@ CHANGE: dict[str, dict] = {
             "deadline_objection": "Termin na zgłoszenie sprzeciwu",
             "deadline_consent": "Termin odpowiedzi",
             "reason": "Powód zmiany",
-            "urgent": "Zmiana pilna",
+            "urgent": "Zmiana pilna, ze skróconym okresem zawiadomienia (klauzula na wypadek "
+            "sytuacji nadzwyczajnej w umowie powierzenia); uzasadnienie",
             "consequences": "Co oznacza odpowiedź albo jej brak",
             "public_consequences": "Co to oznacza dla klientów",
             "withdrawn": "Zmianę wycofano {day}",
@@ -151,7 +152,8 @@ CHANGE: dict[str, dict] = {
             "deadline_objection": "Objection deadline",
             "deadline_consent": "Please answer by",
             "reason": "Reason for the change",
-            "urgent": "Urgent change",
+            "urgent": "Urgent change with shortened notice (the emergency clause of the data "
+            "processing agreement); why",
             "consequences": "What answering, or not answering, leads to",
             "public_consequences": "What this means for customers",
             "withdrawn": "Withdrawn on {day}",
