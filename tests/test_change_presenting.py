@@ -195,6 +195,7 @@ def test_the_public_upcoming_section_and_the_feed_state_the_facts(desk, stripe, 
     assert public_words in upcoming
     feed = feedparser.parse(client.get(f"/orgs/bookero/changes.atom?lang={lang}").data)
     assert feed.bozo == 0
+    assert feed.feed.title.startswith(f"{BRAND}: ")
     (entry,) = feed.entries
     assert_facts(entry.summary, lang, None, stripe["effective_on"])
     assert public_words in entry.summary
@@ -248,7 +249,7 @@ def test_a_removal_is_information_with_nothing_to_answer(desk, outbox_mail):
         (
             datetime(2027, 1, 10, 23, 0, tzinfo=UTC),
             "en",
-            "until the end of 10 January 2027 (Central European Standard Time, CET)",
+            "the end of 10 January 2027 (Central European Standard Time, CET)",
         ),
         (
             datetime(2027, 1, 10, 13, 5, tzinfo=UTC),

@@ -202,8 +202,10 @@ def updates(org: Organization, diff: dict | None, lang: str) -> list[Update]:
     before, after = diff.get("before") or {}, diff.get("after") or {}
     found = []
     for name in ("country", "role", *_BILINGUAL, "services", "locations"):
-        keys = (f"{name}_pl", f"{name}_en") if name in _BILINGUAL else (name,)
-        if not any(k in after or k in before for k in keys):
+        # A bilingual field counts in the reader's language: a new translation into the
+        # other one changes nothing the reader reads.
+        key = f"{name}_{lang}" if name in _BILINGUAL else name
+        if key not in after and key not in before:
             continue
         old, new = (_words(org, name, side, lang) for side in (before, after))
         if old != new:
@@ -231,6 +233,8 @@ def _words(org: Organization, name: str, side: dict, lang: str) -> str:
 def _services(org: Organization, slugs: list[str] | None, lang: str) -> str:
     if slugs is None:
         return ""
+    if not slugs:  # an empty scope is every service of the organization
+        return CHANGE[lang]["all_services"]
     names = {s.slug: getattr(s, f"name_{lang}") for s in org.services}
     return ", ".join(names.get(slug, slug) for slug in slugs)
 

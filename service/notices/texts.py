@@ -83,7 +83,8 @@ CHANGE: dict[str, dict] = {
             "withdrawn_label": "Zmiana wycofana",
         },
         "update_line": "{field}: {before} → {after}",
-        "nothing": "brak",
+        "nothing": "nie podano",
+        "all_services": "wszystkie usługi",
         "end_of_day": "do końca dnia {day} ({zone})",
         "silence": "Jeśli nie zgłoszą Państwo sprzeciwu, zmiana obejmie Państwa dane od {day}.",
         "object_add": "Jeśli zgłoszą Państwo sprzeciw, {vendor} nie będzie przetwarzać "
@@ -160,8 +161,9 @@ CHANGE: dict[str, dict] = {
             "withdrawn_label": "Change withdrawn",
         },
         "update_line": "{field}: {before} → {after}",
-        "nothing": "none",
-        "end_of_day": "until the end of {day} ({zone})",
+        "nothing": "not stated",
+        "all_services": "every service",
+        "end_of_day": "the end of {day} ({zone})",
         "silence": "If you do not object, the change applies to your data from {day}.",
         "object_add": "If you object, {vendor} does not process your data while your "
         "objection is open.",

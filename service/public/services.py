@@ -286,7 +286,7 @@ def atom_body(
     # element (ns0:entry), which is valid but unkind to readers of the source.
     feed = ET.Element("feed", {"xmlns": ATOM_NS, "xml:lang": lang})
     sub(feed, "id", tag_uri(base_url, org.created_at.date(), f"{org.slug}/changes"))
-    sub(feed, "title", t["feed_title"].format(org=org.legal_name))
+    sub(feed, "title", t["feed_title"].format(org=org.brand))
     sub(feed, "subtitle", t["feed_subtitle"])
     moments = [c.withdrawn_at or c.announced_at for c in changes] or [org.created_at]
     sub(feed, "updated", _stamp(max(moments)))
