@@ -133,8 +133,8 @@ class ObjectionWithdrawal(MethodView):
 
 TEXTS = {
     "pl": {
-        "title_objection": "Sprzeciw wobec zmiany podprocesora",
-        "title_consent": "Zgoda na nowego podprocesora",
+        "title_objection": "Sprzeciw wobec zmiany dalszego podmiotu przetwarzającego",
+        "title_consent": "Zgoda na dalszy podmiot przetwarzający",
         "effective": "Zmiana obowiązuje od",
         "deadline": "Sprzeciw można zgłosić do",
         "reason": "Uzasadnienie (opcjonalnie)",
