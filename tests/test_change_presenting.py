@@ -304,3 +304,26 @@ def test_the_notice_emails_html_part_passes_axe_in_chromium(browser, stripe, out
         assert axe_blocking(page) == []
     finally:
         page.close()
+
+
+server = browser_test.server  # the app behind a real HTTP server
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("ref", ["GENE-PL", "SPEC-EN"])
+def test_the_answer_page_passes_axe_and_fits_a_phone(browser, server, desk, stripe, ref, width):
+    path = _answer_url(desk, ref, stripe["change"]["id"])
+    # The page's CSP forbids inline scripts, rightly: only the test's axe-core may bypass it.
+    page = browser.new_page(viewport={"width": width, "height": 900}, bypass_csp=True)
+    page.route(
+        "**/*",
+        lambda route: route.continue_() if route.request.url.startswith(server) else route.abort(),
+    )
+    try:
+        page.goto(server + path)
+        assert page.locator("html").get_attribute("lang") == ref[-2:].lower()
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert axe_blocking(page) == []
+    finally:
+        page.close()
