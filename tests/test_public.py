@@ -258,7 +258,8 @@ def test_atom_feed_is_valid_with_one_entry_per_change(client, world, org, legal)
     assert feed.feed.language == "en"
     assert len(feed.entries) == 2
     newest, oldest = feed.entries
-    assert newest.title == f"Withdrawn: Addition: Later (effective {world.day(org, 5)})"
+    later_day = i18n.day(date.fromisoformat(world.day(org, 5)), "en")
+    assert newest.title == f"Withdrawn: Addition: Later (from {later_day})"
     assert "Reason for the change: Cheaper & <better>" in newest.summary
     assert "No longer needed" in newest.summary
     assert newest.id.endswith(f":bookero/changes/{change['id']}")

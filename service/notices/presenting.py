@@ -357,9 +357,14 @@ def _place_line(place: Place) -> str:
     return f"{place.where}{activity}: {place.mechanism}"
 
 
-def feed_summary(org: Organization, change: Change, lang: str, cache: dict) -> str:
-    """The Atom entry of a change: its facts, and for the public what it means to customers."""
-    return as_text(present(org, change, lang, cache=cache))
+def feed_entry(org: Organization, change: Change, lang: str, cache: dict) -> tuple[str, str]:
+    """The title and text of a change's Atom entry: its facts, and for the public what it
+    means to customers."""
+    presented = present(org, change, lang, cache=cache)
+    title = presented.title
+    if presented.withdrawn:
+        title = CHANGE[lang]["withdrawn_title"].format(title=title)
+    return title, as_text(presented)
 
 
 def for_notice(org: Organization, notice: Notice, lang: str) -> dict:

@@ -46,6 +46,7 @@ CHANGE: dict[str, dict] = {
             "remove": "usunięcie",
         },
         "title": "{kind}: {vendor} (od {day})",
+        "withdrawn_title": "Wycofano: {title}",
         "replaces": "zastępuje",
         "roles": {
             "subprocessor": "dalszy podmiot przetwarzający (art. 28 ust. 4 RODO)",
@@ -124,6 +125,7 @@ CHANGE: dict[str, dict] = {
             "remove": "removal",
         },
         "title": "{kind}: {vendor} (from {day})",
+        "withdrawn_title": "Withdrawn: {title}",
         "replaces": "replaces",
         "roles": {
             "subprocessor": "subprocessor (Art. 28(4) GDPR)",

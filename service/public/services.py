@@ -266,10 +266,10 @@ def page_url(base_url: str, org: Organization, lang: str) -> str:
 
 
 def atom_body(
-    org: Organization, lang: str, base_url: str, summary: Callable[[Change], str]
+    org: Organization, lang: str, base_url: str, describe: Callable[[Change], tuple[str, str]]
 ) -> bytes:
-    """Announced and withdrawn changes as an Atom 1.0 feed, newest first; `summary` writes
-    an entry's text (service.notices.presenting, which itself reads this module)."""
+    """Announced and withdrawn changes as an Atom 1.0 feed, newest first; `describe` writes
+    an entry's title and text (service.notices.presenting, which itself reads this module)."""
     t = TEXTS[lang]
     # A feed reader takes every new entry for news: changes recorded from the list's past
     # versions were never announced, so they stay on the page's changelog only.
@@ -300,9 +300,10 @@ def atom_body(
         entry = sub(feed, "entry")
         specific = f"{org.slug}/changes/{change.id}"
         sub(entry, "id", tag_uri(base_url, change.announced_at.date(), specific))
-        sub(entry, "title", change_title(change, lang))
+        title, summary = describe(change)
+        sub(entry, "title", title)
         sub(entry, "published", _stamp(change.announced_at))
         sub(entry, "updated", _stamp(change.withdrawn_at or change.announced_at))
         sub(entry, "link", rel="alternate", type="text/html", href=f"{page}#change-{change.id}")
-        sub(entry, "summary", summary(change), type="text")
+        sub(entry, "summary", summary, type="text")
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)

@@ -162,7 +162,7 @@ def _render(org: Organization, form: str, day: date, lang: str) -> bytes:
     if form == "atom":
         shared: dict = {}
         return services.atom_body(
-            org, lang, base_url, lambda c: presenting.feed_summary(org, c, lang, shared)
+            org, lang, base_url, lambda c: presenting.feed_entry(org, c, lang, shared)
         )
     return render_template("public/subprocessors.html", **_page_context(org, day, lang)).encode()
 
