@@ -327,3 +327,22 @@ def test_the_answer_page_passes_axe_and_fits_a_phone(browser, server, desk, stri
         assert axe_blocking(page) == []
     finally:
         page.close()
+
+
+def test_legal_staff_set_the_brand_and_a_second_line_is_refused(client, world, outbox_mail):
+    desk = Desk(client, world)
+    url = desk.url("")
+    refused = client.patch(
+        url, json={"display_name": "Bookero\r\nBcc: x@evil.example"}, headers=desk.legal
+    )
+    assert refused.status_code == 422
+    assert "display_name" in refused.json["errors"]
+    set_ = client.patch(url, json={"display_name": BRAND}, headers=desk.legal)
+    assert set_.status_code == 200, set_.json
+    assert set_.json["display_name"] == BRAND
+    desk.customer("BR", locale="en")
+    desk.add(desk.vendor(), 40)
+    (message,) = _messages(outbox_mail, "BR")
+    assert str(message["Subject"]).startswith(f"{BRAND}: ")
+    assert message["From"].addresses[0].display_name == BRAND
+    assert f"{BRAND} (bookero sp. z o.o.)" in message.get_body(("plain",)).get_content()
