@@ -57,22 +57,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_uri(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
-    app.config["OPENAPI_SPEC_OPTIONS"] = config.openapi_spec_options()
+    app.config["API_SPEC_OPTIONS"] = config.openapi_spec_options()
     # Unsafe production settings stop the process before anything connects or listens.
     config.check_production(app.config)
     observability.init_app(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
-    api.init_app(app)
-    api.spec.components.security_scheme(
-        "bearer", {"type": "http", "scheme": "bearer", "description": "An API key"}
-    )
+    from service import ratelimit
+    from service.apidoc import ErrorsPlugin
+
+    api.init_app(app, spec_kwargs={"extra_plugins": [ErrorsPlugin(ratelimit.LIMITED)]})
+    api.spec.components.security_scheme("bearer", config.BEARER_SCHEME)
     _register_models()
     _register_blueprints(app)
     _register_hooks(app)
-    from service import ratelimit
-
     ratelimit.init_app(app)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(IntegrityError, handle_integrity_error)

@@ -1,0 +1,104 @@
+"""What the OpenAPI document says of an operation beyond its schemas.
+
+Each view declares who may call it and the errors of its own (`@blp.doc(**operation(...))`);
+the errors every operation of a kind shares (a body too large, not JSON, too many requests)
+are added by `ErrorsPlugin` from the same rules the app enforces, so they cannot drift.
+"""
+
+from __future__ import annotations
+
+from apispec import BasePlugin
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+PROBLEM_MIMETYPE = "application/problem+json"
+KEY = {"bearer": []}
+
+# The kinds of tests/test_authorization_matrix.py, plus `admin` for creating organizations.
+SECURITY: dict[str, list[dict]] = {
+    # Anyone; a key is optional (`{}`), and checked when sent.
+    "public": [{}, KEY],
+    "legal": [KEY],
+    "customer": [KEY],
+    "customer_or_legal": [KEY],
+    "admin": [KEY],
+}
+NO_KEY = "No key was sent, or it is unknown or revoked."
+NOT_FOUND = (
+    "No such organization or object; a key of another organization meets this too and "
+    "learns nothing of what exists here."
+)
+ACCESS_ERRORS: dict[str, dict[int, str]] = {
+    "public": {
+        401: "A key was sent but is unknown or revoked (send none to call anonymously).",
+        404: NOT_FOUND,
+    },
+    "legal": {
+        401: NO_KEY,
+        403: "A customer's key: this needs a legal-staff (or admin) key.",
+        404: NOT_FOUND,
+    },
+    "customer": {
+        401: NO_KEY,
+        403: "Not a customer key: this is the customer's own act.",
+        404: NOT_FOUND,
+    },
+    "customer_or_legal": {
+        401: NO_KEY,
+        404: NOT_FOUND + " Another customer's key also meets 404.",
+    },
+    "admin": {401: NO_KEY, 403: "Not an admin key."},
+}
+
+
+def problem_response(description: str) -> dict:
+    return {"description": description, "content": {PROBLEM_MIMETYPE: {"schema": PROBLEM_REF}}}
+
+
+def operation(access: str, errors: dict[int, str] | None = None, example: object = None) -> dict:
+    """Keyword arguments for `@blp.doc`: security, the error answers and a body example.
+
+    `errors` adds the operation's own (409 conflicts, 412 stale ETags) to those of its
+    access kind; `example` is a request body that the operation accepts.
+    """
+    responses = {**ACCESS_ERRORS[access], **(errors or {})}
+    doc: dict = {
+        "security": SECURITY[access],
+        "x-access": access,
+        "responses": {str(status): problem_response(text) for status, text in responses.items()},
+    }
+    if example is not None:
+        doc["requestBody"] = {"content": {"application/json": {"example": example}}}
+    return doc
+
+
+class ErrorsPlugin(BasePlugin):
+    """Add the error answers that follow from rules of the whole app, not of one view."""
+
+    def __init__(self, limited: dict[str, tuple[frozenset[str], str]]) -> None:
+        self.limited = limited  # service.ratelimit.LIMITED: endpoint -> (methods, setting)
+
+    def operation_helper(self, path=None, operations=None, **kwargs) -> None:
+        rule = kwargs.get("rule")
+        for method, op in (operations or {}).items():
+            responses = op.setdefault("responses", {})
+            if "requestBody" in op:
+                responses.setdefault("413", problem_response(_too_large(path or "")))
+                responses.setdefault("415", problem_response(_not_json(path or "")))
+            limit = self.limited.get(rule.endpoint) if rule is not None else None
+            if limit and method.upper() in limit[0]:
+                responses.setdefault(
+                    "429",
+                    problem_response("Too many requests from this address; see Retry-After."),
+                )
+
+
+def _too_large(path: str) -> str:
+    if path.endswith("/import"):
+        return "The body is larger than IMPORT_MAX_CONTENT_LENGTH (64 MiB by default)."
+    return "The body is larger than MAX_CONTENT_LENGTH (1 MiB by default)."
+
+
+def _not_json(path: str) -> str:
+    if path.endswith("/import"):
+        return "The body is not JSON, CSV (text/csv) or JSON Lines (application/x-ndjson)."
+    return "The body is not JSON (application/json or application/merge-patch+json)."
