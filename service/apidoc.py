@@ -22,6 +22,8 @@ SECURITY: dict[str, list[dict]] = {
     "customer_or_legal": [KEY],
     "admin": [KEY],
 }
+# The answer of every write that checks `If-Match` (service/etags.py).
+STALE = {412: "If-Match names an ETag the resource no longer has: GET it again and reapply."}
 NO_KEY = "No key was sent, or it is unknown or revoked."
 NOT_FOUND = (
     "No such organization or object; a key of another organization meets this too and "
@@ -102,3 +104,79 @@ def _not_json(path: str) -> str:
     if path.endswith("/import"):
         return "The body is not JSON, CSV (text/csv) or JSON Lines (application/x-ndjson)."
     return "The body is not JSON (application/json or application/merge-patch+json)."
+
+
+# --- request examples: what a first call looks like (tests post or validate each one) ---
+
+ORGANIZATION_EXAMPLE = {
+    "slug": "bookero",
+    "legal_name": "Bookero sp. z o.o.",
+    "address": "ul. Spacerowa 25, 05-152 Czosnów",
+    "country": "PL",
+    "contact_email": "legal@bookero.example",
+    "timezone": "Europe/Warsaw",
+}
+SERVICE_EXAMPLE = {"slug": "payments", "name_pl": "Płatności online", "name_en": "Online payments"}
+VENDOR_EXAMPLE = {
+    "name": "Hetzner",
+    "legal_entity": "Hetzner Online GmbH",
+    "address": "Industriestr. 25, 91710 Gunzenhausen",
+    "country": "DE",
+    "website": "https://www.hetzner.com",
+    "role": "subprocessor",
+    "purpose_pl": "Hosting serwerów aplikacji",
+    "purpose_en": "Hosting of application servers",
+    "data_categories_pl": ["dane kontaktowe", "historia rezerwacji"],
+    "data_categories_en": ["contact details", "booking history"],
+    "data_subject_categories_pl": ["klienci salonów"],
+    "data_subject_categories_en": ["salons' clients"],
+    "locations": [
+        {
+            "country": "DE",
+            "mechanism": "none",
+            "activity_pl": "hosting",
+            "activity_en": "hosting",
+        }
+    ],
+}
+CHANGE_EXAMPLE = {
+    "kind": "add",
+    "recipient_id": 1,
+    "effective_on": "2026-09-01",
+    "reason": "A second data centre for the booking service",
+}
+WITHDRAW_EXAMPLE = {"reason": "The vendor's offer was withdrawn."}
+CUSTOMER_EXAMPLE = {
+    "external_ref": "BK-0002",
+    "name": "Salon Urody Anna",
+    "started_on": "2024-01-15",
+    "contacts": [{"email": "anna@salon.example", "name": "Anna Nowak", "locale": "pl"}],
+}
+OFFBOARDING_EXAMPLE = {"ended_on": "2026-06-30", "reason": "The customer ended the contract."}
+KEY_EXAMPLE = {"role": "customer", "name": "Salon Anna's booking app", "customer_id": 1}
+OBJECTION_EXAMPLE = {"reason": "Our clients' data must stay in the EEA."}
+CONSENT_EXAMPLE = {"decision": "consent"}
+RESOLUTION_EXAMPLE = {
+    "outcome": "upheld",
+    "note": "The vendor is excluded from this customer's processing.",
+}
+SUBSCRIBE_EXAMPLE = {"email": "dpo@salon.example", "locale": "pl"}
+WEBHOOK_EXAMPLE = {"url": "https://salon.example/hooks/dpa"}
+RECORD_EXPORT_EXAMPLE = {"format": "xlsx", "lang": "pl"}
+LEGAL_HOLD_EXAMPLE = {"hold": True, "reason": "Court case 12/2026"}
+ASSESSMENT_EXAMPLE = {
+    "country": "US",
+    "assessed_on": "2026-05-04",
+    "outcome": "measures_effective",
+    "supplementary_measures": ["encryption at rest with keys held in the EEA"],
+    "review_on": "2027-05-04",
+}
+AGREEMENT_EXAMPLE = {
+    "version": "2026-07",
+    "effective_on": "2026-07-01",
+    "texts": [
+        {"language": "pl", "text": "# Umowa powierzenia\n\n…", "summary": "Nowy okres"},
+        {"language": "en", "text": "# Data processing agreement\n\n…", "summary": "New term"},
+    ],
+}
+ACCEPTANCE_EXAMPLE = {"name": "Anna Nowak", "email": "anna@salon.example", "language": "pl"}
