@@ -118,25 +118,32 @@ ORGANIZATION_EXAMPLE = {
 }
 SERVICE_EXAMPLE = {"slug": "payments", "name_pl": "Płatności online", "name_en": "Online payments"}
 VENDOR_EXAMPLE = {
-    "name": "Hetzner",
-    "legal_entity": "Hetzner Online GmbH",
-    "address": "Industriestr. 25, 91710 Gunzenhausen",
-    "country": "DE",
-    "website": "https://www.hetzner.com",
+    "name": "Stripe",
+    "legal_entity": "Stripe Payments Europe, Limited",
+    "address": "1 Grand Canal Street Lower, Dublin 2, D02 H210",
+    "country": "IE",
+    "website": "https://stripe.com",
     "role": "subprocessor",
-    "purpose_pl": "Hosting serwerów aplikacji",
-    "purpose_en": "Hosting of application servers",
-    "data_categories_pl": ["dane kontaktowe", "historia rezerwacji"],
-    "data_categories_en": ["contact details", "booking history"],
+    "purpose_pl": "Obsługa płatności kartami w rezerwacjach online",
+    "purpose_en": "Card payments for online bookings",
+    "data_categories_pl": ["imię i nazwisko", "dane karty płatniczej"],
+    "data_categories_en": ["name", "payment card data"],
     "data_subject_categories_pl": ["klienci salonów"],
     "data_subject_categories_en": ["salons' clients"],
     "locations": [
         {
-            "country": "DE",
+            "country": "IE",
             "mechanism": "none",
-            "activity_pl": "hosting",
-            "activity_en": "hosting",
-        }
+            "activity_pl": "płatności",
+            "activity_en": "payments",
+        },
+        {
+            "country": "US",
+            "mechanism": "scc",
+            "scc_module": 3,
+            "activity_pl": "wykrywanie oszustw",
+            "activity_en": "fraud detection",
+        },
     ],
 }
 CHANGE_EXAMPLE = {

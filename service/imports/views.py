@@ -6,6 +6,7 @@ from flask import current_app, request
 from flask.views import MethodView
 from sqlalchemy.exc import IntegrityError
 
+from service.apidoc import operation
 from service.errors import PROBLEM_MIMETYPE, Conflict
 from service.extensions import db
 from service.imports import services
@@ -95,6 +96,12 @@ class VendorImport(MethodView):
         content_type=PROBLEM_MIMETYPE,
         description="Invalid rows, or a file that cannot be imported; nothing is written",
     )
+    @blp.doc(
+        **operation(
+            "legal",
+            {409: "Another request wrote the same records meanwhile; nothing was imported."},
+        )
+    )
     def post(self, org: str):
         """Import an existing vendor list (legal key): every vendor is new, all rows or none.
 
@@ -160,6 +167,12 @@ class CustomerImport(MethodView):
         schema=ImportProblemSchema,
         content_type=PROBLEM_MIMETYPE,
         description="Invalid rows, or a file that cannot be imported; nothing is written",
+    )
+    @blp.doc(
+        **operation(
+            "legal",
+            {409: "Another request wrote the same records meanwhile; nothing was imported."},
+        )
     )
     def post(self, org: str):
         """Import a customer list (legal key): upsert by `external_ref`, all rows or none.
