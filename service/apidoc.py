@@ -85,6 +85,8 @@ class ErrorsPlugin(BasePlugin):
             responses = op.setdefault("responses", {})
             if "requestBody" in op:
                 responses.setdefault("413", problem_response(_too_large(path or "")))
+            # service.create_app's require_json_bodies looks at these methods' bodies only.
+            if "requestBody" in op and method.upper() in {"POST", "PUT", "PATCH"}:
                 responses.setdefault("415", problem_response(_not_json(path or "")))
             limit = self.limited.get(rule.endpoint) if rule is not None else None
             if limit and method.upper() in limit[0]:
@@ -175,7 +177,9 @@ ASSESSMENT_EXAMPLE = {
     "country": "US",
     "assessed_on": "2026-05-04",
     "outcome": "measures_effective",
-    "supplementary_measures": ["encryption at rest with keys held in the EEA"],
+    "supplementary_measures": [
+        {"kind": "technical", "description": "Encryption at rest with keys held in the EEA"}
+    ],
     "review_on": "2027-05-04",
 }
 AGREEMENT_EXAMPLE = {

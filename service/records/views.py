@@ -168,8 +168,13 @@ class RecordExports(MethodView):
     @access("legal")
     @blp.arguments(ExportRequestSchema)
     @blp.response(202, RecordExportSchema)
-    @blp.alt_response(429, description="The organization's exports are at their cap")
-    @blp.doc(**operation("legal", example=RECORD_EXPORT_EXAMPLE))
+    @blp.doc(
+        **operation(
+            "legal",
+            {429: "The organization's exports are at their cap; see Retry-After."},
+            example=RECORD_EXPORT_EXAMPLE,
+        )
+    )
     def post(self, args: dict, org: str):
         """Build the record (Art. 30(2)) as a file in the background: json, csv or xlsx.
 
