@@ -206,8 +206,9 @@ to customers with their right to object.
 
 **Keys.** Send `Authorization: Bearer <key>`. A legal-staff key manages its organization; a
 customer key reads that customer's own list, notices and agreement, and objects or consents;
-an admin key creates organizations. Operations marked with no lock are public; a key of
-another organization meets 404 there too. `flask --app service keys create` makes a key.
+an admin key creates organizations. Public operations (reading the list, its changes and
+agreements; subscribing) need no key, and each operation says who may call it. A key of
+another organization meets 404. `flask --app service keys create` makes a key.
 
 **Errors** are `application/problem+json` (RFC 9457): 401 no or an unknown key, 403 a key of
 the wrong kind, 404 nothing there (or not yours), 409 a conflict with the current state,
