@@ -9,7 +9,9 @@ authorization matrix) and the errors it can answer, and its examples are accepte
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
@@ -20,6 +22,8 @@ from tests.conftest import bearer
 from tests.test_authorization_matrix import EXPECTED
 from tests.test_public_browser import ARTIFACTS, browser, server  # noqa: F401 - fixtures
 
+ROOT = Path(__file__).resolve().parent.parent
+SWAGGER_UI = ROOT / "service" / "static" / "docs" / "swagger-ui"
 ORG_PREFIX = "/api/v1/orgs/{org}"
 CUSTOMERS_PATH = ORG_PREFIX + "/customers"
 METHODS = ("get", "put", "post", "patch", "delete")
@@ -249,6 +253,42 @@ def test_the_examples_are_accepted_by_the_api(client, world):
     assert withdrawn.status_code == 200, withdrawn.json
     subscribed = client.post(base + "/subscriptions", json=apidoc.SUBSCRIBE_EXAMPLE)
     assert subscribed.status_code == 202, subscribed.json
+
+
+# --- /docs: the page and its files --------------------------------------------------------
+
+
+def test_docs_page_runs_under_a_strict_policy(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    policy = dict(
+        part.strip().split(" ", 1) for part in page.headers["Content-Security-Policy"].split(";")
+    )
+    # Scripts and requests from this origin only, never inline or evaluated code.
+    assert policy["default-src"] == "'self'"
+    assert "script-src" not in policy
+    assert policy["connect-src"] == "'self'"
+    assert policy["frame-ancestors"] == "'none'"
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    for asset, mimetype in (
+        ("/docs/ui/swagger-ui-bundle.js", "text/javascript"),
+        ("/docs/ui/swagger-ui.css", "text/css"),
+        ("/docs/static/init.js", "text/javascript"),
+    ):
+        with client.get(asset) as response:
+            assert (response.status_code, response.mimetype) == (200, mimetype), asset
+    # Only the vendored folder is served: index.html beside it is not reachable through it.
+    assert client.get("/docs/ui/..%2Findex.html").status_code == 404
+
+
+def test_the_vendored_swagger_ui_is_the_pinned_release():
+    vendored = json.loads((SWAGGER_UI / "package.json").read_text("utf-8"))
+    script = (ROOT / "scripts" / "vendor-swagger-ui.sh").read_text("utf-8")
+    pinned = re.search(r"^VERSION=(\S+)$", script, re.MULTILINE)[1]
+    assert (vendored["name"], vendored["version"]) == ("swagger-ui-dist", pinned)
+    assert int(pinned.split(".")[0]) >= 5, "Swagger UI 4 cannot read OpenAPI 3.1"
+    assert f'"{pinned}"' in (SWAGGER_UI / "swagger-ui-bundle.js").read_text("utf-8")
 
 
 # --- /docs in Chromium ---------------------------------------------------------------------
