@@ -29,21 +29,23 @@ CUSTOMERS_PATH = ORG_PREFIX + "/customers"
 METHODS = ("get", "put", "post", "patch", "delete")
 PARAMETER = re.compile(r"\{(\w+)\}")
 # The writes a newcomer makes first: each shows an example body.
-MAIN_WRITES = {
-    ("POST", "/api/v1/orgs"),
-    ("POST", ORG_PREFIX + "/services"),
-    ("POST", ORG_PREFIX + "/subprocessors"),
-    ("POST", ORG_PREFIX + "/changes"),
-    ("POST", ORG_PREFIX + "/changes/{change_id}/withdraw"),
-    ("POST", ORG_PREFIX + "/customers"),
-    ("POST", ORG_PREFIX + "/keys"),
-    ("POST", ORG_PREFIX + "/changes/{change_id}/objections"),
-    ("POST", ORG_PREFIX + "/changes/{change_id}/consents"),
-    ("POST", ORG_PREFIX + "/objections/{objection_id}/resolution"),
-    ("POST", ORG_PREFIX + "/subscriptions"),
-    ("POST", ORG_PREFIX + "/customers/{customer_id}/webhooks"),
-    ("POST", ORG_PREFIX + "/agreements"),
-    ("POST", ORG_PREFIX + "/agreements/{version}/acceptances"),
+MAIN_WRITES = {("POST", "/api/v1/orgs")} | {
+    ("POST", ORG_PREFIX + suffix)
+    for suffix in (
+        "/services",
+        "/subprocessors",
+        "/changes",
+        "/changes/{change_id}/withdraw",
+        "/customers",
+        "/keys",
+        "/changes/{change_id}/objections",
+        "/changes/{change_id}/consents",
+        "/objections/{objection_id}/resolution",
+        "/subscriptions",
+        "/customers/{customer_id}/webhooks",
+        "/agreements",
+        "/agreements/{version}/acceptances",
+    )
 }
 
 
