@@ -31,7 +31,7 @@ class Audit(MethodView):
         """List audit events, newest first (legal key).
 
         Legal staff read the organization's audit trail: every write, who made it (the key's
-        prefix) and when. Filters narrow it by action or subject.
+        prefix) and when. Filters narrow it by entity, action or actor.
         """
         organization = load_organization(org)
         require_legal(organization)

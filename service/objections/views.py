@@ -109,7 +109,7 @@ class ObjectionList(MethodView):
         """List objections, consents and refusals (legal key).
 
         Legal staff read every answer customers gave to changes, newest first, filtered by
-        status, kind or change.
+        status, kind, change or customer.
         """
         organization = load_organization(org)
         page, per_page = args.pop("page"), args.pop("per_page")
