@@ -2,7 +2,8 @@
 # Vendor the Swagger UI that /docs serves: a pinned swagger-ui-dist release from npm, checked
 # against its published integrity, unpacked into service/static/docs/swagger-ui.
 # The page loads nothing from elsewhere; to upgrade, change VERSION and INTEGRITY (from
-# `npm view swagger-ui-dist@<version> dist.integrity`), run this and commit the result.
+# `npm view swagger-ui-dist@<version> dist.integrity`), run this, set the same version in the
+# `?v=` of service/static/docs/index.html, and commit the result (docs/api.md).
 set -euo pipefail
 
 VERSION=5.35.0

@@ -291,6 +291,8 @@ def test_the_vendored_swagger_ui_is_the_pinned_release():
     assert (vendored["name"], vendored["version"]) == ("swagger-ui-dist", pinned)
     assert int(pinned.split(".")[0]) >= 5, "Swagger UI 4 cannot read OpenAPI 3.1"
     assert f'"{pinned}"' in (SWAGGER_UI / "swagger-ui-bundle.js").read_text("utf-8")
+    page = (SWAGGER_UI.parent / "index.html").read_text("utf-8")
+    assert page.count(f"?v={pinned}") == 2, "the page asks for this release's files"
 
 
 # --- /docs in Chromium ---------------------------------------------------------------------
