@@ -65,9 +65,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
     from service import ratelimit
-    from service.apidoc import ErrorsPlugin
 
-    api.init_app(app, spec_kwargs={"extra_plugins": [ErrorsPlugin(ratelimit.LIMITED)]})
+    api.init_app(app, spec_kwargs={"extra_plugins": [_errors_plugin(app, ratelimit.LIMITED)]})
     api.spec.components.security_scheme("bearer", config.BEARER_SCHEME)
     _register_models()
     _register_blueprints(app)
@@ -94,6 +93,22 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         app.wsgi_app = PublicFastPath(app, app.wsgi_app)
     return app
+
+
+def _errors_plugin(app: Flask, limited: dict) -> object:
+    """The OpenAPI document's 413, 415 and 429 answers, from the rules enforced here."""
+    from service.apidoc import BodyRule, ErrorsPlugin
+
+    config = app.config
+    bodies = {
+        "api": BodyRule(frozenset(JSON_TYPES), config["MAX_CONTENT_LENGTH"], "MAX_CONTENT_LENGTH"),
+        "import": BodyRule(
+            frozenset(IMPORT_TYPES),
+            config["IMPORT_MAX_CONTENT_LENGTH"],
+            "IMPORT_MAX_CONTENT_LENGTH",
+        ),
+    }
+    return ErrorsPlugin(bodies, limited)
 
 
 def _register_models() -> None:

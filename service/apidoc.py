@@ -7,10 +7,14 @@ are added by `ErrorsPlugin` from the same rules the app enforces, so they cannot
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from apispec import BasePlugin
 
+from service.errors import PROBLEM_MIMETYPE
+
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
-PROBLEM_MIMETYPE = "application/problem+json"
 KEY = {"bearer": []}
 
 # The kinds of tests/test_authorization_matrix.py, plus `admin` for creating organizations.
@@ -73,39 +77,52 @@ def operation(access: str, errors: dict[int, str] | None = None, example: object
     return doc
 
 
-class ErrorsPlugin(BasePlugin):
-    """Add the error answers that follow from rules of the whole app, not of one view."""
+@dataclass(frozen=True)
+class BodyRule:
+    """What one kind of endpoint accepts as a body: its media types and its size limit."""
 
-    def __init__(self, limited: dict[str, tuple[frozenset[str], str]]) -> None:
-        self.limited = limited  # service.ratelimit.LIMITED: endpoint -> (methods, setting)
+    media_types: frozenset[str]
+    max_bytes: int
+    setting: str
+
+    def too_large(self) -> str:
+        mib, rest = divmod(self.max_bytes, 1024 * 1024)
+        size = f"{mib} MiB" if mib and not rest else f"{self.max_bytes} bytes"
+        return f"The body is larger than {self.setting} ({size} here)."
+
+    def unsupported(self) -> str:
+        return f"The body is none of: {', '.join(sorted(self.media_types))}."
+
+
+class ErrorsPlugin(BasePlugin):
+    """Add the error answers that follow from rules of the whole app, not of one view.
+
+    `bodies` and `limited` are the rules create_app enforces: the media types and size of
+    bodies (plain API and imports) and service.ratelimit.LIMITED.
+    """
+
+    def __init__(
+        self, bodies: Mapping[str, BodyRule], limited: Mapping[str, tuple[frozenset[str], str]]
+    ) -> None:
+        self.bodies = bodies
+        self.limited = limited
 
     def operation_helper(self, path=None, operations=None, **kwargs) -> None:
         rule = kwargs.get("rule")
+        body = self.bodies["import" if (path or "").endswith("/import") else "api"]
         for method, op in (operations or {}).items():
             responses = op.setdefault("responses", {})
             if "requestBody" in op:
-                responses.setdefault("413", problem_response(_too_large(path or "")))
-            # service.create_app's require_json_bodies looks at these methods' bodies only.
+                responses.setdefault("413", problem_response(body.too_large()))
+            # create_app's require_json_bodies looks at these methods' bodies only.
             if "requestBody" in op and method.upper() in {"POST", "PUT", "PATCH"}:
-                responses.setdefault("415", problem_response(_not_json(path or "")))
+                responses.setdefault("415", problem_response(body.unsupported()))
             limit = self.limited.get(rule.endpoint) if rule is not None else None
             if limit and method.upper() in limit[0]:
                 responses.setdefault(
                     "429",
                     problem_response("Too many requests from this address; see Retry-After."),
                 )
-
-
-def _too_large(path: str) -> str:
-    if path.endswith("/import"):
-        return "The body is larger than IMPORT_MAX_CONTENT_LENGTH (64 MiB by default)."
-    return "The body is larger than MAX_CONTENT_LENGTH (1 MiB by default)."
-
-
-def _not_json(path: str) -> str:
-    if path.endswith("/import"):
-        return "The body is not JSON, CSV (text/csv) or JSON Lines (application/x-ndjson)."
-    return "The body is not JSON (application/json or application/merge-patch+json)."
 
 
 # --- request examples: what a first call looks like (tests post or validate each one) ---

@@ -205,6 +205,35 @@ def test_a_body_that_is_not_json_meets_415_wherever_a_body_is_taken(client, docu
             assert response.status_code == 415, (method, path, response.status_code)
 
 
+def test_a_body_too_large_meets_413_wherever_413_is_documented(client, document, world, org):
+    customer = client.post(
+        CUSTOMERS_PATH.format(org=org["slug"]),
+        json=CUSTOMER,
+        headers=bearer(world.key("legal", org)),
+    )
+    # The caller each access kind lets through to reading the body.
+    callers = {
+        "customer": bearer(world.key("customer", org, customer_id=customer.json["id"])),
+        "other": bearer(world.key("admin")),
+    }
+    too_large = b'"' + b"x" * (1024 * 1024) + b'"'
+    for method, path, operation in _operations(document):
+        if "413" not in operation["responses"] or path.endswith("/import"):
+            continue  # imports take up to IMPORT_MAX_CONTENT_LENGTH: tests/test_imports.py
+        headers = callers["customer" if operation["x-access"] == "customer" else "other"]
+        response = _call(
+            client,
+            method,
+            path,
+            operation,
+            org["slug"],
+            data=too_large,
+            content_type="application/json",
+            headers=headers,
+        )
+        assert response.status_code == 413, (method, path, response.status_code)
+
+
 # --- examples -------------------------------------------------------------------------------
 
 
