@@ -1,6 +1,6 @@
 """notice texts: the organization's display name (the brand its customers know)
 
-Revision ID: 0016_noticetexts
+Revision ID: 0017_brand
 Revises: 0016_history
 Create Date: 2026-12-05 06:00:00.000000
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0016_noticetexts'
+revision = '0017_brand'
 down_revision = '0016_history'
 branch_labels = None
 depends_on = None
