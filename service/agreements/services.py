@@ -154,6 +154,7 @@ def in_force(org: Organization, day) -> Version | None:
 def present_version(version: Version, *, with_text: bool = False) -> dict:
     first = version.first
     return {
+        "id": first.id,
         "version": version.label,
         "status": "published" if version.published else "draft",
         "published_at": first.published_at,
@@ -161,6 +162,7 @@ def present_version(version: Version, *, with_text: bool = False) -> dict:
         "languages": [row.language for row in version.rows],
         "texts": [
             {
+                "id": row.id,
                 "language": row.language,
                 "summary": row.summary,
                 "document_ref": row.document_ref,
