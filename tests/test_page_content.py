@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import unescape
 
 import pytest
@@ -140,3 +140,31 @@ def test_the_public_agreement_pages_have_one_heading_and_the_site_header(desk, c
     text = client.get("/orgs/bookero/agreement?lang=pl").get_data(as_text=True)
     assert "<h2>Umowa powierzenia 2027</h2>" in text
     assert i18n.day(desk.today(), "pl") in text
+
+
+def test_the_public_list_shows_what_each_vendor_receives_and_when_it_last_changed(
+    desk, client, time_machine, fixed_clock
+):
+    desk.listed(
+        name="Stripe",
+        data_categories_pl=["dane karty płatniczej"],
+        data_categories_en=["payment card data"],
+        data_subject_categories_pl=["klienci salonów"],
+        data_subject_categories_en=["clients of salons"],
+        services=["payments"],
+    )
+    desk.listed(name="Hetzner")  # every service
+    listed_on = desk.today()
+    time_machine.move_to(fixed_clock + timedelta(days=20))
+    for lang, words in (
+        ("pl", ("dane karty płatniczej", "klienci salonów", "wszystkie usługi", "Jak zgłosić")),
+        ("en", ("payment card data", "clients of salons", "all services", "How to object")),
+    ):
+        html = client.get(f"/orgs/bookero/subprocessors?lang={lang}").get_data(as_text=True)
+        assert [w for w in words if w not in html] == []
+        # The day the list last changed, not today's date.
+        assert f'<time datetime="{listed_on.isoformat()}">{i18n.day(listed_on, lang)}' in html
+        assert i18n.day(desk.today(), lang) not in html
+        assert f'href="/portal/bookero/sign-in?lang={lang}"' in html
+    stripe_row = html.split("Stripe", 1)[1].split("</tr>", 1)[0]
+    assert "Services</dt><dd>payments</dd>" in stripe_row
