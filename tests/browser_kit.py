@@ -164,20 +164,20 @@ def check_axe(page) -> None:
     if not page.evaluate("typeof axe !== 'undefined'"):
         page.evaluate(AXE.read_text(encoding="utf-8"))
     violations = page.evaluate(AXE_RUN, list(BLOCKING_IMPACTS))
-    assert violations == [], "\n".join(violations)
+    assert violations == [], "\n".join([page.url, *violations])
 
 
 def no_horizontal_overflow(page) -> None:
     """Fail when the page scrolls sideways, naming the elements that reach past the edge."""
     fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    assert fits, page.evaluate(WIDER_THAN_THE_WINDOW)
+    assert fits, (page.url, page.evaluate(WIDER_THAN_THE_WINDOW))
 
 
 def check_page(page, name: str, width: int) -> None:
     """What every page must pass at any width; keeps a screenshot under test-artifacts/."""
     no_horizontal_overflow(page)
-    assert page.evaluate(LOW_CONTRAST) == []
-    assert page.evaluate("document.querySelectorAll('script, [style]').length") == 0
+    assert page.evaluate(LOW_CONTRAST) == [], page.url
+    assert page.evaluate("document.querySelectorAll('script, [style]').length") == 0, page.url
     check_axe(page)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
