@@ -84,10 +84,14 @@ class Customers(MethodView):
 class Caller(MethodView):
     @access("public")
     @blp.response(200, CallerSchema)
+    @blp.doc(**operation("any_key"))
     def get(self, org: str):
-        """Who the key belongs to: its role, and for a customer key the customer's id,
-        reference and name (the id the /customers/{customer_id} paths take). Any key of the
-        organization; no key is 401."""
+        """Tell a key who it belongs to (any key).
+
+        Its role and, for a customer key, the customer's id, reference and name: the id is
+        what the /customers/{customer_id} paths take. Any key of the organization (or an
+        admin key); without a key it is 401.
+        """
         organization = load_organization(org)
         principal = current_principal()
         if principal is None:
