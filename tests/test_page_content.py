@@ -85,6 +85,15 @@ def test_the_portal_shows_the_evidence_of_acceptance_in_words(desk, client, app,
     assert "polski" in shown
     # The text's own heading sits under the page's: one <h1>.
     assert html.count("<h1") == 1
+    # The printable evidence names the channel and the time the same way.
+    printable = client.get(
+        desk.url(f"/customers/{customer['id']}/agreement-evidence"),
+        query_string={"format": "html", "lang": "pl"},
+        headers=desk.legal,
+    ).get_data(as_text=True)
+    assert "<td>link z e-maila<br>" in printable
+    assert i18n.moment(accepted_at, "Europe/Warsaw", "pl") in visible_text(printable)
+    assert "UTC" not in visible_text(printable)
 
 
 def test_an_acceptance_without_a_link_shows_no_empty_fields(desk, client, app, outbox_mail):

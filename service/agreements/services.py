@@ -564,7 +564,7 @@ def evidence(org: Organization, customer: Customer) -> dict:
     history = acceptance_history(customer)
     agreement = customer.agreement
     return {
-        "organization": {"slug": org.slug, "legal_name": org.legal_name},
+        "organization": {"slug": org.slug, "legal_name": org.legal_name, "timezone": org.timezone},
         "customer": {
             "id": customer.id,
             "external_ref": customer.external_ref,

@@ -269,9 +269,7 @@ class AgreementEvidence(MethodView):
         if args["format"] == "json":
             return evidence
         lang = args["lang"]
-        body = render_template(
-            "agreements/evidence.html", evidence=evidence, t=TEXTS[lang], lang=lang
-        )
+        body = render_template("agreements/evidence.html", evidence=evidence, **_words(lang))
         response = Response(body, content_type="text/html; charset=utf-8")
         response.headers["Cache-Control"] = "no-store"
         return response
