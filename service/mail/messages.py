@@ -104,7 +104,7 @@ def _change_context(
         "list_url": f"{_base()}/api/v1/orgs/{org.slug}/subprocessors?as_of={day.isoformat()}",
     }
     if notice is not None and notice.response != "none" and notice.withdrawn_at is None:
-        context["answer_url"] = answer_url(org, notice)
+        context["answer_url"] = answer_url(org, notice, lang)
     return context
 
 

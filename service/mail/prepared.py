@@ -178,7 +178,7 @@ def build(delivery: Delivery, cache: dict) -> EmailMessage | PreparedMessage:
     values: dict[str, str] = {}
     if notice is not None:
         if _URL in prepared.text or _URL in prepared.html:
-            values[_URL] = answer_url(org, notice)
+            values[_URL] = answer_url(org, notice, lang)
         deadline: datetime | None = notice.objection_deadline
         for n, (fmt, zone) in enumerate(prepared.formats):
             assert deadline is not None
