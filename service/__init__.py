@@ -154,6 +154,9 @@ def _register_blueprints(app: Flask) -> None:
     from service.portal.views import bp as portal_pages
 
     app.register_blueprint(portal_pages)
+    from service.home.views import bp as home_pages
+
+    app.register_blueprint(home_pages)
 
 
 def _register_hooks(app: Flask) -> None:
