@@ -11,6 +11,8 @@ import re
 
 import pytest
 
+from service import create_app
+from service.extensions import db
 from service.web import wants_html
 from tests.notice_kit import Desk, assert_problem, craft_token
 from tests.portal_kit import sign_in
@@ -335,3 +337,34 @@ def test_the_answer_page_opens_in_the_recipients_language(client, world, outbox_
         page = client.get(link, headers={"Accept": NAVIGATION})
         assert page.status_code == 200
         assert f'<html lang="{lang}">' in page.get_data(as_text=True)
+
+
+# --- an unexpected failure ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def failing_app(app, database_url):
+    fresh = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+
+    @fresh.route("/orgs/<org>/boom")
+    def boom(org: str):
+        raise RuntimeError("secret internals: password=hunter2")
+
+    yield fresh
+    with fresh.app_context():
+        db.engine.dispose()  # its pool is its own; leave no connection open
+    # create_app makes its Celery app the default; give that back to the shared app.
+    app.extensions["celery"].set_default()
+
+
+@pytest.mark.parametrize(
+    ("lang", "title"), [("pl", "Wystąpił nieoczekiwany błąd"), ("en", "Something went wrong")]
+)
+def test_an_unexpected_failure_is_a_page_without_internals(failing_app, desk, lang, title):
+    client = failing_app.test_client()
+    response = client.get("/orgs/bookero/boom", headers=browser(lang))
+    text = assert_leads_to_list(response, 500, lang, title)
+    assert "hunter2" not in text
+    assert "RuntimeError" not in text
+    problem = assert_problem(client.get("/orgs/bookero/boom"), 500)
+    assert "hunter2" not in str(problem)
