@@ -32,6 +32,7 @@ from service.errors import (
     handle_unexpected,
 )
 from service.extensions import api, db
+from service.notices.links import answer_language
 from service.organizations.models import Organization
 from service.web import wants_html
 
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 ORGANIZATION_PATH = re.compile(r"/(orgs|portal)/([a-z0-9-]{1,63})(?:/|$)")
 # Headers of the problem that still mean something on a page.
 KEPT_HEADERS = ("Retry-After", "Allow")
+# Endpoints of mailed links whose token names the recipient's language: their errors (an
+# expired link, too many attempts) are in the language of the e-mail, as the page is.
+LINK_LANGUAGES: dict[str, Callable[[str], str | None]] = {"answers.answer_page": answer_language}
 HANDLERS: tuple[tuple[type[Exception], Callable[[Exception], Response]], ...] = (
     (DomainError, handle_domain_error),
     (IntegrityError, handle_integrity_error),
@@ -82,10 +86,16 @@ def respond(problem: Response, key: str | None = None, values: Mapping | None = 
 
 
 def language() -> str:
-    """The page's language: `?lang=` as on every page, then Accept-Language, then Polish."""
+    """The page's language: `?lang=` as on every page, then the recipient's language that a
+    mailed link carries, then Accept-Language, then Polish."""
     asked = request.args.get("lang")
     if asked in LANGUAGES:
         return asked
+    reader = LINK_LANGUAGES.get(request.endpoint or "")
+    token = (request.view_args or {}).get("token")
+    mailed = reader(token) if reader is not None and isinstance(token, str) else None
+    if mailed in LANGUAGES:
+        return mailed
     return request.accept_languages.best_match(LANGUAGES) or LANGUAGES[0]
 
 

@@ -294,6 +294,18 @@ def test_the_429_page_is_in_the_readers_language(client, limited, lang, title, w
     assert body["type"].endswith("/rate-limited")
 
 
+def test_errors_of_a_mailed_link_speak_the_recipients_language(client, limited, desk, app):
+    """A link mailed to an English contact, opened by a Polish browser: its page would be
+    English, so its errors are too (here: it names no notice, then too many attempts)."""
+    payload = {"o": desk.org["id"], "n": 999, "ch": 999, "c": 999, "l": "en"}
+    path = f"/orgs/bookero/answers/{craft_token(app, payload)}"
+    address = {"REMOTE_ADDR": "192.0.2.12"}
+    missing = client.get(path, headers=browser("pl"), environ_base=address)
+    assert_leads_to_list(missing, 404, "en", TITLES["invalid_link"]["en"])
+    refused = client.get(path, headers=browser("pl"), environ_base=address)
+    assert_leads_to_list(refused, 429, "en", "Too many attempts")
+
+
 # --- errors inside pages are in the page's language ---------------------------------------------
 
 
