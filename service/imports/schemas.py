@@ -146,6 +146,7 @@ class RowErrorSchema(Schema):
             "index + 1, JSON Lines by line"
         }
     )
+    file = fields.String(metadata={"description": "A multi-file upload: the file of the row"})
     line = fields.Integer(metadata={"description": "CSV and JSON Lines: line where the row starts"})
     errors = fields.Dict(
         keys=fields.String(),
@@ -173,3 +174,43 @@ class ImportProblemSchema(Schema):
     unreported_rows = fields.Integer(
         metadata={"description": "Rows with errors beyond IMPORT_MAX_REPORTED_ERRORS"}
     )
+
+
+class HistoryImportArgs(Schema):
+    dry_run = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Show the versions and the changes derived; write nothing"},
+    )
+    source = line(
+        300,
+        load_default="",
+        metadata={"description": "Where the versions come from (recorded on each change)"},
+    )
+
+
+class DerivedChangeSchema(Schema):
+    kind = fields.String(metadata={"description": "add, remove, update or rename"})
+    effective_on = fields.Date()
+    vendor = fields.String()
+    returning = fields.Boolean(metadata={"description": "An add of a vendor that left before"})
+    fields_ = fields.List(
+        fields.String(),
+        data_key="fields",
+        attribute="fields",
+        metadata={"description": "update: the material fields; rename: name, legal_entity"},
+    )
+
+
+class HistoryVersionSchema(Schema):
+    valid_on = fields.Date()
+    vendors = fields.Integer()
+
+
+class HistoryResultSchema(Schema):
+    import_id = fields.String()
+    dry_run = fields.Boolean()
+    source = fields.String()
+    versions = fields.List(fields.Nested(HistoryVersionSchema))
+    vendors = fields.Integer(metadata={"description": "Distinct vendors over all versions"})
+    changes = fields.List(fields.Nested(DerivedChangeSchema))
+    totals = fields.Dict(keys=fields.String(), values=fields.Integer())

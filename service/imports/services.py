@@ -104,6 +104,7 @@ class Row:
     line: int | None  # CSV and JSON Lines: the line where the row starts
     value: object  # CSV: {column: cell}; JSON: the decoded value
     error: str | None = None  # unreadable as a row: a JSON Lines line that is no JSON, ...
+    file: str | None = None  # the file of a multi-file upload the row comes from
 
 
 class _RawStream(io.RawIOBase):
@@ -122,12 +123,18 @@ class _RawStream(io.RawIOBase):
 
 
 def read_rows(
-    stream: IO[bytes], fmt: str, *, kind: str, charset: str | None = None
+    stream: IO[bytes],
+    fmt: str,
+    *,
+    kind: str,
+    charset: str | None = None,
+    columns: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
 ) -> Iterator[Row]:
-    """Rows of a CSV file (with the columns of `kind`), a JSON array or JSON Lines."""
+    """Rows of a CSV file (with the columns of `kind`, or `columns`: known and required),
+    a JSON array or JSON Lines."""
     binary = io.BufferedReader(_RawStream(stream), READ_BUFFER)
     if fmt == "csv":
-        columns, required = CSV_COLUMNS[kind]
+        columns, required = columns or CSV_COLUMNS[kind]
         return _csv_rows(binary, columns, required, _encoding(charset))
     if fmt == "json":
         return _json_rows(binary)
@@ -307,6 +314,8 @@ class RowErrors:
         self.count += 1
         if len(self.reported) < self.limit:
             entry: dict = {"row": row.number}
+            if row.file is not None:
+                entry["file"] = row.file
             if row.line is not None:
                 entry["line"] = row.line
             entry["errors"] = errors
@@ -753,3 +762,10 @@ def _record_completed(org_id: int, actor: str, kind: str, fmt: str, result: Impo
         result.import_id,
         after={"kind": kind, "format": fmt, **result.as_dict()},
     )
+
+
+# Shared with the history import (service/imports/history.py), which reads vendor rows the
+# same way.
+add_error = _add
+load_row = _load
+vendor_from_csv = _vendor_from_csv
