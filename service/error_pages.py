@@ -34,7 +34,7 @@ from service.errors import (
 from service.extensions import api, db
 from service.notices.links import answer_language
 from service.organizations.models import Organization
-from service.web import wants_html
+from service.web import negotiable, wants_html
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,8 @@ def negotiated(handler: Callable[[Exception], Response]) -> Callable[[Exception]
 def respond(problem: Response, key: str | None = None, values: Mapping | None = None) -> Response:
     """`problem` for an API client; for a browser, a page about the same error."""
     if not wants_html():
+        if negotiable():
+            problem.vary.add("Accept")  # a cache must not give a browser this problem
         return problem
     try:
         return page(problem.status_code, key, headers=problem.headers, values=values)

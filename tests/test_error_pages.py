@@ -177,7 +177,10 @@ def test_unknown_pages_under_an_organization_lead_to_its_pages(client, desk, lan
 @pytest.mark.parametrize("headers", API_LIKE)
 def test_unknown_pages_are_problems_to_programs(client, desk, headers):
     for path in ("/orgs/bookero/no-such-page", "/portal/bookero/no-such-page", "/nowhere"):
-        assert_problem(client.get(path, headers=headers), 404)
+        response = client.get(path, headers=headers)
+        assert_problem(response, 404)
+        # The same address is a page to a browser: a cache must keep the two apart.
+        assert "Accept" in response.headers["Vary"]
 
 
 def test_an_api_path_stays_problem_json_for_a_browser(client, desk):
