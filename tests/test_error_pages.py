@@ -174,9 +174,17 @@ def test_unknown_pages_under_an_organization_lead_to_its_pages(client, desk, lan
     )
 
 
+@pytest.mark.parametrize("lang", ["pl", "en"])
+def test_the_portal_of_an_unknown_organization_leads_home(client, desk, lang):
+    for path in ("/portal/nobody/", "/portal/nobody/sign-in", "/portal/nobody/changes/1"):
+        response = client.get(path, headers=browser(lang))
+        assert_page(response, 404, lang, TITLES["not_found"][lang], WAYS["home"][lang], "/")
+
+
 @pytest.mark.parametrize("headers", API_LIKE)
 def test_unknown_pages_are_problems_to_programs(client, desk, headers):
-    for path in ("/orgs/bookero/no-such-page", "/portal/bookero/no-such-page", "/nowhere"):
+    paths = ("/orgs/bookero/no-such-page", "/portal/bookero/no-such-page", "/portal/nobody/")
+    for path in (*paths, "/nowhere"):
         response = client.get(path, headers=headers)
         assert_problem(response, 404)
         # The same address is a page to a browser: a cache must keep the two apart.

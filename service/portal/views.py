@@ -24,8 +24,8 @@ from service.changes import services as changes
 from service.changes.models import Notice
 from service.customers.services import effective_terms
 from service.customers.subprocessors import customer_view, upcoming
-from service.error_pages import for_people
-from service.errors import Conflict, DomainError, NotFound
+from service.error_pages import for_people, respond
+from service.errors import Conflict, DomainError, NotFound, handle_domain_error
 from service.extensions import db
 from service.keys.auth import load_organization
 from service.notices.texts import STATES
@@ -191,6 +191,8 @@ def _check_request() -> Response | None:
 @bp.errorhandler(DomainError)
 def _domain_error(error: DomainError) -> Response:
     db.session.rollback()
+    if g.get("portal_org") is None:  # no such organization: the site's answer, leading home
+        return respond(handle_domain_error(error), error.key)
     if error.status == 404:
         return _error_page(404, "not_found_title", "not_found")
     return _error_page(error.status, "error", detail=for_people(error, _error_lang()))
