@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import INCLUDE, Schema, fields
 
 from service.common import line
 from service.customers.schemas import CustomerCreateSchema
@@ -156,6 +156,12 @@ class RowErrorSchema(Schema):
 
 
 class RowErrorsSchema(Schema):
+    """Row errors of a refused file; a refused query parameter (or body that is no file)
+    is named by its own key instead, as in every other 422."""
+
+    class Meta:
+        unknown = INCLUDE  # documents `additionalProperties`: those other keys
+
     rows = fields.List(fields.Nested(RowErrorSchema))
     columns = fields.List(
         fields.String(), metadata={"description": "CSV header problems: unknown or missing"}
