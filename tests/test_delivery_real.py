@@ -483,9 +483,9 @@ def test_announcement_to_1000_customers_reaches_the_smtp_server_2000_times(
             subject = message["Subject"]
             assert "Żółć" in subject
             if locale == "pl":
-                assert subject.startswith("Zmiana podprocesorów")
+                assert subject.startswith("bookero sp. z o.o.: zmiana dalszych podmiotów")
             else:
-                assert subject.startswith("Subprocessor change")
+                assert subject.startswith("bookero sp. z o.o.: subprocessor change")
             assert "List-Unsubscribe" not in message
             assert message["From"].addresses[0].display_name == "bookero sp. z o.o."
             assert message["Reply-To"].addresses[0].addr_spec == "dpo@bookero.example"
@@ -757,7 +757,7 @@ def test_non_ascii_addresses_need_smtputf8_and_are_refused_for_good_without(smtp
             built = EmailMessage()
             built["From"] = '"Zakład Łódź" <notices@dpa-registry.localhost>'
             built["To"] = to
-            built["Subject"] = "Zmiana podprocesorów: Żółć"
+            built["Subject"] = "Zmiana dalszych podmiotów przetwarzających: Żółć"
             built["Message-ID"] = f"<{uuid.uuid4().hex}@dpa-registry.localhost>"
             built.set_content("Dzień dobry")
             return built
@@ -774,7 +774,7 @@ def test_non_ascii_addresses_need_smtputf8_and_are_refused_for_good_without(smtp
         assert set(received) == expected | {"ascii@salon.example"}
         for address, parsed in received.items():
             assert parsed["To"].addresses[0].addr_spec == address
-            assert parsed["Subject"] == "Zmiana podprocesorów: Żółć"
+            assert parsed["Subject"] == "Zmiana dalszych podmiotów przetwarzających: Żółć"
             assert parsed["From"].addresses[0].display_name == "Zakład Łódź"
     finally:
         sink.stop()

@@ -80,12 +80,13 @@ class Subscriptions(MethodView):
 TEXTS = {
     "pl": {
         "confirm_title": "Potwierdź subskrypcję",
-        "confirm_ask": "Czy chcesz otrzymywać wiadomości o zmianach listy podprocesorów?",
+        "confirm_ask": "Czy chcesz otrzymywać wiadomości o zmianach wykazu dalszych podmiotów "
+        "przetwarzających?",
         "confirm": "Potwierdzam subskrypcję",
         "confirmed": "Subskrypcja potwierdzona. Będziesz otrzymywać wiadomości o zmianach.",
         "unsubscribe_title": "Rezygnacja z subskrypcji",
-        "unsubscribe_ask": "Czy chcesz przestać otrzymywać wiadomości o zmianach listy "
-        "podprocesorów?",
+        "unsubscribe_ask": "Czy chcesz przestać otrzymywać wiadomości o zmianach wykazu "
+        "dalszych podmiotów przetwarzających?",
         "unsubscribe": "Wypisz mnie",
         "erase_ask": "Możesz też usunąć swój adres: zostanie tylko jego skrót, abyśmy nigdy "
         "więcej do niego nie pisali.",
