@@ -8,11 +8,12 @@ from sqlalchemy.exc import IntegrityError
 
 from service.errors import PROBLEM_MIMETYPE, Conflict
 from service.extensions import db
-from service.imports import services
+from service.imports import services, spreadsheet
 from service.imports.schemas import (
     CustomerImportSchema,
     ImportProblemSchema,
     ImportResultSchema,
+    VendorImportArgs,
     VendorImportSchema,
 )
 from service.keys.auth import load_organization, require_legal
@@ -56,7 +57,7 @@ def _request_body(row_schema: type, csv_example: str) -> dict:
     }
 
 
-def _rows(kind: str) -> tuple[str, object]:
+def _rows(kind: str, header=None) -> tuple[str, object]:
     """The request body as rows, read lazily under the import's own size limit."""
     fmt = services.FORMATS.get(request.mimetype or "")
     if fmt is None:
@@ -64,7 +65,11 @@ def _rows(kind: str) -> tuple[str, object]:
     # Set before the body is touched: the stream is built (and checked) on first access.
     request.max_content_length = current_app.config["IMPORT_MAX_CONTENT_LENGTH"]
     rows = services.read_rows(
-        request.stream, fmt, kind=kind, charset=request.mimetype_params.get("charset")
+        request.stream,
+        fmt,
+        kind=kind,
+        charset=request.mimetype_params.get("charset"),
+        header=header,
     )
     return fmt, rows
 
@@ -95,8 +100,9 @@ class VendorImport(MethodView):
         content_type=PROBLEM_MIMETYPE,
         description="Invalid rows, or a file that cannot be imported; nothing is written",
     )
-    def post(self, org: str):
-        """Import an existing vendor list (legal key): every vendor is new, all rows or none.
+    @blp.arguments(VendorImportArgs, location="query", as_kwargs=True)
+    def post(self, org: str, **how: str):
+        """Import an existing vendor list (legal key): all rows or none.
 
         Each row is a vendor registration (the body of `POST .../subprocessors`) plus
         `listed_from`: a vendor in use since that date (today or earlier) goes straight
@@ -139,7 +145,8 @@ class VendorImport(MethodView):
         organization = load_organization(org)
         principal = require_legal(organization)
         org_id = organization.id
-        fmt, rows = _rows("vendors")
+        layout = spreadsheet.Layout(spreadsheet.options_from(how))
+        fmt, rows = _rows("vendors", header=layout.read_header)
         return _commit_or_roll_back(
             lambda: services.import_vendors(
                 org_id,
@@ -147,6 +154,8 @@ class VendorImport(MethodView):
                 fmt=fmt,
                 actor=principal.actor,
                 max_errors=current_app.config["IMPORT_MAX_REPORTED_ERRORS"],
+                layout=layout,
+                mode=how["mode"],
             )
         )
 

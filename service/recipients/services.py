@@ -57,6 +57,7 @@ DUE_DILIGENCE_FIELDS = (
 LOCATION_FIELDS = (
     "country",
     "international_organisation",
+    "region",
     "activity_pl",
     "activity_en",
     "mechanism",
@@ -339,6 +340,10 @@ def _check_parent(org: Organization, recipient: Recipient | None, parent_id: int
             break
         seen.add(node.id)
         node = node.parent
+
+
+# The import links parents after all rows are written (an export's rows are in name order).
+check_parent_of = _check_parent
 
 
 def _locations(items: Iterable[dict]) -> list[ProcessingLocation]:
