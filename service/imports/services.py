@@ -670,11 +670,7 @@ def _material_problems(recipient: Recipient, data: dict) -> dict[str, list[str]]
     if "services" in given:
         given["services"] = sorted(set(given["services"]))
     if "locations" in given:
-        given["locations"] = [
-            {"activity_pl": "", "activity_en": "", **{k: loc.get(k) for k in LOCATION_FIELDS}}
-            | {k: loc[k] for k in ("activity_pl", "activity_en") if k in loc}
-            for loc in given["locations"]
-        ]
+        given["locations"] = [_as_stored(loc) for loc in given["locations"]]
     return {
         name: [
             f"'{_shown(value)}' differs from '{_shown(stored[name])}', and the vendor is on the "
@@ -684,6 +680,12 @@ def _material_problems(recipient: Recipient, data: dict) -> dict[str, list[str]]
         for name, value in given.items()
         if value != stored.get(name)
     }
+
+
+def _as_stored(location: dict) -> dict:
+    """A loaded location as `location_dict` shows a stored one (an activity is never None)."""
+    shaped = {k: location.get(k) for k in LOCATION_FIELDS}
+    return shaped | {k: shaped[k] or "" for k in ("activity_pl", "activity_en")}
 
 
 def _shown(value: object) -> str:

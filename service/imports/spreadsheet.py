@@ -15,6 +15,7 @@ from functools import cache
 from service import i18n
 from service.errors import ValidationFailed
 from service.imports.schemas import LOCATION_DETAILS, VENDOR_COLUMNS, VENDOR_LIST_COLUMNS
+from service.public.services import FORMULA_STARTS
 from service.recipients.models import MECHANISMS, ROLES
 from service.web import UnreadableJson, load_json
 
@@ -118,6 +119,8 @@ _ROLE_WORDS = {
     "wspoladministrator": "joint_controller",
 }
 _REGION_WORDS = {"eu": "EU", "ue": "EU", "eea": "EEA", "eog": "EEA"}
+
+
 _NOT_STATED = ("not stated", "nie podano", "unknown", "nieznane", "brak danych", "?")
 _MODULE = re.compile(r"(.+?)[\s,:(]*(?:module|modul)?\s*([1-4])\)?")
 
@@ -301,7 +304,7 @@ def vendor_row(
     `transfer_mechanism` cell's (else `none`), or be written in the compact form."""
     row = _Row(mapping, options.lang or lang, options.list_separator or ",")
     given = {
-        mapping[column]: cell.strip()
+        mapping[column]: _unguarded(cell.strip())
         for column, cell in cells.items()
         if mapping.get(column, IGNORE) != IGNORE and cell and cell.strip()
     }
@@ -309,6 +312,13 @@ def vendor_row(
     for name, cell in given.items():
         _convert(row, name, cell, mechanism)
     return row.data, row.problems
+
+
+def _unguarded(cell: str) -> str:
+    """A cell as written before an export guarded it: "'=x" was "=x" (CSV injection)."""
+    if cell.startswith("'") and cell[1:2] in FORMULA_STARTS:
+        return cell[1:]
+    return cell
 
 
 def _convert(row: _Row, name: str, cell: str, mechanism: dict | None) -> None:
@@ -391,13 +401,13 @@ def _locations(row: _Row, cell: str, mechanism: dict | None) -> None:
     locations = []
     for index, raw in enumerate(split_items(cell, row.separator), start=1):
         try:
-            locations.append(_location(raw, mechanism))
+            locations.append(_location(raw, mechanism, row.lang))
         except ValueError as exc:
             row.problem("locations", f"Entry {index} '{raw}': {exc}")
     row.data["locations"] = locations
 
 
-def _location(raw: str, mechanism: dict | None) -> dict:
+def _location(raw: str, mechanism: dict | None, lang: str) -> dict:
     entry, activity = _activity(raw)
     where, colon, rest = entry.partition(":")
     found = place(where)
@@ -414,8 +424,10 @@ def _location(raw: str, mechanism: dict | None) -> dict:
     if " | " in activity:  # "(polski | English)": one per language
         pl, _, en = activity.partition(" | ")
         location.update(activity_pl=pl.strip(), activity_en=en.strip())
-    elif activity:  # one language only: fills both (LocationSchema.fill_activity)
+    elif activity and colon:  # the compact form: one text fills both languages
         location["activity"] = activity
+    elif activity:  # a place as a sheet names it: in the sheet's language
+        location[f"activity_{lang}"] = activity
     return location
 
 

@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from flask import current_app, render_template
 from sqlalchemy import select
 
+from service import i18n
 from service.agreements import links as agreement_links
 from service.agreements import services as agreements
 from service.agreements.models import AgreementRequest
@@ -97,7 +98,7 @@ def _change_context(
         "change": change,
         "vendor": shown,
         "replaces": change.replaces,
-        "purpose": shown["purpose_pl"] if lang == "pl" else shown["purpose_en"],
+        "purpose": i18n.text_in(lang, pl=shown["purpose_pl"], en=shown["purpose_en"]),
         "categories": shown["data_categories_pl"] if lang == "pl" else shown["data_categories_en"],
         "notice": notice,
         "answer_url": None,

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request
 from sqlalchemy import select
 
-from service import clock
+from service import clock, i18n
 from service.agreements import services as agreements
 from service.agreements.views import render_markdown
 from service.changes import services as changes
@@ -300,7 +300,7 @@ def _vendors(organization, customer, day: date, lang: str) -> tuple[list[dict], 
     items = []
     for entry in view.applied:
         shown = recipients.present(entry.recipient, entry.seen_on, legal=False)
-        shown["purpose"] = shown[f"purpose_{lang}"]
+        shown["purpose"] = i18n.text_in(lang, pl=shown["purpose_pl"], en=shown["purpose_en"])
         shown["places"] = public.recipient_places(entry.recipient, day, lang, seen_on=entry.seen_on)
         items.append(shown)
     withheld = [

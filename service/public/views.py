@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.http import http_date, is_resource_modified
 
-from service import clock
+from service import clock, i18n
 from service.errors import NotFound
 from service.extensions import db
 from service.keys.auth import SLUG, load_organization
@@ -171,7 +171,7 @@ def _page_context(org: Organization, day: date, lang: str) -> dict:
         {
             **item,
             "role_label": TEXTS[lang]["roles"].get(item["role"], item["role"]),
-            "purpose": item[f"purpose_{lang}"],
+            "purpose": i18n.text_in(lang, pl=item["purpose_pl"], en=item["purpose_en"]),
             "country_label": services.country_label(item["country"], lang),
             "places": places[item["id"]],
             "parent_name": names.get(item["parent_id"]),

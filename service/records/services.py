@@ -156,7 +156,7 @@ def recipient_entry(
         "website": recipient.website,
         "role": revision.role,
         "role_label": PUBLIC_TEXTS[lang]["roles"][revision.role],
-        "purpose": getattr(revision, f"purpose_{lang}"),
+        "purpose": i18n.text_in(lang, pl=revision.purpose_pl, en=revision.purpose_en),
         "data_categories": list(getattr(revision, f"data_categories_{lang}")),
         "data_subject_categories": i18n.list_in(
             lang,
