@@ -535,13 +535,13 @@ class VendorImport:
                 _add(
                     problems,
                     "name",
-                    f"exists: vendor {by_name} has this name; an import only creates.",
+                    f"exists: vendor {by_name} has this name; {CREATE_ONLY}",
                 )
             if by_external is not None:
                 _add(
                     problems,
                     "external_id",
-                    f"'{external}' exists: vendor {by_external}; send mode=upsert to correct it.",
+                    f"'{external}' exists: vendor {by_external}; {CREATE_ONLY}",
                 )
             return
         item.match = by_external or by_name
@@ -581,7 +581,6 @@ class VendorImport:
     def write(self, item: _VendorRow) -> None:
         data = item.data
         listed_from = data.pop("listed_from", None)
-        external_id = data.pop("external_id", None)
         data.pop("parent", None)
         if item.match is not None:
             recipient = self.correct(item, listed_from)
@@ -592,8 +591,6 @@ class VendorImport:
             self.result.created += 1
             if listed_from is not None:
                 self.list(recipient, listed_from)
-        if external_id:
-            recipient.external_id = external_id
         self.created[name_key(recipient.name)] = recipient.id
         if item.refs.get("id") is not None:
             self.file_ids[str(item.refs["id"])] = recipient.id

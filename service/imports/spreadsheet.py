@@ -24,7 +24,7 @@ from service.web import UnreadableJson, load_json
 EXTRA_FIELDS = (
     "purpose",
     "data_categories",
-    "data_subject_categories_one",
+    "data_subjects",
     "transfer_mechanism",
     "external_id",
     "id",
@@ -39,7 +39,7 @@ BILINGUAL_SUBJECTS = {"data_subject_categories_pl", "data_subject_categories_en"
 ONE_LANGUAGE = {
     "purpose": "purpose",
     "data_categories": "data_categories",
-    "data_subject_categories_one": "data_subject_categories",
+    "data_subjects": "data_subject_categories",
 }
 
 # Headers recognised without a mapping, as `i18n.lookup_key` writes them, with the language
@@ -67,8 +67,8 @@ _HEADERS: dict[str, tuple[str, str | None]] = {
     "cel przetwarzania": ("purpose", "pl"),
     "data categories": ("data_categories", "en"),
     "kategorie danych": ("data_categories", "pl"),
-    "data subjects": ("data_subject_categories_one", "en"),
-    "kategorie osob": ("data_subject_categories_one", "pl"),
+    "data subjects": ("data_subjects", "en"),
+    "kategorie osob": ("data_subjects", "pl"),
     "location": ("locations", "en"),
     "processing location": ("locations", "en"),
     "processing locations": ("locations", "en"),
@@ -263,7 +263,7 @@ def detect_separator(cells: list[str]) -> str:
 
 def list_cells(rows: list[dict[str, str]], mapping: dict[str, str]) -> list[str]:
     """The cells of a sheet that hold lists: what the separator is detected from."""
-    lists = {*VENDOR_LIST_COLUMNS, "data_categories", "data_subject_categories_one", "locations"}
+    lists = {*VENDOR_LIST_COLUMNS, "data_categories", "data_subjects", "locations"}
     columns = [c for c, name in mapping.items() if name in lists]
     return [row.get(c) or "" for row in rows for c in columns]
 

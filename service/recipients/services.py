@@ -37,7 +37,7 @@ REVISION_FIELDS = (
     "data_subject_categories_pl",
     "data_subject_categories_en",
 )
-PROFILE_FIELDS = ("name", "legal_entity", "address", "website")
+PROFILE_FIELDS = ("name", "legal_entity", "address", "website", "external_id")
 DUE_DILIGENCE_FIELDS = (
     "sub_dpa_signed_on",
     "tia_completed_on",
