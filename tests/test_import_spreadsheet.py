@@ -6,7 +6,9 @@ import json
 
 import pytest
 
+from service.compliance import rules
 from service.i18n import country_code
+from service.reference import Place
 from tests.test_imports import audit_actions, counts, csv_text, post_csv, row_errors, vendors_url
 
 # Calendar dates in this module are literals: it runs at a fixed moment (tests/conftest.py).
@@ -296,3 +298,17 @@ def test_the_native_columns_still_import(client, org, legal):
         ("wsparcie", "support"),
     ]
     assert locations[1]["scc_clause9_notice_days"] == 30
+
+
+def test_a_region_is_judged_without_inventing_a_country(fixed_clock):
+    on = fixed_clock.date()
+    eea = {"region": "EEA", "mechanism": "none"}
+    eu = {"region": "EU", "mechanism": "none"}
+    unstated = {"region": "not_stated", "mechanism": "none"}
+
+    assert rules.transfer_places("DE", eea, on) == []
+    # The importer's own establishment still counts: a US vendor in the EU is an importer.
+    assert rules.transfer_places("US", eu, on) == [Place(country="US")]
+    assert rules.transfer_places("DE", unstated, on) == [Place(region="not_stated")]
+    vendor = rules.Vendor(name="V", country="DE", role="subprocessor", locations=(unstated,))
+    assert rules.transfer_status(vendor, unstated, on).state == rules.GAP
