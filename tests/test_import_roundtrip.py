@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 
@@ -116,25 +117,32 @@ def import_into(client, org: dict, legal: dict, body: bytes, content_type: str) 
     assert response.json["created"] == len(source_vendors())
 
 
-def test_the_public_csv_imports_back_unchanged(client, source, target):
-    exported = client.get(f"/orgs/{source[0]['slug']}/subprocessors.csv").data
+# The public files, and the API's export of the same list (`format`, as a download).
+CSV_EXPORTS = ("/orgs/{}/subprocessors.csv", "/api/v1/orgs/{}/subprocessors/export?format=csv")
+JSON_EXPORTS = ("/orgs/{}/subprocessors.json", "/api/v1/orgs/{}/subprocessors/export?format=json")
+
+
+@pytest.mark.parametrize("url", CSV_EXPORTS)
+def test_the_csv_exports_import_back_unchanged(client, source, target, url):
+    exported = client.get(url.format(source[0]["slug"])).data
     assert TRICKY in [row["legal_entity"] for row in csv_rows(exported)]
 
     import_into(client, *target, exported, "text/csv")
 
-    again = client.get(f"/orgs/{target[0]['slug']}/subprocessors.csv").data
+    again = client.get(url.format(target[0]["slug"])).data
     assert csv_rows(again) == csv_rows(exported)
     assert len(csv_rows(again)) == 3
 
 
-def test_the_public_json_imports_back_unchanged(client, source, target):
-    exported = client.get(f"/orgs/{source[0]['slug']}/subprocessors.json")
+@pytest.mark.parametrize("url", JSON_EXPORTS)
+def test_the_json_exports_import_back_unchanged(client, source, target, url):
+    exported = json.loads(client.get(url.format(source[0]["slug"])).data)
 
-    import_into(client, *target, exported.data, "application/json")
+    import_into(client, *target, json.dumps(exported).encode(), "application/json")
 
-    again = client.get(f"/orgs/{target[0]['slug']}/subprocessors.json")
-    assert by_name(again.json["items"]) == by_name(exported.json["items"])
-    assert again.json["as_of"] == exported.json["as_of"]
+    again = json.loads(client.get(url.format(target[0]["slug"])).data)
+    assert by_name(again["items"]) == by_name(exported["items"])
+    assert again["as_of"] == exported["as_of"]
 
 
 @pytest.mark.parametrize("as_legal", [True, False])
