@@ -200,6 +200,9 @@ def test_every_error_of_a_row_is_reported_with_its_value(app, client, org, legal
     response = imported(client, org, legal, sheet, mapping=MAPPING)
 
     errors = row_errors(response)[1]
+    assert set(errors) == {"Kraj", "Rola", "Podstawa transferu", "Lokalizacja", "Od"}
+    # One message each: a cell that could not be read is not also reported as missing.
+    assert all(len(messages) == 1 for messages in errors.values()), errors
     assert "'Niemcyy'" in errors["Kraj"][0]
     assert "'szef'" in errors["Rola"][0]
     assert "'SCCX'" in errors["Podstawa transferu"][0]

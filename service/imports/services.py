@@ -507,6 +507,8 @@ class VendorImport:
         data, valid, messages = _load(self.schema, raw)
         for path, texts in messages.items():
             name, texts = _vendor_column(path, texts) if self.fmt == "csv" else (path, texts)
+            if name in cell_problems:
+                continue  # the cell could not be read: what the schema says of it is noise
             if self.fmt == "csv" and name == path and isinstance(raw, dict):
                 texts = _quoted(str(raw.get(name) or ""), texts)
             problems.setdefault(name, []).extend(texts)
