@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-dates lint format migrate seed worker clean bench
+.PHONY: help install run test test-dates lint format migrate seed worker clean bench docs
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,5 +46,9 @@ seed: $(STAMP) ## Load the demo organizations (idempotent)
 bench: $(STAMP) ## Run the benchmarks against their baselines (bench/RESULTS.md)
 	@bash bench/run.sh
 
+docs: $(STAMP) ## Build the manual (docs/) into site/ with MkDocs; SERVE=1 serves it on 127.0.0.1:8001
+	@if [ -n "$(SERVE)" ]; then $(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:$${DOCS_PORT:-8001}; \
+	else $(BIN)/mkdocs build --strict --site-dir site; fi
+
 clean: ## Remove the virtualenv, the embedded database and caches
-	rm -rf $(VENV) instance .tmp .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) instance .tmp .pytest_cache .ruff_cache test-artifacts site

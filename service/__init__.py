@@ -26,7 +26,7 @@ from service.web import HeadAsGet
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 JSON_TYPES = {"application/json", "application/merge-patch+json"}
 # Bulk imports also take CSV and JSON Lines; everything else speaks JSON only.
-IMPORT_TYPES = JSON_TYPES | {"text/csv", "application/x-ndjson"}
+IMPORT_TYPES = JSON_TYPES | {"text/csv", "application/x-ndjson", "multipart/form-data"}
 # On every answer, unless a view set its own (the public fast path sends them too).
 SECURITY_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),

@@ -15,7 +15,7 @@ from sqlalchemy import MetaData, inspect, select
 
 from service import MIGRATIONS, clock, create_app
 from service.extensions import db
-from service.recipients.models import ProcessingLocation, RecipientRevision, TransferAssessment
+from service.recipients.models import TransferAssessment
 from tests.conftest import ADMIN_URL, _admin, _with_database
 
 
@@ -108,11 +108,11 @@ def test_bilingual_labels_keep_every_stored_value_in_both_languages(blank_app: F
 
         upgrade(directory=MIGRATIONS, revision="0014_bilingual_labels")
         with db.engine.connect() as connection:
-            revision = connection.execute(select(RecipientRevision.__table__)).one()
-            # Only the columns of that revision: later ones (e.g. `region`) are not there yet.
-            location = connection.execute(
-                select(ProcessingLocation.activity_pl, ProcessingLocation.activity_en)
-            ).one()
+            # The tables as that revision left them, not as the models now are.
+            schema = MetaData()
+            schema.reflect(connection, only=("recipient_revisions", "processing_locations"))
+            revision = connection.execute(select(schema.tables["recipient_revisions"])).one()
+            location = connection.execute(select(schema.tables["processing_locations"])).one()
             assessed = connection.execute(select(TransferAssessment.location)).scalar_one()
         assert revision.data_subject_categories_pl == revision.data_subject_categories_en
         assert revision.data_subject_categories_en == ["staff"]

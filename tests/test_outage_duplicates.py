@@ -1,5 +1,5 @@
 """The duplicates a PostgreSQL outage can cause: at most MAIL_COMMIT_BATCH per sending
-process, as for a SIGKILL (README, "At-least-once, stable Message-ID, bounded duplicates").
+process, as for a SIGKILL (docs/delivery.md, "At-least-once").
 
 The worker's own database session is really terminated (pg_terminate_backend) at its
 next statement after the outage begins, half-way through a commit batch: the SMTP server

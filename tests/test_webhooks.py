@@ -124,7 +124,7 @@ def announce(client, world, desk, name: str = "Pocztex") -> dict:
 
 
 def verify(secret: str, headers: dict, body: bytes, tolerance: int = 300) -> bool:
-    """What a receiver does (the README's recipe): HMAC-SHA256 over `timestamp.body`."""
+    """What a receiver does (the recipe in docs/webhooks.md): HMAC-SHA256 over `timestamp.body`."""
     timestamp = headers["X-DPA-Timestamp"]
     mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
     fresh = abs(time.time() - int(timestamp)) <= tolerance

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service import clock
@@ -54,6 +63,11 @@ class Change(db.Model):
     urgent: Mapped[bool] = mapped_column(default=False)
     urgent_justification: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default="announced")
+    # A change recorded from an imported history (or entered afterwards): it took effect
+    # before the registry knew of it, so it gave no notice and was never announced here;
+    # `source` names where it came from (a file, a published list version).
+    historical: Mapped[bool] = mapped_column(default=False, server_default=false())
+    source: Mapped[str | None] = mapped_column(String(300))
     announced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     announced_by: Mapped[str] = mapped_column(String(200))
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -34,6 +34,14 @@ class ChangeCreateSchema(ApiSchema):
         MaterialUpdateSchema,
         metadata={"description": "For update: the material fields as they will be"},
     )
+    historical = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Record a change that already took effect (effective_on today or "
+            "earlier), e.g. from the list's past versions: no notice, never shown as announced"
+        },
+    )
+    source = line(300, allow_none=True, metadata={"description": "For historical: where from"})
 
     @validates_schema
     def check_kind(self, data: dict, **_: object) -> None:
@@ -47,6 +55,8 @@ class ChangeCreateSchema(ApiSchema):
             errors["update"] = ["Required for an update: the material fields that change."]
         if kind != "update" and "update" in data:
             errors["update"] = ["Only an update carries new material fields."]
+        if data.get("source") and not data.get("historical"):
+            errors["source"] = ["Only a historical change names its source."]
         if data.get("urgent") and not (data.get("urgent_justification") or "").strip():
             errors["urgent_justification"] = ["An urgent change must say why."]
         if errors:
@@ -80,6 +90,10 @@ class ChangeSchema(Schema):
     update = fields.Dict(
         allow_none=True, metadata={"description": "For update: material fields before and after"}
     )
+    historical = fields.Boolean(
+        metadata={"description": "Recorded from the list's history: it gave no notice"}
+    )
+    source = fields.String(allow_none=True)
 
 
 class ChangeListSchema(PageSchema):

@@ -42,12 +42,20 @@ def _locked_recipient(org: Organization, recipient_id: int, field: str) -> Recip
     return recipient
 
 
-def _check_can_enter(recipient: Recipient, field: str) -> None:
-    if recipient.listed_from is not None:
-        raise Conflict(
-            f"{recipient.name} is already on the list or announced.",
-            errors={field: ["Already listed or announced."]},
-        )
+def _check_can_enter(recipient: Recipient, effective_on: date, today: date, field: str) -> None:
+    """A vendor joins the list if it never was on it, or if it left by `effective_on`."""
+    start, end = recipient.listed_from, recipient.listed_until
+    if start is None or (end is not None and end <= effective_on):
+        return
+    if end is not None:
+        problem = f"{recipient.name} is on the list until {end}; it can come back from that day."
+        raise Conflict(problem, errors={"effective_on": [f"Must be {end} or later."]})
+    problem = (
+        f"{recipient.name} is already on the list, since {start}."
+        if start <= today
+        else f"The addition of {recipient.name} is already announced, effective {start}."
+    )
+    raise Conflict(problem, errors={field: [problem]})
 
 
 def _check_listed(
@@ -101,21 +109,12 @@ def _open_update_revision(
     return revision, {"before": audit.jsonable(old), "after": audit.jsonable(new)}
 
 
-def announce_change(org: Organization, data: dict, *, actor: str) -> Change:
-    today = clock.local_today(org.timezone)
-    effective_on: date = data["effective_on"]
-    if effective_on < today:
-        raise ValidationFailed(
-            "A change cannot take effect in the past.",
-            errors={"effective_on": [f"Must be {today} or later."]},
-        )
-    kind = data["kind"]
-    recipient = _locked_recipient(org, data["recipient_id"], "recipient_id")
-    change = Change(
+def _new_change(org: Organization, recipient: Recipient, data: dict, actor: str) -> Change:
+    return Change(
         organization_id=org.id,
-        kind=kind,
+        kind=data["kind"],
         recipient_id=recipient.id,
-        effective_on=effective_on,
+        effective_on=data["effective_on"],
         reason=data.get("reason") or "",
         urgent=data.get("urgent", False),
         urgent_justification=(
@@ -123,18 +122,23 @@ def announce_change(org: Organization, data: dict, *, actor: str) -> Change:
         ),
         announced_by=actor,
     )
+
+
+def _apply(org: Organization, change: Change, recipient: Recipient, data: dict, today: date):
+    """Move the listing periods (and for `update` open the dated revision) the change names."""
+    kind, effective_on = change.kind, change.effective_on
     if kind == "add":
-        _check_can_enter(recipient, "recipient_id")
-        recipient.listed_from = effective_on
+        _check_can_enter(recipient, effective_on, today, "recipient_id")
+        recipients.open_period(recipient, effective_on)
     elif kind == "replace":
         if data["replaces_id"] == recipient.id:
             raise ValidationFailed(
                 "A vendor cannot replace itself.", errors={"replaces_id": ["Same as recipient_id."]}
             )
         old = _locked_recipient(org, data["replaces_id"], "replaces_id")
-        _check_can_enter(recipient, "recipient_id")
+        _check_can_enter(recipient, effective_on, today, "recipient_id")
         _check_listed(old, effective_on, "replaces_id", leaving=True)
-        recipient.listed_from = effective_on
+        recipients.open_period(recipient, effective_on)
         old.listed_until = effective_on
         change.replaces_id = old.id
     elif kind == "update":
@@ -145,6 +149,22 @@ def announce_change(org: Organization, data: dict, *, actor: str) -> Change:
     else:  # remove
         _check_listed(recipient, effective_on, "recipient_id", leaving=True)
         recipient.listed_until = effective_on
+
+
+def announce_change(org: Organization, data: dict, *, actor: str) -> Change:
+    today = clock.local_today(org.timezone)
+    if data.get("historical"):
+        return record_historical_change(org, data, actor=actor, source=data.get("source"))
+    effective_on: date = data["effective_on"]
+    if effective_on < today:
+        raise ValidationFailed(
+            "A change cannot take effect in the past; one that already took effect is "
+            "recorded with `historical: true`.",
+            errors={"effective_on": [f"Must be {today} or later."]},
+        )
+    recipient = _locked_recipient(org, data["recipient_id"], "recipient_id")
+    change = _new_change(org, recipient, data, actor)
+    _apply(org, change, recipient, data, today)
     db.session.add(change)
     db.session.flush()
     notified = notices.check_notice_period(org, change)
@@ -165,6 +185,42 @@ def announce_change(org: Organization, data: dict, *, actor: str) -> Change:
     return change
 
 
+def record_historical_change(
+    org: Organization, data: dict, *, actor: str, source: str | None
+) -> Change:
+    """Record a change that already took effect before the registry knew of it.
+
+    It moves the list's history exactly as an announced change would, so the list as of
+    any past date and the diffs come out right, but it was never announced here: it sends
+    no notice and no subscriber mail, and it is refused for a date after today (a change
+    still to come is announced, with notice, and customers may object).
+    """
+    today = clock.local_today(org.timezone)
+    effective_on: date = data["effective_on"]
+    if effective_on > today:
+        raise ValidationFailed(
+            "A historical change took effect on or before today; announce a later one.",
+            errors={"effective_on": [f"Must be {today} or earlier for a historical change."]},
+        )
+    if data.get("urgent"):
+        raise ValidationFailed(
+            "A historical change is not urgent: it gave no notice at all.",
+            errors={"urgent": ["Not with historical."]},
+        )
+    recipient = _locked_recipient(org, data["recipient_id"], "recipient_id")
+    change = _new_change(org, recipient, data, actor)
+    change.historical, change.source = True, source
+    # Ordered among the others by the day it took effect: no announcement was made here.
+    change.announced_at = clock.start_of_day(effective_on, org.timezone)
+    _apply(org, change, recipient, data, today)
+    db.session.add(change)
+    db.session.flush()
+    audit.record(
+        org.id, actor, "change.recorded", "change", change.id, after=present(change, today)
+    )
+    return change
+
+
 def withdraw_change(org: Organization, change: Change, reason: str, *, actor: str) -> Change:
     today = clock.local_today(org.timezone)
     if change.status == "withdrawn":
@@ -180,10 +236,13 @@ def withdraw_change(org: Organization, change: Change, reason: str, *, actor: st
         # An announced update opened a dated revision (and its own change stays announced):
         # unlisting under it would leave a proposed vendor with a pending public update.
         if any(
-            r.valid_from is not None and r.valid_from != r.valid_until for r in recipient.revisions
+            r.valid_from is not None
+            and r.valid_from != r.valid_until
+            and r.valid_from >= change.effective_on  # not an update of an earlier period
+            for r in recipient.revisions
         ):
             raise Conflict(f"An update of {recipient.name} is announced; withdraw it first.")
-        recipient.listed_from = None
+        recipients.close_return(recipient)
         if change.kind == "replace":
             _locked_recipient(org, change.replaces_id, "replaces_id").listed_until = None
     elif change.kind == "update":
@@ -197,6 +256,8 @@ def withdraw_change(org: Organization, change: Change, reason: str, *, actor: st
         # Kept for the record with an empty validity window, so no date ever selects it.
         revision.valid_until = revision.valid_from
     else:
+        if recipient.listed_until != change.effective_on:
+            raise Conflict(f"A later return of {recipient.name} is announced; withdraw it first.")
         recipient.listed_until = None
     change.status = "withdrawn"
     change.withdrawn_at = clock.now()
@@ -272,4 +333,6 @@ def present(change: Change, today: date) -> dict:
         "withdrawn_at": change.withdrawn_at,
         "withdrawal_reason": change.withdrawal_reason,
         "update": change.update_diff,
+        "historical": change.historical,
+        "source": change.source,
     }

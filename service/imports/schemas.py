@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from service.common import line, text
 from service.customers.schemas import CustomerCreateSchema
@@ -133,6 +133,13 @@ class VendorImportSchema(RecipientCreateSchema):
     purpose_pl = text(2000)
     purpose_en = text(2000)
 
+    @post_load
+    def fill_purpose(self, data: dict, **_: object) -> dict:
+        """The language not given is empty (a vendor row always has both columns)."""
+        data.setdefault("purpose_pl", "")
+        data.setdefault("purpose_en", "")
+        return data
+
     @validates_schema
     def check_purpose(self, data: dict, **_: object) -> None:
         if (
@@ -204,6 +211,7 @@ class RowErrorSchema(Schema):
             "index + 1, JSON Lines by line"
         }
     )
+    file = fields.String(metadata={"description": "A multi-file upload: the file of the row"})
     line = fields.Integer(metadata={"description": "CSV and JSON Lines: line where the row starts"})
     errors = fields.Dict(
         keys=fields.String(),
@@ -231,3 +239,43 @@ class ImportProblemSchema(Schema):
     unreported_rows = fields.Integer(
         metadata={"description": "Rows with errors beyond IMPORT_MAX_REPORTED_ERRORS"}
     )
+
+
+class HistoryImportArgs(Schema):
+    dry_run = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Show the versions and the changes derived; write nothing"},
+    )
+    source = line(
+        300,
+        load_default="",
+        metadata={"description": "Where the versions come from (recorded on each change)"},
+    )
+
+
+class DerivedChangeSchema(Schema):
+    kind = fields.String(metadata={"description": "add, remove, update or rename"})
+    effective_on = fields.Date()
+    vendor = fields.String()
+    returning = fields.Boolean(metadata={"description": "An add of a vendor that left before"})
+    fields_ = fields.List(
+        fields.String(),
+        data_key="fields",
+        attribute="fields",
+        metadata={"description": "update: the material fields; rename: name, legal_entity"},
+    )
+
+
+class HistoryVersionSchema(Schema):
+    valid_on = fields.Date()
+    vendors = fields.Integer()
+
+
+class HistoryResultSchema(Schema):
+    import_id = fields.String()
+    dry_run = fields.Boolean()
+    source = fields.String()
+    versions = fields.List(fields.Nested(HistoryVersionSchema))
+    vendors = fields.Integer(metadata={"description": "Distinct vendors over all versions"})
+    changes = fields.List(fields.Nested(DerivedChangeSchema))
+    totals = fields.Dict(keys=fields.String(), values=fields.Integer())

@@ -105,6 +105,7 @@ class Row:
     line: int | None  # CSV and JSON Lines: the line where the row starts
     value: object  # CSV: {column: cell}; JSON: the decoded value
     error: str | None = None  # unreadable as a row: a JSON Lines line that is no JSON, ...
+    file: str | None = None  # the file of a multi-file upload the row comes from
 
 
 class _RawStream(io.RawIOBase):
@@ -128,14 +129,16 @@ def read_rows(
     *,
     kind: str,
     charset: str | None = None,
+    columns: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
     header: Callable[[list[str]], list[str]] | None = None,
 ) -> Iterator[Row]:
-    """Rows of a CSV file (with the columns of `kind`, or as `header` reads its header
-    line), a JSON array (or an object with `items`, as our exports write) or JSON Lines."""
+    """Rows of a CSV file (with the columns of `kind`, or `columns`: known and required, or
+    as `header` reads its header line), a JSON array (for vendors also an object with
+    `items`, as our exports write) or JSON Lines."""
     binary = io.BufferedReader(_RawStream(stream), READ_BUFFER)
     if fmt == "csv":
-        columns, required = CSV_COLUMNS[kind]
-        header = header or partial(_header, columns=columns, required=required)
+        known, required = columns or CSV_COLUMNS[kind]
+        header = header or partial(_header, columns=known, required=required)
         return _csv_rows(binary, header, _encoding(charset))
     if fmt == "json":
         return _json_rows(binary, envelope=kind == "vendors")
@@ -317,6 +320,8 @@ class RowErrors:
         self.count += 1
         if len(self.reported) < self.limit:
             entry: dict = {"row": row.number}
+            if row.file is not None:
+                entry["file"] = row.file
             if row.line is not None:
                 entry["line"] = row.line
             entry["errors"] = errors
@@ -587,8 +592,6 @@ class VendorImport:
         if item.match is not None:
             recipient = self.correct(item, listed_from)
         else:
-            for language in ("purpose_pl", "purpose_en"):
-                data.setdefault(language, "")  # one-language list: see VendorImportSchema
             recipient = recipients.register_recipient(self.org, data, actor=self.actor)
             self.result.created += 1
             if listed_from is not None:
@@ -614,6 +617,9 @@ class VendorImport:
     def check_correction(self, item: _VendorRow, valid: dict, problems: dict) -> None:
         """Upsert: a material change of a vendor on the public list is for an `update`."""
         item.recipient = recipients.get_recipient(self.org, item.match)
+        for name in ("purpose_pl", "purpose_en"):
+            if item.data.get(name) == "":
+                del item.data[name]  # a one-language sheet: the other language stays
         stored = item.recipient.listed_from
         for name, texts in _material_problems(item.recipient, item.data).items():
             problems.setdefault(name, []).extend(texts)
@@ -946,3 +952,16 @@ def _record_completed(org_id: int, actor: str, kind: str, fmt: str, result: Impo
         result.import_id,
         after={"kind": kind, "format": fmt, **result.as_dict()},
     )
+
+
+# Shared with the history import (service/imports/history.py), which reads vendor rows the
+# same way.
+add_error = _add
+load_row = _load
+
+
+def vendor_from_csv(cells: dict[str, str]) -> tuple[dict, dict[str, list[str]]]:
+    """A row of the registration's own columns (and any the caller knows, passed on as they
+    are) as a vendor body: `spreadsheet.vendor_row` with every column its own field."""
+    mapping = {column: column for column in cells}
+    return spreadsheet.vendor_row(cells, mapping, spreadsheet.Options(list_separator=";"))

@@ -240,14 +240,11 @@ def _clashes(mapping: dict[str, str]) -> list[str]:
 
 def _prefer_own_columns(mapping: dict[str, str]) -> None:
     """Our CSV export writes each location twice: as people read it, and as the import
-    reads it (`locations_data`); and whose data it is in one language for old readers."""
-    given = set(mapping.values())
-    shadowed = {"data_subject_categories"} if given & BILINGUAL_SUBJECTS else set()
-    if "locations_data" in given:
-        shadowed.add("locations")
-    for column, name in mapping.items():
-        if name in shadowed:
-            mapping[column] = IGNORE
+    reads it (`locations_data`)."""
+    if "locations_data" in mapping.values():
+        for column, name in mapping.items():
+            if name == "locations":
+                mapping[column] = IGNORE
     for column, name in mapping.items():
         if name == "locations_data":
             mapping[column] = "locations"
@@ -308,6 +305,10 @@ def vendor_row(
         for column, cell in cells.items()
         if mapping.get(column, IGNORE) != IGNORE and cell and cell.strip()
     }
+    if given.keys() & BILINGUAL_SUBJECTS:
+        # The one-language view beside the bilingual columns (our CSV export writes it):
+        # it would fill the language left empty with the other's text.
+        given.pop("data_subject_categories", None)
     mechanism = _mechanism(row, given.pop("transfer_mechanism", ""))
     for name, cell in given.items():
         _convert(row, name, cell, mechanism)

@@ -8,16 +8,18 @@ from sqlalchemy.exc import IntegrityError
 
 from service.errors import PROBLEM_MIMETYPE, Conflict
 from service.extensions import db
-from service.imports import services, spreadsheet
+from service.imports import history, services, spreadsheet
 from service.imports.schemas import (
     CustomerImportSchema,
+    HistoryImportArgs,
+    HistoryResultSchema,
     ImportProblemSchema,
     ImportResultSchema,
     VendorImportArgs,
     VendorImportSchema,
 )
 from service.keys.auth import load_organization, require_legal
-from service.web import Blueprint
+from service.web import Blueprint, load_json
 
 blp = Blueprint(
     "imports",
@@ -41,6 +43,13 @@ CUSTOMER_CSV_EXAMPLE = (
 )
 
 
+REFUSED = {
+    "schema": ImportProblemSchema,
+    "content_type": PROBLEM_MIMETYPE,
+    "description": "Invalid rows, or a file that cannot be imported; nothing is written",
+}
+
+
 def _request_body(row_schema: type, csv_example: str) -> dict:
     array = {"type": "array", "items": row_schema}
     return {
@@ -57,7 +66,7 @@ def _request_body(row_schema: type, csv_example: str) -> dict:
     }
 
 
-def _rows(kind: str, header=None) -> tuple[str, object]:
+def _rows(kind: str, columns: tuple | None = None, header=None) -> tuple[str, object]:
     """The request body as rows, read lazily under the import's own size limit."""
     fmt = services.FORMATS.get(request.mimetype or "")
     if fmt is None:
@@ -69,6 +78,7 @@ def _rows(kind: str, header=None) -> tuple[str, object]:
         fmt,
         kind=kind,
         charset=request.mimetype_params.get("charset"),
+        columns=columns,
         header=header,
     )
     return fmt, rows
@@ -87,19 +97,14 @@ def _commit_or_roll_back(run):
         db.session.rollback()
         raise
     db.session.commit()
-    return result.as_dict()
+    return result if isinstance(result, dict) else result.as_dict()
 
 
 @blp.route("/subprocessors/import")
 class VendorImport(MethodView):
     @blp.doc(**_request_body(VendorImportSchema, VENDOR_CSV_EXAMPLE))
     @blp.response(200, ImportResultSchema)
-    @blp.alt_response(
-        422,
-        schema=ImportProblemSchema,
-        content_type=PROBLEM_MIMETYPE,
-        description="Invalid rows, or a file that cannot be imported; nothing is written",
-    )
+    @blp.alt_response(422, **REFUSED)
     @blp.arguments(VendorImportArgs, location="query", as_kwargs=True)
     def post(self, org: str, **how: str):
         """Import an existing vendor list (legal key): all rows or none.
@@ -187,12 +192,7 @@ class VendorImport(MethodView):
 class CustomerImport(MethodView):
     @blp.doc(**_request_body(CustomerImportSchema, CUSTOMER_CSV_EXAMPLE))
     @blp.response(200, ImportResultSchema)
-    @blp.alt_response(
-        422,
-        schema=ImportProblemSchema,
-        content_type=PROBLEM_MIMETYPE,
-        description="Invalid rows, or a file that cannot be imported; nothing is written",
-    )
+    @blp.alt_response(422, **REFUSED)
     def post(self, org: str):
         """Import a customer list (legal key): upsert by `external_ref`, all rows or none.
 
@@ -231,5 +231,70 @@ class CustomerImport(MethodView):
                 actor=principal.actor,
                 chunk_size=config["IMPORT_CHUNK_SIZE"],
                 max_errors=config["IMPORT_MAX_REPORTED_ERRORS"],
+            )
+        )
+
+
+HISTORY_CSV_EXAMPLE = (
+    "valid_on,external_id,name,legal_entity,country,role,purpose_pl,purpose_en,locations\n"
+    "2019-01-01,v1,Hetzner,Hetzner Online GmbH,DE,subprocessor,Hosting,Hosting,DE:none\n"
+    "2020-06-01,v1,Hetzner,Hetzner Online GmbH,DE,subprocessor,Hosting,Hosting,DE:none; FI:none\n"
+)
+
+
+def _history_rows() -> tuple[str, object]:
+    """A JSON history is read whole (it may be an object of versions); a multipart upload
+    gives one CSV file per version; CSV and JSON Lines stream as in the vendor import."""
+    columns = (history.HISTORY_COLUMNS, history.HISTORY_REQUIRED_COLUMNS)
+    if request.mimetype == "multipart/form-data":
+        request.max_content_length = current_app.config["IMPORT_MAX_CONTENT_LENGTH"]
+        return "csv", history.file_rows(request.files.items(multi=True), columns)
+    fmt = services.FORMATS.get(request.mimetype or "")
+    if fmt != "json":
+        return _rows("history", columns)
+    request.max_content_length = current_app.config["IMPORT_MAX_CONTENT_LENGTH"]
+    return fmt, history.version_rows(load_json(request.get_data()))
+
+
+@blp.route("/subprocessors/history/import")
+class VendorHistoryImport(MethodView):
+    @blp.arguments(HistoryImportArgs, location="query")
+    @blp.doc(**_request_body(history.HistoryRowSchema, HISTORY_CSV_EXAMPLE))
+    @blp.response(200, HistoryResultSchema)
+    @blp.alt_response(422, **REFUSED)
+    def post(self, args: dict, org: str):
+        """Import a vendor list with its history (legal key): dated versions, all or none.
+
+        Each row is a vendor as one version of the list shows it: the columns of the vendor
+        import (without `listed_from` and `parent`) plus `valid_on`, the day that version
+        holds from, and optionally `external_id`, which follows a vendor across versions
+        (so that a new name is a rename, not one vendor leaving and another arriving;
+        without it the name does). Bodies: CSV or JSON Lines with those columns, a JSON
+        array of rows, `{"versions": [{"valid_on": "2019-01-01", "vendors": [...]}]}`, or
+        `multipart/form-data` with one CSV file per version, each named by its date
+        (`2019-01-01.csv`, or the form field `2019-01-01`), without a `valid_on` column.
+
+        Between consecutive versions the registry derives the changes: vendors added (or
+        back after a removal), removed, their material data updated, renamed. They are
+        recorded as historical changes (`historical: true`, the actor, `source`): no
+        notice, no subscriber mail, never "announced" on the public page or in the feed.
+        The list `as_of` each version's day and the diff between two versions reproduce
+        the file. A version after today is refused (announce it as changes instead);
+        every vendor is created by the import (one already registered is a row error).
+        `dry_run=true` shows the versions and the derived changes and writes nothing.
+        """
+        organization = load_organization(org)
+        principal = require_legal(organization)
+        org_id = organization.id
+        fmt, rows = _history_rows()
+        return _commit_or_roll_back(
+            lambda: history.import_history(
+                org_id,
+                rows,
+                fmt=fmt,
+                actor=principal.actor,
+                source=args["source"],
+                dry_run=args["dry_run"],
+                max_errors=current_app.config["IMPORT_MAX_REPORTED_ERRORS"],
             )
         )

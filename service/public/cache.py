@@ -56,6 +56,7 @@ from service.public.models import ListVersion
 from service.recipients.models import (
     ProcessingLocation,
     Recipient,
+    RecipientListingPeriod,
     RecipientRevision,
     revision_services,
 )
@@ -131,7 +132,7 @@ def _note(session: Session, obj: object) -> None:
         ids, value = _pending(session).organizations, obj.id
     elif isinstance(obj, Recipient | Change | Service):
         ids, value = _pending(session).organizations, obj.organization_id
-    elif isinstance(obj, RecipientRevision):
+    elif isinstance(obj, RecipientRevision | RecipientListingPeriod):
         ids, value = _pending(session).recipients, obj.recipient_id
     elif isinstance(obj, ProcessingLocation):
         ids, value = _pending(session).revisions, obj.revision_id

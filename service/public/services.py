@@ -72,9 +72,14 @@ def upcoming(org: Organization, day: date) -> list[Change]:
     return list(db.session.scalars(stmt.order_by(Change.effective_on, Change.id)))
 
 
-def changelog(org: Organization, limit: int | None = None) -> list[Change]:
-    """Announced and withdrawn changes, newest announcement first."""
+def changelog(
+    org: Organization, limit: int | None = None, *, announced_only: bool = False
+) -> list[Change]:
+    """Announced and withdrawn changes, newest announcement first (historical ones by the
+    day they took effect); `announced_only` leaves out those recorded from the history."""
     stmt = _changes(org).order_by(Change.announced_at.desc(), Change.id.desc())
+    if announced_only:
+        stmt = stmt.where(Change.historical.is_(False))
     stmt = stmt.limit(limit or CHANGELOG_LIMIT)
     return list(db.session.scalars(stmt))
 
@@ -311,7 +316,9 @@ def page_url(base_url: str, org: Organization, lang: str) -> str:
 def atom_body(org: Organization, lang: str, base_url: str) -> bytes:
     """Announced and withdrawn changes as an Atom 1.0 feed, newest first."""
     t = TEXTS[lang]
-    changes = changelog(org)
+    # A feed reader takes every new entry for news: changes recorded from the list's past
+    # versions were never announced, so they stay on the page's changelog only.
+    changes = changelog(org, announced_only=True)
     page = page_url(base_url, org, lang)
 
     def sub(parent: ET.Element, name: str, text: str | None = None, **attrs: str) -> ET.Element:

@@ -35,6 +35,8 @@ TEXTS: dict[str, dict] = {
         "changelog_api": "wszystkie zmiany (JSON)",
         "effective": "obowiązuje od",
         "announced": "ogłoszono",
+        "historical": "z wcześniejszych wersji listy (zmiana sprzed prowadzenia rejestru, bez"
+        " zawiadomienia w rejestrze)",
         "withdrawn": "wycofano",
         "in_effect": "obowiązuje",
         "scheduled": "zaplanowana",
@@ -142,6 +144,8 @@ TEXTS: dict[str, dict] = {
         "changelog_api": "every change (JSON)",
         "effective": "effective",
         "announced": "announced",
+        "historical": "from earlier versions of the list (a change from before this register,"
+        " not announced through it)",
         "withdrawn": "withdrawn",
         "in_effect": "in effect",
         "scheduled": "scheduled",

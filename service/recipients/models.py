@@ -118,6 +118,8 @@ class Recipient(db.Model):
     )
     # The window in which the recipient is on the organization's list. Set by announced
     # changes (or, for vendors already in use, by import), never by a clock.
+    # This is the current (latest) listing period; a vendor that left and came back keeps
+    # its earlier periods in `RecipientListingPeriod` (`earlier_periods`).
     listed_from: Mapped[date | None] = mapped_column(Date)
     listed_until: Mapped[date | None] = mapped_column(Date)
     # Due diligence.
@@ -151,11 +153,37 @@ class Recipient(db.Model):
         order_by="RecipientRevision.id",
         cascade="all, delete-orphan",
     )
+    earlier_periods: Mapped[list[RecipientListingPeriod]] = relationship(
+        back_populates="recipient",
+        order_by="RecipientListingPeriod.listed_from",
+        cascade="all, delete-orphan",
+    )
     assessments: Mapped[list[TransferAssessment]] = relationship(
         back_populates="recipient",
         order_by=lambda: (TransferAssessment.assessed_on, TransferAssessment.id),
         cascade="all, delete-orphan",
     )
+
+
+class RecipientListingPeriod(db.Model):
+    """An earlier, closed period in which a vendor was on the list: it left and came back.
+
+    Only returns write rows here (the period before the return moves in from the vendor's
+    own window), so the usual vendor with one period costs the as-of query nothing extra.
+    """
+
+    __tablename__ = "recipient_listing_periods"
+    __table_args__ = (
+        CheckConstraint("listed_from < listed_until", name="period"),
+        Index("ix_recipient_listing_periods_window", "recipient_id", "listed_from", "listed_until"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"))
+    listed_from: Mapped[date] = mapped_column(Date)
+    listed_until: Mapped[date] = mapped_column(Date)
+
+    recipient: Mapped[Recipient] = relationship(back_populates="earlier_periods")
 
 
 class RecipientRevision(db.Model):
@@ -173,6 +201,10 @@ class RecipientRevision(db.Model):
     # NULL means unbounded: the first revision holds from the beginning of time.
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
+    # The vendor's name and legal entity while this revision held, where a dated rename
+    # set them; NULL means the vendor's current `Recipient.name` / `legal_entity`.
+    name: Mapped[str | None] = mapped_column(String(200))
+    legal_entity: Mapped[str | None] = mapped_column(String(300))
     country: Mapped[str] = mapped_column(String(2))
     role: Mapped[str] = mapped_column(String(30))
     purpose_pl: Mapped[str] = mapped_column(Text)

@@ -219,9 +219,22 @@ class RecipientPatchSchema(RecipientCreateSchema):
     `mechanism` through to a NOT NULL column (a 500); naming the top-level fields does not.
     """
 
+    renamed_on = fields.Date(
+        metadata={
+            "description": "With `name` or `legal_entity`: the day from which the new one holds "
+            "(a dated rename, non-material: no notice); the list as of an earlier day shows "
+            "the old one. Without it the name is corrected for every day."
+        }
+    )
+
     def __init__(self, **kwargs: object) -> None:
         kwargs.setdefault("partial", tuple(RecipientCreateSchema._declared_fields))
         super().__init__(**kwargs)
+
+    @validates_schema
+    def check_rename(self, data: dict, **_: object) -> None:
+        if "renamed_on" in data and not ({"name", "legal_entity"} & data.keys()):
+            raise ValidationError({"renamed_on": ["Only with a new name or legal_entity."]})
 
 
 class MaterialUpdateSchema(MaterialFields):
@@ -239,6 +252,11 @@ class LocationOutSchema(LocationSchema):
     safeguard = fields.String(
         metadata={"description": "Published files: the safeguard as it may be stated that day"}
     )
+
+
+class ListingPeriodSchema(Schema):
+    listed_from = fields.Date()
+    listed_until = fields.Date(allow_none=True)
 
 
 class RecipientSchema(Schema):
@@ -268,6 +286,14 @@ class RecipientSchema(Schema):
     )
     listed_from = fields.Date(allow_none=True)
     listed_until = fields.Date(allow_none=True)
+    listing_periods = fields.List(
+        fields.Nested(ListingPeriodSchema),
+        metadata={
+            "description": "Every period the vendor was or is on the list, oldest first: "
+            "several when it left and came back. `listed_from`/`listed_until` above are the "
+            "period holding on the day asked for (else the current one)."
+        },
+    )
     locations = fields.List(fields.Nested(LocationOutSchema))
     due_diligence = fields.Nested(
         DueDiligenceFields, allow_none=True, metadata={"description": "Legal staff only"}

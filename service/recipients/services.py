@@ -21,6 +21,7 @@ from service.recipients.models import (
     MATERIAL_FIELDS,
     ProcessingLocation,
     Recipient,
+    RecipientListingPeriod,
     RecipientRevision,
     revision_services,
 )
@@ -69,12 +70,57 @@ LOCATION_FIELDS = (
 
 
 def listed_on(day: date):
-    """Recipients on the list on `day`: inside their listing window."""
-    return and_(
-        Recipient.listed_from.is_not(None),
-        Recipient.listed_from <= day,
-        or_(Recipient.listed_until.is_(None), Recipient.listed_until > day),
+    """Recipients on the list on `day`: inside their current listing period, or inside an
+    earlier one of a vendor that left and came back."""
+    return or_(
+        and_(
+            Recipient.listed_from.is_not(None),
+            Recipient.listed_from <= day,
+            or_(Recipient.listed_until.is_(None), Recipient.listed_until > day),
+        ),
+        exists().where(
+            RecipientListingPeriod.recipient_id == Recipient.id,
+            RecipientListingPeriod.listed_from <= day,
+            RecipientListingPeriod.listed_until > day,
+        ),
     )
+
+
+def periods(recipient: Recipient) -> list[tuple[date, date | None]]:
+    """Every listing period of the vendor, oldest first (none while it is proposed)."""
+    earlier = [(p.listed_from, p.listed_until) for p in recipient.earlier_periods]
+    if recipient.listed_from is None:
+        return earlier
+    return [*earlier, (recipient.listed_from, recipient.listed_until)]
+
+
+def period_on(recipient: Recipient, day: date) -> tuple[date, date | None] | None:
+    """The listing period holding on `day`, if any."""
+    for start, end in periods(recipient):
+        if start <= day and (end is None or end > day):
+            return start, end
+    return None
+
+
+def open_period(recipient: Recipient, day: date) -> None:
+    """Put the vendor on the list from `day`; a closed period it had becomes an earlier one
+    (the caller checked that it closed by `day`)."""
+    if recipient.listed_from is not None:
+        recipient.earlier_periods.append(
+            RecipientListingPeriod(
+                listed_from=recipient.listed_from, listed_until=recipient.listed_until
+            )
+        )
+    recipient.listed_from, recipient.listed_until = day, None
+
+
+def close_return(recipient: Recipient) -> None:
+    """Undo `open_period` (a withdrawn add): the last earlier period is current again."""
+    if recipient.earlier_periods:
+        last = recipient.earlier_periods.pop()
+        recipient.listed_from, recipient.listed_until = last.listed_from, last.listed_until
+    else:
+        recipient.listed_from = None
 
 
 def revision_valid_on(day: date):
@@ -119,11 +165,10 @@ def latest_revision(recipient: Recipient) -> RecipientRevision:
 def status_on(recipient: Recipient, day: date) -> str:
     if recipient.listed_from is None:
         return "proposed"
-    if recipient.listed_from > day:
-        return "announced"
-    if recipient.listed_until is not None and recipient.listed_until <= day:
-        return "removed"
-    return "active"
+    if period_on(recipient, day) is not None:
+        return "active"
+    first = periods(recipient)[0][0]
+    return "announced" if first > day else "removed"
 
 
 def is_public(recipient: Recipient) -> bool:
@@ -181,11 +226,24 @@ def _due_diligence(recipient: Recipient) -> dict:
     return body
 
 
+def shown_names(recipient: Recipient, revision: RecipientRevision) -> dict:
+    """The name and legal entity as they were while `revision` held (dated renames)."""
+    return {
+        "name": revision.name or recipient.name,
+        "legal_entity": revision.legal_entity or recipient.legal_entity,
+    }
+
+
 def present(recipient: Recipient, day: date, *, legal: bool) -> dict:
     revision = revision_on(recipient, day)
+    every = periods(recipient)
+    listed_from, listed_until = (
+        _period_shown(every, day) if every else (recipient.listed_from, recipient.listed_until)
+    )
     body = {
         "id": recipient.id,
         **{name: getattr(recipient, name) for name in PROFILE_FIELDS},
+        **shown_names(recipient, revision),
         **{name: getattr(revision, name) for name in REVISION_FIELDS},
         "data_subject_categories": shown_subject_categories(revision),
         "services": [s.slug for s in revision.services],
@@ -196,8 +254,9 @@ def present(recipient: Recipient, day: date, *, legal: bool) -> dict:
         ),
         "parent_id": recipient.parent_id,
         "status": status_on(recipient, day),
-        "listed_from": recipient.listed_from,
-        "listed_until": recipient.listed_until,
+        "listed_from": listed_from,
+        "listed_until": listed_until,
+        "listing_periods": _periods_body(every),
         "locations": [shown_location(location_dict(loc)) for loc in revision.locations],
         "due_diligence": _due_diligence(recipient) if legal else None,
     }
@@ -241,6 +300,7 @@ def _with_children() -> list:
         selectinload(Recipient.revisions).selectinload(RecipientRevision.locations),
         selectinload(Recipient.revisions).selectinload(RecipientRevision.services),
         selectinload(Recipient.parent),
+        selectinload(Recipient.earlier_periods),
     ]
 
 
@@ -382,8 +442,14 @@ def apply_material(
     return revision
 
 
-def register_recipient(org: Organization, data: dict, *, actor: str) -> Recipient:
-    """Register a vendor as `proposed`; it reaches the list only through a change."""
+def register_recipient(
+    org: Organization, data: dict, *, actor: str, judged_on: date | None = None
+) -> Recipient:
+    """Register a vendor as `proposed`; it reaches the list only through a change.
+
+    Its mechanisms are judged on `judged_on` (today by default): a vendor of an imported
+    past version is judged on the day it joined, when e.g. the 2010/87 clauses still held.
+    """
     check_name_free(org.id, data["name"])
     _check_parent(org, None, data.get("parent_id"))
     recipient = Recipient(
@@ -392,7 +458,9 @@ def register_recipient(org: Organization, data: dict, *, actor: str) -> Recipien
         **{k: _stored(k, data[k]) for k in PROFILE_FIELDS + DUE_DILIGENCE_FIELDS if k in data},
     )
     recipient.revisions = [apply_material(org, RecipientRevision(), data, None)]
-    transfer_rules.check_registrable(recipient.revisions[0], clock.local_today(org.timezone))
+    transfer_rules.check_registrable(
+        recipient.revisions[0], judged_on or clock.local_today(org.timezone)
+    )
     db.session.add(recipient)
     db.session.flush()
     audit.record(
@@ -415,6 +483,8 @@ def edit_recipient(org: Organization, recipient: Recipient, data: dict, *, actor
     if "name" in data:
         check_name_free(org.id, data["name"], own_id=recipient.id)
     before = snapshot(recipient)
+    if data.get("renamed_on") is not None:
+        _split_for_rename(org, recipient, data["renamed_on"])
     if "parent_id" in data:
         _check_parent(org, recipient, data["parent_id"])
         recipient.parent_id = data["parent_id"]
@@ -431,13 +501,38 @@ def edit_recipient(org: Organization, recipient: Recipient, data: dict, *, actor
     db.session.flush()
     old, new = audit.changed(before, snapshot(recipient))
     if new:
+        if data.get("renamed_on") is not None:
+            new = {**new, "renamed_on": data["renamed_on"]}
         audit.record(
             org.id, actor, "recipient.edited", "recipient", recipient.id, before=old, after=new
         )
     return recipient
 
 
+def _split_for_rename(org: Organization, recipient: Recipient, day: date) -> None:
+    """Make the coming name edit hold from `day` only: every revision so far keeps the
+    name it showed, and a copy of the latest (same material data) holds from `day`, unless
+    the latest already starts that day (an update on the same day)."""
+    current = latest_revision(recipient)
+    if current.valid_from is not None and current.valid_from > day:
+        raise ValidationFailed(
+            f"The data of {recipient.name} has a revision from {current.valid_from}; a dated "
+            "rename must not come before it.",
+            errors={"renamed_on": [f"Must be {current.valid_from} or later."]},
+        )
+    for revision in recipient.revisions:
+        if revision is not current or current.valid_from != day:
+            revision.name = revision.name or recipient.name
+            revision.legal_entity = revision.legal_entity or recipient.legal_entity
+    if current.valid_from != day:
+        renamed = apply_material(org, RecipientRevision(), {}, current)
+        current.valid_until = renamed.valid_from = day
+        recipient.revisions.append(renamed)
+
+
 DIFF_FIELDS = (
+    "name",
+    "legal_entity",
     *REVISION_FIELDS,
     "services",
     "effective_services",
@@ -554,6 +649,35 @@ def diff_between(
     return {**found, "changed": changed[start:stop], "totals": totals}
 
 
+def _earlier_periods(org: Organization) -> dict[int, list[tuple[date, date]]]:
+    """The earlier listing periods of the organization's vendors that came back."""
+    found: dict[int, list[tuple[date, date]]] = {}
+    for row in db.session.execute(
+        select(
+            RecipientListingPeriod.recipient_id,
+            RecipientListingPeriod.listed_from,
+            RecipientListingPeriod.listed_until,
+        )
+        .join(Recipient, Recipient.id == RecipientListingPeriod.recipient_id)
+        .where(Recipient.organization_id == org.id)
+        .order_by(RecipientListingPeriod.recipient_id, RecipientListingPeriod.listed_from)
+    ):
+        found.setdefault(row.recipient_id, []).append((row.listed_from, row.listed_until))
+    return found
+
+
+def _period_shown(all_periods: list[tuple], day: date) -> tuple:
+    """The period holding on `day`, else the current one (the last)."""
+    for start, end in all_periods:
+        if start <= day and (end is None or end > day):
+            return start, end
+    return all_periods[-1]
+
+
+def _periods_body(all_periods: list[tuple]) -> list[dict]:
+    return [{"listed_from": start, "listed_until": end} for start, end in all_periods]
+
+
 # --- the whole list in a few set-based queries (public JSON, CSV and page) ------------------
 
 
@@ -569,6 +693,8 @@ def present_listed(org: Organization, day: date) -> list[dict]:
         select(
             Recipient.id, Recipient.parent_id, Recipient.listed_from, Recipient.listed_until,
             listed_on(day).label("listed"), RecipientRevision.id.label("revision_id"),
+            RecipientRevision.name.label("revision_name"),
+            RecipientRevision.legal_entity.label("revision_entity"),
             *profile, *material,
         )
         .join(RecipientRevision, revision_of_day(day))
@@ -609,6 +735,7 @@ def present_listed(org: Organization, day: date) -> list[dict]:
             shown_location({name: getattr(location, name) for name in LOCATION_FIELDS})
         )
     everything = sorted(s.slug for s in org.services)
+    earlier = _earlier_periods(org)
 
     def scope(vendor_id: int, seen: frozenset) -> set[str] | None:
         # `effective_scope`, over the rows.
@@ -628,18 +755,23 @@ def present_listed(org: Organization, day: date) -> list[dict]:
         if not vendor.listed:
             continue
         effective = scope(vendor.id, frozenset())
+        every = [*earlier.get(vendor.id, ()), (vendor.listed_from, vendor.listed_until)]
+        listed_from, listed_until = _period_shown(every, day)
         presented.append(
             {
                 "id": vendor.id,
                 **{name: getattr(vendor, name) for name in PROFILE_FIELDS},
+                "name": vendor.revision_name or vendor.name,
+                "legal_entity": vendor.revision_entity or vendor.legal_entity,
                 **{name: getattr(vendor, name) for name in REVISION_FIELDS},
                 "data_subject_categories": shown_subject_categories(vendor),
                 "services": list(services.get(vendor.revision_id, ())),
                 "effective_services": sorted(effective) if effective is not None else everything,
                 "parent_id": vendor.parent_id,
                 "status": "active",
-                "listed_from": vendor.listed_from,
-                "listed_until": vendor.listed_until,
+                "listed_from": listed_from,
+                "listed_until": listed_until,
+                "listing_periods": _periods_body(every),
                 "locations": locations.get(vendor.revision_id, []),
                 "due_diligence": None,
             }

@@ -5,7 +5,7 @@ objections, webhooks and keys, until its deletion date (see `rules`), and then p
 the beat task, unless it is held: by a manual legal hold (a claim or dispute) or by an
 objection of it that is still open. The purge deletes the rows and pseudonymises the
 customer's personal data in the audit trail without breaking the hash chain: see
-`service.audit.services.redact` and the README's "Audit trail".
+`service.audit.services.redact` and docs/audit.md.
 """
 
 from __future__ import annotations

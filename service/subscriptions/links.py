@@ -28,7 +28,7 @@ def _confirm_serializer() -> URLSafeTimedSerializer:
 
 
 def _unsubscribe_serializer() -> URLSafeSerializer:
-    # Old keys stay in SECRET_KEY_FALLBACKS: these links never expire (README, key rotation).
+    # Old keys stay in SECRET_KEY_FALLBACKS: these links never expire (docs/operations.md).
     return URLSafeSerializer(signing_keys(current_app.config), salt=UNSUBSCRIBE_SALT)
 
 
