@@ -372,7 +372,7 @@ def _from_export(value: object) -> tuple[object, dict]:
     data = dict(value)
     # An export's rows carry their own `id`; a parent is named by it. Without it, `parent_id`
     # is an id of the target database, which no file can know: refused as unknown.
-    refs = {"id": data.pop("id")} if "id" in data else {}
+    refs: dict = {"id": data.pop("id")} if "id" in data else {}
     if refs:
         refs["parent_id"] = data.pop("parent_id", None)
     due_diligence = data.pop("due_diligence", None)
@@ -380,6 +380,9 @@ def _from_export(value: object) -> tuple[object, dict]:
         data = {**due_diligence, **data}
     if data.get("listed_until") is None:
         data.pop("listed_until", None)
+    periods = data.pop("listing_periods", None)
+    if isinstance(periods, list) and len(periods) > 1:
+        refs["earlier_periods"] = len(periods) - 1
     for key in OUTPUT_KEYS:
         if key != "data_subject_categories" or _bilingual_subjects(data):
             data.pop(key, None)
@@ -517,6 +520,13 @@ class VendorImport:
             if self.fmt == "csv" and name == path and isinstance(raw, dict):
                 texts = _quoted(str(raw.get(name) or ""), texts)
             problems.setdefault(name, []).extend(texts)
+        if refs.get("earlier_periods"):
+            _add(
+                problems,
+                "listing_periods",
+                f"{refs['earlier_periods']} earlier period(s) on the list: that is history, "
+                "which the history import loads (POST .../subprocessors/history/import).",
+            )
         item = _VendorRow(row, data, refs)
         self.check_identity(item, valid, problems)
         self.check_references(item, valid, problems)
