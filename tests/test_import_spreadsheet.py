@@ -9,6 +9,7 @@ import pytest
 from service.compliance import rules
 from service.i18n import country_code
 from service.reference import Place
+from tests.conftest import vendor
 from tests.test_imports import audit_actions, counts, csv_text, post_csv, row_errors, vendors_url
 
 # Calendar dates in this module are literals: it runs at a fixed moment (tests/conftest.py).
@@ -315,3 +316,19 @@ def test_a_region_is_judged_without_inventing_a_country(fixed_clock):
     assert rules.transfer_places("DE", unstated, on) == [Place(region="not_stated")]
     vendor = rules.Vendor(name="V", country="DE", role="subprocessor", locations=(unstated,))
     assert rules.transfer_status(vendor, unstated, on).state == rules.GAP
+
+
+def test_an_export_row_with_earlier_listing_periods_points_to_the_history_import(
+    client, org, legal
+):
+    periods = [
+        {"listed_from": "2020-01-01", "listed_until": "2021-01-01"},
+        {"listed_from": "2024-01-01", "listed_until": None},
+    ]
+    row = vendor(id=7, parent_id=None, listed_from="2024-01-01", listing_periods=periods)
+
+    response = client.post(vendors_url(org), json=[row], headers=legal)
+
+    errors = row_errors(response)
+    assert list(errors[1]) == ["listing_periods"]
+    assert "history import" in errors[1]["listing_periods"][0]
