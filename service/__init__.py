@@ -57,22 +57,20 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_uri(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
-    app.config["OPENAPI_SPEC_OPTIONS"] = config.openapi_spec_options()
+    app.config["API_SPEC_OPTIONS"] = config.openapi_spec_options()
     # Unsafe production settings stop the process before anything connects or listens.
     config.check_production(app.config)
     observability.init_app(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
-    api.init_app(app)
-    api.spec.components.security_scheme(
-        "bearer", {"type": "http", "scheme": "bearer", "description": "An API key"}
-    )
+    from service import ratelimit
+
+    api.init_app(app, spec_kwargs={"extra_plugins": [_errors_plugin(app, ratelimit.LIMITED)]})
+    api.spec.components.security_scheme("bearer", config.BEARER_SCHEME)
     _register_models()
     _register_blueprints(app)
     _register_hooks(app)
-    from service import ratelimit
-
     ratelimit.init_app(app)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(IntegrityError, handle_integrity_error)
@@ -95,6 +93,22 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         app.wsgi_app = PublicFastPath(app, app.wsgi_app)
     return app
+
+
+def _errors_plugin(app: Flask, limited: dict) -> object:
+    """The OpenAPI document's 413, 415 and 429 answers, from the rules enforced here."""
+    from service.apidoc import BodyRule, ErrorsPlugin
+
+    config = app.config
+    bodies = {
+        "api": BodyRule(frozenset(JSON_TYPES), config["MAX_CONTENT_LENGTH"], "MAX_CONTENT_LENGTH"),
+        "import": BodyRule(
+            frozenset(IMPORT_TYPES),
+            config["IMPORT_MAX_CONTENT_LENGTH"],
+            "IMPORT_MAX_CONTENT_LENGTH",
+        ),
+    }
+    return ErrorsPlugin(bodies, limited)
 
 
 def _register_models() -> None:

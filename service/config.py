@@ -199,17 +199,37 @@ def normalise_database_uri(uri: str) -> str:
     return uri
 
 
+API_DESCRIPTION = """\
+The register of a SaaS processor's subprocessors (GDPR Art. 28): who processes its
+customers' personal data, where, under which transfer mechanism, and the changes announced
+to customers with their right to object.
+
+**Keys.** Send `Authorization: Bearer <key>`. A legal-staff key manages its organization; a
+customer key reads that customer's own list, notices and agreement, and objects or consents;
+an admin key creates organizations. Public operations (reading the list, its changes and
+agreements; subscribing) need no key, and each operation says who may call it. A key of
+another organization meets 404. `flask --app service keys create` makes a key.
+
+**Errors** are `application/problem+json` (RFC 9457): 401 no or an unknown key, 403 a key of
+the wrong kind, 404 nothing there (or not yours), 409 a conflict with the current state,
+412 a stale `If-Match`, 413 a body too large, 415 a body that is not JSON, 422 invalid
+fields (`errors` names them), 429 too many requests (`Retry-After`).
+
+**Conventions.** Field names are snake_case, dates ISO 8601, countries ISO 3166-1 alpha-2.
+Lists are paged with `page` and `per_page`.
+"""
+
+
+BEARER_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API key (legal staff, customer or admin), shown once when created.",
+}
+
+
 def openapi_spec_options() -> dict:
-    return {
-        "info": {
-            "description": (
-                "Register of a processor's subprocessors (GDPR Art. 28), their locations and "
-                "transfer mechanisms, and the changes announced to customers. Errors are "
-                "application/problem+json (RFC 9457)."
-            )
-        },
-        "security": [],
-    }
+    """What flask-smorest adds to the document as it is (it reads API_SPEC_OPTIONS)."""
+    return {"info": {"description": API_DESCRIPTION}}
 
 
 # --- production ---------------------------------------------------------------------------

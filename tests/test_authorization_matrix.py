@@ -87,6 +87,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/subprocessors/diff"): "public",
     ("GET", "/subprocessors/export"): "public",
     ("POST", "/subprocessors/import"): "legal",
+    ("POST", "/subprocessors/history/import"): "legal",
     ("DELETE", "/subscriptions"): "legal",
     ("POST", "/subscriptions"): "public",
 }

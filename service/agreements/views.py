@@ -26,6 +26,7 @@ from service.agreements.schemas import (
     StatusArgs,
 )
 from service.agreements.texts import TEXTS
+from service.apidoc import ACCEPTANCE_EXAMPLE, AGREEMENT_EXAMPLE, operation
 from service.common import page_body
 from service.customers.services import get_customer
 from service.errors import DomainError, NotFound
@@ -64,8 +65,13 @@ class Agreements(MethodView):
     @access("public")
     @blp.arguments(AgreementListArgs, location="query")
     @blp.response(200, AgreementListSchema)
+    @blp.doc(**operation("public"))
     def get(self, args: dict, org: str):
-        """Agreement versions, newest first; legal staff may ask for drafts."""
+        """List agreement versions, newest first.
+
+        Anyone may read the published versions of the data processing agreement; legal staff
+        may ask for drafts too.
+        """
         organization = load_organization(org)
         if args["status"] != "published":
             require_legal(organization)
@@ -79,8 +85,14 @@ class Agreements(MethodView):
     @access("legal")
     @blp.arguments(AgreementCreateSchema)
     @blp.response(201, AgreementSchema)
+    @blp.doc(**operation("legal", {409: "The version label is taken."}, example=AGREEMENT_EXAMPLE))
     def post(self, data: dict, org: str):
-        """Write a draft version (or publish it at once with `publish`) (legal key)."""
+        """Write a draft agreement version (legal key).
+
+        Legal staff write a version of the data processing agreement in Polish and/or
+        English with its terms; `publish` publishes it at once. 409: the version label is
+        taken.
+        """
         organization = load_organization(org)
         principal = require_legal(organization)
         version = services.create_version(organization, data, actor=principal.actor)
@@ -92,8 +104,12 @@ class Agreements(MethodView):
 class AgreementResource(MethodView):
     @access("public")
     @blp.response(200, AgreementSchema)
+    @blp.doc(**operation("public"))
     def get(self, org: str, version: str):
-        """One version with its texts; drafts only for legal staff."""
+        """Show one agreement version with its texts.
+
+        Anyone may read a published version; a draft only legal staff (others get 404).
+        """
         organization = load_organization(org)
         found = services.get_version(organization, version, drafts=is_legal(organization))
         return services.present_version(found, with_text=True)
@@ -101,8 +117,13 @@ class AgreementResource(MethodView):
     @access("legal")
     @blp.arguments(AgreementPatchSchema)
     @blp.response(200, AgreementSchema)
+    @blp.doc(**operation("legal", {409: "The version is published and cannot change."}))
     def patch(self, data: dict, org: str, version: str):
-        """Edit a draft; a published version is refused with 409 (legal key)."""
+        """Edit a draft agreement version (legal key).
+
+        Legal staff edit a draft's texts and terms. 409: the version is published and cannot
+        change; publish a new version to correct it.
+        """
         organization = load_organization(org)
         principal = require_legal(organization)
         found = services.get_version(organization, version, drafts=True, lock=True)
@@ -112,8 +133,12 @@ class AgreementResource(MethodView):
 
     @access("legal")
     @blp.response(204)
+    @blp.doc(**operation("legal", {409: "The version is published and cannot change."}))
     def delete(self, org: str, version: str):
-        """Delete a draft; a published version is refused with 409 (legal key)."""
+        """Delete a draft agreement version (legal key).
+
+        Legal staff delete a draft. 409: the version is published and cannot be deleted.
+        """
         organization = load_organization(org)
         principal = require_legal(organization)
         found = services.get_version(organization, version, drafts=True, lock=True)
@@ -125,9 +150,14 @@ class AgreementResource(MethodView):
 class AgreementPublication(MethodView):
     @access("legal")
     @blp.response(200, AgreementSchema)
+    @blp.doc(**operation("legal", {409: "The version is published already."}))
     def post(self, org: str, version: str):
-        """Publish a draft: it is frozen, and every customer in a relationship is asked by
-        e-mail to accept it, then reminded until it does (legal key)."""
+        """Publish a draft agreement version (legal key).
+
+        Legal staff publish a draft: it is frozen, and every customer in a relationship is
+        asked by e-mail to accept it, then reminded until it does. 409: it is published
+        already.
+        """
         organization = load_organization(org)
         principal = require_legal(organization)
         found = services.get_version(organization, version, drafts=True, lock=True)
@@ -141,9 +171,13 @@ class Acceptances(MethodView):
     @access("legal")
     @blp.arguments(StatusArgs, location="query")
     @blp.response(200, AcceptanceStatusListSchema)
+    @blp.doc(**operation("legal"))
     def get(self, args: dict, org: str, version: str):
-        """Who accepted this version and who has not yet, with requests and reminders
-        (legal key)."""
+        """List who accepted an agreement version (legal key).
+
+        Legal staff see which customers accepted this version and which have not yet, with
+        the requests and reminders sent.
+        """
         organization = load_organization(org)
         found = services.get_version(organization, version)
         page, per_page = args.pop("page"), args.pop("per_page")
@@ -155,9 +189,21 @@ class Acceptances(MethodView):
     @access("customer")
     @blp.arguments(AcceptanceCreateSchema)
     @blp.response(201, AcceptanceSchema)
+    @blp.doc(
+        **operation(
+            "customer",
+            {409: "Ended, superseded, accepted already, or another text was shown."},
+            example=ACCEPTANCE_EXAMPLE,
+        )
+    )
     def post(self, data: dict, org: str, version: str):
-        """Accept a version on behalf of the customer; the request is the evidence
-        (customer key)."""
+        """Accept an agreement version (customer key).
+
+        The customer itself, with its own key, accepts the version; the request (who, when,
+        which text by its SHA-256) is kept as evidence. 409: the relationship has ended, a
+        newer version supersedes it, it was accepted already, or `text_sha256` is not this
+        text.
+        """
         organization = load_organization(org)
         principal = require_customer(organization)
         customer = get_customer(organization, principal.customer_id)
@@ -200,9 +246,13 @@ class AgreementEvidence(MethodView):
     @blp.arguments(EvidenceArgs, location="query")
     @blp.response(200, EvidenceSchema)
     @blp.alt_response(200, schema={"type": "string"}, content_type="text/html")
+    @blp.doc(**operation("customer_or_legal"))
     def get(self, args: dict, org: str, customer_id: int):
-        """The customer's acceptance history with hashes and evidence: JSON, or a
-        printable page with `format=html`."""
+        """Read a customer's agreement acceptance evidence.
+
+        Legal staff, or the customer with its own key, get the customer's acceptance history
+        with text hashes and evidence: JSON, or a printable page with `format=html`.
+        """
         organization = load_organization(org)
         require_customer_or_legal(organization, customer_id)
         customer = get_customer(organization, customer_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from sqlalchemy import select
 
+from service.apidoc import operation
 from service.audit import services
 from service.audit.models import AuditEvent
 from service.audit.schemas import AuditListArgs, AuditListSchema, ChainReportSchema
@@ -25,8 +26,13 @@ class Audit(MethodView):
     @access("legal")
     @blp.arguments(AuditListArgs, location="query")
     @blp.response(200, AuditListSchema)
+    @blp.doc(**operation("legal"))
     def get(self, args: dict, org: str):
-        """List audit events, newest first (legal key)."""
+        """List audit events, newest first (legal key).
+
+        Legal staff read the organization's audit trail: every write, who made it (the key's
+        prefix) and when. Filters narrow it by entity, action or actor.
+        """
         organization = load_organization(org)
         require_legal(organization)
         page, per_page = args.pop("page"), args.pop("per_page")
@@ -41,8 +47,13 @@ class Audit(MethodView):
 class AuditVerification(MethodView):
     @access("legal")
     @blp.response(200, ChainReportSchema)
+    @blp.doc(**operation("legal"))
     def get(self, org: str):
-        """Recompute the hash chain and say whether any event was altered or removed."""
+        """Verify the audit trail's hash chain (legal key).
+
+        Legal staff recompute the chain of hashes over every event and learn whether any
+        event was altered or removed, and where the chain first breaks.
+        """
         organization = load_organization(org)
         require_legal(organization)
         return services.verify_chain(organization.id)

@@ -6,6 +6,7 @@ from flask import current_app
 from flask.views import MethodView
 
 from service import clock
+from service.apidoc import operation
 from service.compliance import services
 from service.compliance.schemas import ComplianceArgs, ComplianceSchema
 from service.keys.auth import access, load_organization, require_legal
@@ -24,8 +25,14 @@ class Compliance(MethodView):
     @access("legal")
     @blp.arguments(ComplianceArgs, location="query")
     @blp.response(200, ComplianceSchema)
+    @blp.doc(**operation("legal"))
     def get(self, args: dict, org: str):
-        """Every gap on `as_of` (today), judged by the reference data in use now."""
+        """List the register's compliance gaps (legal key).
+
+        Legal staff see every gap on `as_of` (today by default): missing sub-processing
+        agreements, transfers without a valid mechanism, expired certifications, reviews
+        due, judged by the reference data in use now.
+        """
         organization = load_organization(org)
         require_legal(organization)
         day = args.get("as_of") or clock.local_today(organization.timezone)

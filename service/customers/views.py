@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from service import clock
+from service.apidoc import CUSTOMER_EXAMPLE, OFFBOARDING_EXAMPLE, STALE, operation
 from service.common import page_body
 from service.customers import services
 from service.customers.schemas import (
@@ -34,8 +35,14 @@ class Customers(MethodView):
     @access("legal")
     @blp.arguments(CustomerListArgs, location="query")
     @blp.response(200, CustomerListSchema)
+    @blp.doc(**operation("legal"))
     def get(self, args: dict, org: str):
-        """List customers (legal key)."""
+        """List customers (legal key).
+
+        Legal staff page through the organization's customers (the controllers it processes
+        data for), with their contacts, services and agreement terms; filters narrow the
+        list.
+        """
         organization = load_organization(org)
         require_legal(organization)
         page, per_page = args.pop("page"), args.pop("per_page")
@@ -46,8 +53,18 @@ class Customers(MethodView):
     @access("legal")
     @blp.arguments(CustomerCreateSchema)
     @blp.response(201, CustomerSchema)
+    @blp.doc(
+        **operation(
+            "legal", {409: "A customer with this external_ref exists."}, example=CUSTOMER_EXAMPLE
+        )
+    )
     def post(self, data: dict, org: str):
-        """Register a customer (legal key); external_ref is unique per organization."""
+        """Register a customer (legal key).
+
+        Legal staff register a controller with its own reference (`external_ref`, unique in
+        the organization), contacts who receive notices, services and negotiated terms. 409:
+        the reference is taken (`existing_id` names that customer).
+        """
         organization = load_organization(org)
         principal = require_legal(organization)
         customer = services.create_customer(organization, data, actor=principal.actor)
@@ -59,8 +76,13 @@ class Customers(MethodView):
 class CustomerResource(MethodView):
     @access("customer_or_legal")
     @blp.response(200, CustomerSchema)
+    @blp.doc(**operation("customer_or_legal"))
     def get(self, org: str, customer_id: int):
-        """Show a customer (legal key, or that customer's own key)."""
+        """Show one customer.
+
+        Legal staff, or the customer itself with its own key, read its details and terms.
+        The ETag header is what `If-Match` on PATCH compares against.
+        """
         organization = load_organization(org)
         require_customer_or_legal(organization, customer_id)
         customer = services.get_customer(organization, customer_id)
@@ -69,8 +91,13 @@ class CustomerResource(MethodView):
     @access("legal")
     @blp.arguments(CustomerPatchSchema)
     @blp.response(200, CustomerSchema)
+    @blp.doc(**operation("legal", {409: "The external_ref is taken.", **STALE}))
     def patch(self, data: dict, org: str, customer_id: int):
-        """Edit a customer, its contacts, services and negotiated terms (legal key)."""
+        """Edit a customer (legal key).
+
+        Legal staff change a customer's contacts, services and negotiated terms; the edit is
+        audited. 409: the new external_ref is taken; 412: `If-Match` is stale.
+        """
         organization = load_organization(org)
         principal = require_legal(organization)
         customer = services.get_customer(organization, customer_id)
@@ -85,9 +112,18 @@ class CustomerOffboarding(MethodView):
     @access("legal")
     @blp.arguments(OffboardingSchema)
     @blp.response(200, OffboardingResultSchema)
+    @blp.doc(
+        **operation(
+            "legal", {409: "The relationship already has an end date."}, example=OFFBOARDING_EXAMPLE
+        )
+    )
     def post(self, data: dict, org: str, customer_id: int):
-        """End the relationship: its end date starts the retention period, and notices,
-        agreement requests and unsent mail to the customer stop (legal key)."""
+        """End the relationship with a customer (legal key).
+
+        Legal staff record the relationship's last day: the retention period runs from it,
+        and notices, agreement requests and unsent mail to the customer stop. 409: it
+        already has an end date.
+        """
         organization = load_organization(org)
         principal = require_legal(organization)
         customer = services.get_customer(organization, customer_id)

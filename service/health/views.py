@@ -7,7 +7,6 @@ from pathlib import Path
 import redis
 from flask import Blueprint, Response, current_app, jsonify, send_from_directory
 from sqlalchemy import text
-from swagger_ui_bundle import swagger_ui_path
 
 from service.errors import problem
 from service.extensions import db
@@ -62,21 +61,27 @@ def readyz() -> Response:
     return jsonify(status="ok", checks=dict.fromkeys(checks, "ok"))
 
 
-DOCS_PAGE = (Path(__file__).parent.parent / "static" / "docs" / "index.html").read_text("utf-8")
+DOCS_DIR = Path(__file__).parent.parent / "static" / "docs"
+DOCS_PAGE = (DOCS_DIR / "index.html").read_text("utf-8")
+# swagger-ui-dist, pinned and vendored by scripts/vendor-swagger-ui.sh (docs/api.md).
+SWAGGER_UI_DIR = DOCS_DIR / "swagger-ui"
+# Swagger UI sets inline styles from its scripts, so only this page allows them; "Try it
+# out" fetches this origin only, and no form or <base> may point anywhere else.
+DOCS_CSP = (
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:;"
+    " connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 @docs_bp.get("/docs")
 def docs() -> Response:
+    """The browsable API documentation (Swagger UI reading /openapi.json)."""
     response = Response(DOCS_PAGE, mimetype="text/html")
-    # Swagger UI sets inline styles from its scripts; only this page allows them.
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:;"
-        " frame-ancestors 'none'"
-    )
+    response.headers["Content-Security-Policy"] = DOCS_CSP
     return response
 
 
 @docs_bp.get("/docs/ui/<path:filename>")
 def docs_assets(filename: str) -> Response:
-    """Swagger UI's own files, served from the installed package: no CDN."""
-    return send_from_directory(str(swagger_ui_path), filename, max_age=86400)
+    """Swagger UI's own files, vendored in this repository: no CDN."""
+    return send_from_directory(SWAGGER_UI_DIR, filename, max_age=86400)

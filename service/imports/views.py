@@ -6,6 +6,7 @@ from flask import current_app, request
 from flask.views import MethodView
 from sqlalchemy.exc import IntegrityError
 
+from service.apidoc import operation
 from service.errors import PROBLEM_MIMETYPE, Conflict
 from service.extensions import db
 from service.imports import history, services, spreadsheet
@@ -105,6 +106,12 @@ class VendorImport(MethodView):
     @blp.doc(**_request_body(VendorImportSchema, VENDOR_CSV_EXAMPLE))
     @blp.response(200, ImportResultSchema)
     @blp.alt_response(422, **REFUSED)
+    @blp.doc(
+        **operation(
+            "legal",
+            {409: "Another request wrote the same records meanwhile; nothing was imported."},
+        )
+    )
     @blp.arguments(VendorImportArgs, location="query", as_kwargs=True)
     def post(self, org: str, **how: str):
         """Import an existing vendor list (legal key): all rows or none.
@@ -193,6 +200,12 @@ class CustomerImport(MethodView):
     @blp.doc(**_request_body(CustomerImportSchema, CUSTOMER_CSV_EXAMPLE))
     @blp.response(200, ImportResultSchema)
     @blp.alt_response(422, **REFUSED)
+    @blp.doc(
+        **operation(
+            "legal",
+            {409: "Another request wrote the same records meanwhile; nothing was imported."},
+        )
+    )
     def post(self, org: str):
         """Import a customer list (legal key): upsert by `external_ref`, all rows or none.
 
@@ -262,6 +275,12 @@ class VendorHistoryImport(MethodView):
     @blp.doc(**_request_body(history.HistoryRowSchema, HISTORY_CSV_EXAMPLE))
     @blp.response(200, HistoryResultSchema)
     @blp.alt_response(422, **REFUSED)
+    @blp.doc(
+        **operation(
+            "legal",
+            {409: "Another request wrote the same records meanwhile; nothing was imported."},
+        )
+    )
     def post(self, args: dict, org: str):
         """Import a vendor list with its history (legal key): dated versions, all or none.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from sqlalchemy import select
 
+from service.apidoc import KEY_EXAMPLE, operation
 from service.customers.models import Customer
 from service.errors import ValidationFailed
 from service.extensions import db
@@ -26,8 +27,13 @@ blp = Blueprint(
 class Keys(MethodView):
     @access("legal")
     @blp.response(200, KeyListSchema)
+    @blp.doc(**operation("legal"))
     def get(self, org: str):
-        """List the organization's keys, revoked ones included; secrets are never shown."""
+        """List the organization's keys (legal key).
+
+        Legal staff see every key of the organization, revoked ones included, by prefix,
+        role, name and dates; secrets are never shown.
+        """
         organization = load_organization(org)
         require_legal(organization)
         items = db.session.scalars(
@@ -40,8 +46,13 @@ class Keys(MethodView):
     @access("legal")
     @blp.arguments(KeyCreateSchema)
     @blp.response(201, NewKeySchema)
+    @blp.doc(**operation("legal", example=KEY_EXAMPLE))
     def post(self, data: dict, org: str):
-        """Create a legal-staff key or a customer's key; the response shows the secret once."""
+        """Create a legal-staff or customer key (legal key).
+
+        Legal staff create a key for a colleague or for one customer (`customer_id`); the
+        response shows the secret once and it cannot be read again. 422: unknown customer.
+        """
         organization = load_organization(org)
         principal = require_legal(organization)
         customer_id = data.get("customer_id")
@@ -66,8 +77,13 @@ class Keys(MethodView):
 class KeyResource(MethodView):
     @access("legal")
     @blp.response(200, KeySchema)
+    @blp.doc(**operation("legal", {409: "The key is already revoked."}))
     def delete(self, org: str, prefix: str):
-        """Revoke a key at once; requests with it get 401 from now on."""
+        """Revoke a key (legal key).
+
+        Legal staff revoke a key by its prefix; requests with it get 401 from now on. 404:
+        no such key in the organization; 409: it is already revoked.
+        """
         organization = load_organization(org)
         principal = require_legal(organization)
         key = services.revoke_key(prefix, actor=principal.actor, organization_id=organization.id)

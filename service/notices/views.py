@@ -9,6 +9,7 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from service import clock
+from service.apidoc import operation
 from service.changes import services as changes
 from service.changes.models import Notice
 from service.common import page_body, paginate
@@ -126,8 +127,14 @@ class CustomerSubprocessors(MethodView):
     @access("customer_or_legal")
     @blp.arguments(AsOfArgs, location="query")
     @blp.response(200, CustomerSubprocessorsSchema)
+    @blp.doc(**operation("customer_or_legal"))
     def get(self, args: dict, org: str, customer_id: int):
-        """The list that applies to one customer on `as_of`, and the changes ahead of it."""
+        """Show the list that applies to one customer.
+
+        Legal staff, or the customer with its own key, read the subprocessors that apply to
+        the customer on `as_of` (its services, its exclusions after objections) and the
+        changes ahead of it with their objection deadlines.
+        """
         organization = load_organization(org)
         customer, tokens = customers.get_customer_with_tokens(organization, customer_id)
         day = args.get("as_of") or clock.local_today(organization.timezone)
@@ -183,8 +190,13 @@ class CustomerDiff(MethodView):
     @access("customer_or_legal")
     @blp.arguments(DiffArgs, location="query")
     @blp.response(200, DiffSchema)
+    @blp.doc(**operation("customer_or_legal"))
     def get(self, args: dict, org: str, customer_id: int):
-        """What changed in one customer's list between two dates."""
+        """Compare one customer's list between two dates.
+
+        Legal staff, or the customer with its own key, see what was added, removed or
+        changed in the customer's list between `from` and `to`.
+        """
         organization = load_organization(org)
         customer = customers.get_customer(organization, customer_id)
         legal = is_legal(organization)
@@ -202,8 +214,13 @@ class CustomerDiff(MethodView):
 class OrganizationDiff(MethodView):
     @blp.arguments(OrganizationDiffArgs, location="query")
     @blp.response(200, DiffSchema)
+    @blp.doc(**operation("public"))
     def get(self, args: dict, org: str):
-        """What changed in the organization's list between two dates (`per_page`: paged)."""
+        """Compare the public list between two dates.
+
+        Anyone may see what was added, removed or changed in the organization's list between
+        two dates; with `per_page` the answer is paged.
+        """
         organization = load_organization(org)
         per_page = args.get("per_page")
         body = recipients.diff_between(
@@ -218,8 +235,13 @@ class CustomerNotices(MethodView):
     @access("customer_or_legal")
     @blp.arguments(NoticeListArgs, location="query")
     @blp.response(200, NoticeListSchema)
+    @blp.doc(**operation("customer_or_legal"))
     def get(self, args: dict, org: str, customer_id: int):
-        """The notices a customer was given, newest first, with links to answer them."""
+        """List the notices a customer was given.
+
+        Legal staff, or the customer with its own key, read the change notices sent to the
+        customer, newest first, with their deadlines and the links to answer them.
+        """
         organization = load_organization(org)
         customers.get_customer(organization, customer_id)
         stmt = (
@@ -237,8 +259,13 @@ class ChangeNotices(MethodView):
     @access("legal")
     @blp.arguments(NoticeListArgs, location="query")
     @blp.response(200, NoticeListSchema)
+    @blp.doc(**operation("legal"))
     def get(self, args: dict, org: str, change_id: int):
-        """Who was notified of a change, when, what they were asked and what they said."""
+        """List who was notified of a change (legal key).
+
+        Legal staff see every customer notified of the change, when and how (e-mail,
+        webhook), what they were asked and what they answered.
+        """
         organization = load_organization(org)
         change = changes.get_change(organization, change_id)
         stmt = select(Notice).where(Notice.change_id == change.id).order_by(Notice.id)

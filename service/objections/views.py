@@ -6,6 +6,7 @@ from flask import Blueprint as PageBlueprint
 from flask import Response, render_template, request
 from flask.views import MethodView
 
+from service.apidoc import CONSENT_EXAMPLE, OBJECTION_EXAMPLE, RESOLUTION_EXAMPLE, operation
 from service.changes import services as changes
 from service.common import page_body
 from service.errors import Conflict, DomainError, NotFound
@@ -57,8 +58,21 @@ class Objections(MethodView):
     @access("customer")
     @blp.arguments(ObjectionCreateSchema)
     @blp.response(201, ObjectionSchema)
+    @blp.doc(
+        **operation(
+            "customer",
+            {409: "Withdrawn, past the deadline, already answered, or consent is asked."},
+            example=OBJECTION_EXAMPLE,
+        )
+    )
     def post(self, data: dict, org: str, change_id: int):
-        """Object to a change before this customer's deadline (customer key)."""
+        """Object to a change (customer key).
+
+        The customer itself, with its own key, objects to a change it was notified of,
+        before its deadline (GDPR Art. 28(2)); legal staff are told. 409: the change was
+        withdrawn, asks for consent instead, the deadline passed, or the customer already
+        answered.
+        """
         return _file(org, change_id, "objection", data["reason"])
 
 
@@ -67,8 +81,20 @@ class Consents(MethodView):
     @access("customer")
     @blp.arguments(ConsentCreateSchema)
     @blp.response(201, ObjectionSchema)
+    @blp.doc(
+        **operation(
+            "customer",
+            {409: "Withdrawn, already answered, or an objection is asked instead."},
+            example=CONSENT_EXAMPLE,
+        )
+    )
     def post(self, data: dict, org: str, change_id: int):
-        """Consent to or refuse an addition under specific authorisation (customer key)."""
+        """Consent to or refuse an addition (customer key).
+
+        Under specific authorisation the customer itself, with its own key, consents to or
+        refuses a new vendor before it is used. 409: the change was withdrawn, asks for an
+        objection instead, or the customer already answered.
+        """
         kind = "consent" if data["decision"] == "consent" else "refusal"
         return _file(org, change_id, kind, data["reason"])
 
@@ -78,8 +104,13 @@ class ObjectionList(MethodView):
     @access("legal")
     @blp.arguments(ObjectionListArgs, location="query")
     @blp.response(200, ObjectionListSchema)
+    @blp.doc(**operation("legal"))
     def get(self, args: dict, org: str):
-        """Objections, consents and refusals, newest first (legal key)."""
+        """List objections, consents and refusals (legal key).
+
+        Legal staff read every answer customers gave to changes, newest first, filtered by
+        status, kind, change or customer.
+        """
         organization = load_organization(org)
         page, per_page = args.pop("page"), args.pop("per_page")
         items, total = services.list_objections(organization, args, page, per_page)
@@ -91,10 +122,21 @@ class ObjectionResolution(MethodView):
     @access("legal")
     @blp.arguments(ResolutionSchema)
     @blp.response(200, ObjectionSchema)
+    @blp.doc(
+        **operation(
+            "legal",
+            {409: "Not an open objection, or its agreement does not allow rejecting it."},
+            example=RESOLUTION_EXAMPLE,
+        )
+    )
     def post(self, data: dict, org: str, objection_id: int):
-        """Resolve an open objection: upheld by the customer's remedy (exclude the vendor,
-        or the right to terminate), rejected with reasons where its agreement allows it, or
-        an alternative offered and accepted (legal key). The customer is e-mailed."""
+        """Resolve an open objection (legal key).
+
+        Legal staff uphold it by the customer's remedy (the vendor excluded, or the right to
+        terminate), reject it with reasons where the customer's agreement allows it, or
+        record an alternative the customer accepted; the customer is e-mailed. 409: it is
+        not an open objection, or its agreement does not allow rejecting it.
+        """
         organization = load_organization(org)
         objection = services.get_objection(organization, objection_id)
         services.resolve_objection(
@@ -114,8 +156,13 @@ class ObjectionWithdrawal(MethodView):
     @access("customer")
     @blp.arguments(WithdrawalSchema)
     @blp.response(200, ObjectionSchema)
+    @blp.doc(**operation("customer", {409: "There is no open objection to withdraw."}))
     def post(self, data: dict, org: str, objection_id: int):
-        """Withdraw the customer's own open objection (customer key)."""
+        """Withdraw an objection (customer key).
+
+        The customer itself, with its own key, withdraws its open objection. 409: there is
+        no open objection to withdraw.
+        """
         organization = load_organization(org)
         principal = require_customer(organization)
         objection = services.get_objection(organization, objection_id)

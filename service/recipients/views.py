@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from service import clock
+from service.apidoc import ASSESSMENT_EXAMPLE, STALE, VENDOR_EXAMPLE, operation
 from service.common import page_body
 from service.errors import Forbidden, NotFound
 from service.etags import check_if_match, etag_of, with_etag
@@ -37,8 +38,14 @@ blp = Blueprint(
 class Subprocessors(MethodView):
     @blp.arguments(RecipientListArgs, location="query")
     @blp.response(200, RecipientListSchema)
+    @blp.doc(**operation("public"))
     def get(self, args: dict, org: str):
-        """List the recipients in force on `as_of` (today, in the organization's time zone)."""
+        """List the recipients in force on `as_of`.
+
+        Anyone may read the subprocessor list as it stands on `as_of` (today in the
+        organization's time zone by default), filtered by country, mechanism, role or
+        service. Legal staff may also ask for proposed and ended vendors with `status`.
+        """
         organization = load_organization(org)
         legal = is_legal(organization)
         listed = args.pop("status", None) or "on"
@@ -58,8 +65,21 @@ class Subprocessors(MethodView):
     @access("legal")
     @blp.arguments(RecipientCreateSchema)
     @blp.response(201, RecipientSchema)
+    @blp.doc(
+        **operation(
+            "legal",
+            {409: "Another vendor has this name, or one that reads the same."},
+            example=VENDOR_EXAMPLE,
+        )
+    )
     def post(self, data: dict, org: str):
-        """Register a vendor (status `proposed`); announce an `add` change to list it."""
+        """Register a vendor (legal key).
+
+        Legal staff register a recipient with its purpose, data categories and processing
+        locations (each with its transfer mechanism). It starts as `proposed`: announce an
+        `add` change to put it on the list. 409: another vendor has this name, or one that
+        reads the same.
+        """
         organization = load_organization(org)
         principal = require_legal(organization)
         recipient = services.register_recipient(organization, data, actor=principal.actor)
@@ -71,8 +91,14 @@ class Subprocessors(MethodView):
 class Subprocessor(MethodView):
     @blp.arguments(AsOfArgs, location="query")
     @blp.response(200, RecipientSchema)
+    @blp.doc(**operation("public"))
     def get(self, args: dict, org: str, recipient_id: int):
-        """Show one recipient with its locations (proposed ones to legal staff only)."""
+        """Show one recipient with its locations.
+
+        Anyone may read a listed vendor as it stands on `as_of`; proposed and ended ones
+        only legal staff (others get 404). The ETag header is what `If-Match` on PATCH
+        compares.
+        """
         organization = load_organization(org)
         legal = is_legal(organization)
         recipient = services.get_recipient(organization, recipient_id)
@@ -84,8 +110,19 @@ class Subprocessor(MethodView):
     @access("legal")
     @blp.arguments(RecipientPatchSchema)
     @blp.response(200, RecipientSchema)
+    @blp.doc(
+        **operation(
+            "legal", {409: "Another vendor has this name, or one that reads the same.", **STALE}
+        )
+    )
     def patch(self, data: dict, org: str, recipient_id: int):
-        """Edit non-material details; material ones of a public vendor need an `update`."""
+        """Edit a vendor's details (legal key).
+
+        Legal staff edit a vendor. Once it is on the list, material details (purpose, data,
+        locations) change only through an announced `update` change, so customers can
+        object; the rest is edited here. 409: the new name is taken; 412: `If-Match` is
+        stale.
+        """
         organization = load_organization(org)
         principal = require_legal(organization)
         recipient = services.get_recipient(organization, recipient_id)
@@ -101,8 +138,13 @@ class Subprocessor(MethodView):
 class TransferAssessments(MethodView):
     @access("legal")
     @blp.response(200, AssessmentListSchema)
+    @blp.doc(**operation("legal"))
     def get(self, org: str, recipient_id: int):
-        """The vendor's transfer impact assessments, per place, oldest first."""
+        """List a vendor's transfer impact assessments (legal key).
+
+        Legal staff read the transfer impact assessments recorded for each place the vendor
+        processes data in, oldest first.
+        """
         organization = load_organization(org)
         recipient = services.get_recipient(organization, recipient_id)
         items = [assessments.present(a) for a in assessments.list_assessments(recipient)]
@@ -111,9 +153,14 @@ class TransferAssessments(MethodView):
     @access("legal")
     @blp.arguments(AssessmentCreateSchema)
     @blp.response(201, AssessmentSchema)
+    @blp.doc(**operation("legal", example=ASSESSMENT_EXAMPLE))
     def post(self, data: dict, org: str, recipient_id: int):
-        """Record a transfer impact assessment of one place of the vendor (EDPB
-        Recommendations 01/2020): its date, outcome, supplementary measures and review date."""
+        """Record a transfer impact assessment (legal key).
+
+        Legal staff record the assessment of one place of the vendor (EDPB Recommendations
+        01/2020): its date, outcome, supplementary measures and review date. 422: the place
+        is not one of the vendor's.
+        """
         organization = load_organization(org)
         principal = require_legal(organization)
         recipient = services.get_recipient(organization, recipient_id)

@@ -10,6 +10,7 @@ from flask import Response, current_app, render_template, request, send_file
 from flask.views import MethodView
 
 from service import clock
+from service.apidoc import RECORD_EXPORT_EXAMPLE, operation
 from service.customers.services import get_customer
 from service.errors import Conflict
 from service.extensions import db
@@ -110,8 +111,16 @@ class Record(MethodView):
     @blp.arguments(RecordArgs, location="query")
     @blp.response(200, RecordSchema)
     @_as("csv", "xlsx")
+    @blp.doc(
+        **operation("legal", {409: "Too large for one request: POST .../record/exports instead."})
+    )
     def get(self, args: dict, org: str):
-        """The record of processing the processor keeps (Art. 30(2)): JSON, CSV or XLSX."""
+        """Read the record of processing (legal key).
+
+        Legal staff read the record of processing activities the processor keeps (GDPR Art.
+        30(2)) as JSON, CSV or XLSX. 409: the record is too large for one request; ask for
+        an export job instead.
+        """
         organization = load_organization(org)
         day = _day(organization, args)
         form = _format(args.get("format"), ("json", "csv", "xlsx"))
@@ -159,7 +168,13 @@ class RecordExports(MethodView):
     @access("legal")
     @blp.arguments(ExportRequestSchema)
     @blp.response(202, RecordExportSchema)
-    @blp.alt_response(429, description="The organization's exports are at their cap")
+    @blp.doc(
+        **operation(
+            "legal",
+            {429: "The organization's exports are at their cap; see Retry-After."},
+            example=RECORD_EXPORT_EXAMPLE,
+        )
+    )
     def post(self, args: dict, org: str):
         """Build the record (Art. 30(2)) as a file in the background: json, csv or xlsx.
 
@@ -184,8 +199,13 @@ class RecordExports(MethodView):
 class RecordExportJob(MethodView):
     @access("legal")
     @blp.response(200, RecordExportSchema)
+    @blp.doc(**operation("legal"))
     def get(self, org: str, export_id: int):
-        """An export job: status, progress and, when done, a fresh signed download link."""
+        """Show a record export job (legal key).
+
+        Legal staff poll the job: its status, progress and, when done, a fresh signed link
+        to download the file.
+        """
         organization = load_organization(org)
         return _export_body(organization, exports.get_export(organization, export_id))
 
@@ -195,9 +215,13 @@ class RecordExportDownload(MethodView):
     @access("public")
     @blp.arguments(DownloadArgs, location="query")
     @_as("json", "csv", "xlsx")
+    @blp.doc(**operation("public"))
     def get(self, args: dict, org: str, export_id: int):
-        """The export's file, for the holder of its signed link (no key needed): the link
-        is the credential, bound to this export's file, and expires."""
+        """Download a record export through its signed link.
+
+        No key is needed: the signed link is the credential, bound to this export's file,
+        and it expires. Without a valid link every caller gets 404.
+        """
         organization = load_organization(org)
         export, path = exports.file_for(organization, export_id, args["token"])
         return _send(export, path, organization)
@@ -224,8 +248,14 @@ class CustomerAnnex(MethodView):
     @blp.arguments(AnnexArgs, location="query")
     @blp.response(200, AnnexSchema)
     @_as("html")
+    @blp.doc(**operation("customer_or_legal"))
     def get(self, args: dict, org: str, customer_id: int):
-        """The customer's authorised sub-processors: the DPA annex (Annex IV of 2021/915)."""
+        """Read a customer's annex of authorised subprocessors.
+
+        Legal staff, or the customer with its own key, get the annex of the data processing
+        agreement that lists the customer's authorised subprocessors (Annex IV of the
+        clauses of Decision 2021/915), in Polish or English.
+        """
         organization = load_organization(org)
         customer = get_customer(organization, customer_id)
         lang = _lang(args)
@@ -239,8 +269,16 @@ class SccAnnexIII(MethodView):
     @blp.arguments(AnnexArgs, location="query")
     @blp.response(200, AnnexIIISchema)
     @_as("html")
+    @blp.doc(
+        **operation("legal", {409: "The vendor has no processing location under SCC Module 3."})
+    )
     def get(self, args: dict, org: str, recipient_id: int):
-        """Annex III of the Module 3 SCCs signed with this vendor: its own sub-processors."""
+        """Read Annex III of the SCC signed with a vendor (legal key).
+
+        Legal staff get Annex III of the Module 3 standard contractual clauses signed with
+        this vendor: its own subprocessors. 409: the vendor has no place under Module 3 on
+        that date.
+        """
         organization = load_organization(org)
         importer = get_recipient(organization, recipient_id)
         lang = _lang(args)
@@ -252,8 +290,12 @@ class SccAnnexIII(MethodView):
 class Export(MethodView):
     @blp.arguments(ExportArgs, location="query")
     @_as("json", "csv")
+    @blp.doc(**operation("public"))
     def get(self, args: dict, org: str):
-        """The public list in force on `as_of` as a JSON or CSV file (the public page's)."""
+        """Download the public list as a JSON or CSV file.
+
+        Anyone may download the list in force on `as_of`, as on the public page.
+        """
         organization = load_organization(org)
         day = _day(organization, args)
         form = _format(args.get("format"), ("json", "csv"))
@@ -266,8 +308,13 @@ class Export(MethodView):
 class PolicySection(MethodView):
     @blp.arguments(PolicySectionArgs, location="query")
     @_as("text", "markdown", "html")
+    @blp.doc(**operation("public"))
     def get(self, args: dict, org: str):
-        """The privacy policy's recipients and trusted partners section, from the register."""
+        """Read the privacy policy's section on recipients.
+
+        Anyone may get the recipients and trusted partners section of a privacy policy,
+        generated from the register, in Polish or English.
+        """
         organization = load_organization(org)
         section = services.policy_section(organization, _day(organization, args), _lang(args))
         form = _format(args.get("format"), ("text", "markdown", "html"))

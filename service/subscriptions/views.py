@@ -8,6 +8,7 @@ from flask import Response, render_template, request
 from flask.views import MethodView
 from sqlalchemy.exc import IntegrityError
 
+from service.apidoc import SUBSCRIBE_EXAMPLE, operation
 from service.errors import NotFound
 from service.extensions import db
 from service.keys.auth import access, load_organization, require_legal
@@ -40,11 +41,14 @@ class Subscriptions(MethodView):
     @access("public")
     @blp.arguments(SubscribeSchema)
     @blp.response(202, AcceptedSchema)
+    @blp.doc(**operation("public", example=SUBSCRIBE_EXAMPLE))
     def post(self, data: dict, org: str):
-        """Subscribe an address to changes of the list (anyone).
+        """Subscribe an address to changes of the list.
 
-        Always 202 with the same body, so the answer tells nothing about the address; it
-        hears nothing until it confirms through the link mailed to it."""
+        Anyone may subscribe an e-mail address. Always 202 with the same body, so the answer
+        tells nothing about the address; it hears nothing until it confirms through the link
+        mailed to it. 429: too many requests from this client address.
+        """
         organization = load_organization(org)
         try:
             services.subscribe(organization, data["email"], data["locale"])
@@ -57,10 +61,13 @@ class Subscriptions(MethodView):
     @access("legal")
     @blp.arguments(ErasureRequestSchema)
     @blp.response(200, ErasureSchema)
+    @blp.doc(**operation("legal"))
     def delete(self, data: dict, org: str):
-        """Erase an address on its owner's request (legal key).
+        """Erase a subscribed address on its owner's request (legal key).
 
-        Only its hash stays, on the suppression list; it is never written to again."""
+        Legal staff erase an address (GDPR Art. 17); only its hash stays, on the suppression
+        list, so it is never written to again.
+        """
         organization = load_organization(org)
         principal = require_legal(organization)
         existed = services.erase(organization, address=data["email"], actor=principal.actor)
