@@ -8,11 +8,12 @@ written, and no second table of names can drift from the first.
 from __future__ import annotations
 
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 from functools import cache
+from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime, get_timezone_name
 from babel.numbers import format_decimal
 
 # English legal texts follow EU usage (5 December 2026), not the US one (December 5, 2026).
@@ -29,6 +30,25 @@ def _locale(lang: str) -> Locale:
 def day(value: date, lang: str) -> str:
     """A date written out as a legal text writes it: '5 grudnia 2026 r.', '5 December 2026'."""
     return format_date(value, format="long", locale=_locale(lang)) + DATE_SUFFIX.get(lang, "")
+
+
+def local(value: datetime, timezone: str) -> datetime:
+    """An instant on the wall clock of `timezone` (an IANA name, e.g. Europe/Warsaw)."""
+    return value.astimezone(ZoneInfo(timezone))
+
+
+def zone(value: datetime, lang: str) -> str:
+    """The zone of a local instant, named: 'czas środkowoeuropejski standardowy, CET'."""
+    name = get_timezone_name(value, width="long", locale=_locale(lang))
+    return f"{name}, {format_datetime(value, 'zzz', locale=_locale(lang))}"
+
+
+def moment(value: datetime, timezone: str, lang: str) -> str:
+    """An instant as a person in `timezone` reads it, with the zone named:
+    '19 grudnia 2026 r., 14:30 (czas środkowoeuropejski standardowy, CET)'."""
+    at = local(value, timezone)
+    clock_time = format_datetime(at, "HH:mm", locale=_locale(lang))
+    return f"{day(at.date(), lang)}, {clock_time} ({zone(at, lang)})"
 
 
 def country(code: str, lang: str) -> str:

@@ -145,6 +145,12 @@ def test_bookero_public_list_shows_payment_controllers_with_locations(client, se
     assert "Google Ireland Limited" not in entities
 
 
+def test_bookero_is_known_by_its_brand(ctx, seeded):
+    org = db.session.scalar(select(Organization).where(Organization.slug == "bookero"))
+    assert org.brand == "Bookero"
+    assert org.known_as == "Bookero (SAFI STUDIO Paweł Nowakowski)"
+
+
 def test_bugsnag_transfer_rests_on_module_3_sccs(client, seeded):
     bugsnag = by_name(client.get("/api/v1/orgs/bookero/subprocessors"))["Bugsnag"]
     assert (bugsnag["country"], bugsnag["role"]) == ("US", "subprocessor")

@@ -79,8 +79,8 @@ def test_messages_have_language_headers_and_a_working_link(client, world, setup,
     polish, english = by_address["c2-pl@salon.example"], by_address["c1-en@salon.example"]
     assert polish["Content-Language"] == "pl"
     assert english["Content-Language"] == "en"
-    assert "Zmiana podprocesorów" in polish["Subject"]
-    assert "Subprocessor change" in english["Subject"]
+    assert "zmiana dalszych podmiotów przetwarzających" in polish["Subject"]
+    assert "subprocessor change" in english["Subject"]
     assert polish["Reply-To"].addresses[0].addr_spec == "dpo@bookero.example"
     assert polish["From"].addresses[0].display_name == "bookero sp. z o.o."
     assert polish["Message-ID"].startswith("<")

@@ -120,8 +120,20 @@ def test_prepared_messages_equal_the_standard_ones(
 @pytest.mark.parametrize(
     ("deadline", "shown"),
     [
-        (datetime(2027, 3, 28, 0, 30, tzinfo=UTC), "2027-03-28 01:30 CET"),
-        (datetime(2027, 3, 28, 21, 59, tzinfo=UTC), "2027-03-28 23:59 CEST"),
+        (
+            datetime(2027, 3, 28, 0, 30, tzinfo=UTC),
+            {
+                "pl": "28 marca 2027 r., 01:30 (czas środkowoeuropejski standardowy, CET)",
+                "en": "28 March 2027, 01:30 (Central European Standard Time, CET)",
+            },
+        ),
+        (
+            datetime(2027, 3, 28, 21, 59, tzinfo=UTC),
+            {
+                "pl": "28 marca 2027 r., 23:59 (czas środkowoeuropejski letni, CEST)",
+                "en": "28 March 2027, 23:59 (Central European Summer Time, CEST)",
+            },
+        ),
     ],
 )
 def test_the_deadline_is_shown_in_the_organizations_zone_by_both_builders(
@@ -135,9 +147,10 @@ def test_the_deadline_is_shown_in_the_organizations_zone_by_both_builders(
         fast_cache: dict = {}
         for delivery in db.session.scalars(select(Delivery).order_by(Delivery.id)):
             for message in (prepared.build(delivery, fast_cache), messages.build(delivery, {})):
+                parsed = _parsed(message)
                 for kind in ("plain", "html"):
-                    body = _parsed(message).get_body((kind,)).get_content()
-                    assert shown in body, kind
+                    body = parsed.get_body((kind,)).get_content()
+                    assert shown[parsed["Content-Language"]] in body, kind
                     assert "UTC" not in body, kind
 
 

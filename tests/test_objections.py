@@ -428,7 +428,7 @@ def test_the_consent_page_asks_and_a_refusal_is_recorded(desk, mailer_change, cl
     html = page.get_data(as_text=True)
     buttons = re.findall(r'<button[^>]*name="decision"[^>]*value="(\w+)"', html)
     assert buttons == ["consent", "refuse"]
-    assert "Zgoda na nowego podprocesora" in html
+    assert "Zgoda na dalszy podmiot przetwarzający" in html
     assert desk.objections()["total"] == 0
 
     done = client.post(path, data={"decision": "refuse", "reason": "Not now"})
@@ -458,7 +458,7 @@ def test_the_objection_page_offers_one_button(desk, mailer_change, client):
     path = desk.link_path(notice_for(desk, "EXCL", mailer_change["id"]))
     html = client.get(path).get_data(as_text=True)
     assert re.findall(r'name="decision"[^>]*value="(\w+)"', html) == ["object"]
-    assert "Sprzeciw można zgłosić do" in html
+    assert "Termin na zgłoszenie sprzeciwu" in html
 
 
 @pytest.mark.parametrize("decision", ["", "approve", "objection", "consent", "refuse", "x" * 10000])

@@ -8,14 +8,14 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import feedparser
 import pytest
 from sqlalchemy import event, select, update
 from werkzeug.http import http_date
 
-from service import clock
+from service import clock, i18n
 from service.changes.models import Change
 from service.extensions import db
 from service.organizations.models import Organization
@@ -96,7 +96,8 @@ def test_page_shows_list_upcoming_changes_changelog_form_and_links(client, world
     current, _, rest = html.partition('id="upcoming"')
     assert "Stripe, Inc." not in current
     upcoming, _, changelog = rest.partition('id="changelog"')
-    assert "Addition: Stripe (effective " + world.day(org, 10) + ")" in upcoming
+    stripe_day = date.fromisoformat(world.day(org, 10))
+    assert f"Addition: Stripe (from {i18n.day(stripe_day, 'en')})" in upcoming
     assert changelog.count("<h3>") == 2
     assert f'<li id="change-{stripe_change}">' in changelog
     # The form, the feeds, the switch; nothing inline, nothing external.
@@ -257,8 +258,9 @@ def test_atom_feed_is_valid_with_one_entry_per_change(client, world, org, legal)
     assert feed.feed.language == "en"
     assert len(feed.entries) == 2
     newest, oldest = feed.entries
-    assert newest.title == f"Withdrawn: Addition: Later (effective {world.day(org, 5)})"
-    assert "Reason: Cheaper & <better>" in newest.summary
+    later_day = i18n.day(date.fromisoformat(world.day(org, 5)), "en")
+    assert newest.title == f"Withdrawn: Addition: Later (from {later_day})"
+    assert "Reason for the change: Cheaper & <better>" in newest.summary
     assert "No longer needed" in newest.summary
     assert newest.id.endswith(f":bookero/changes/{change['id']}")
     assert newest.link.endswith(f"#change-{change['id']}")

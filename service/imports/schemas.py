@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import (
+    INCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 from service.common import line, text
 from service.customers.schemas import CustomerCreateSchema
@@ -221,6 +229,12 @@ class RowErrorSchema(Schema):
 
 
 class RowErrorsSchema(Schema):
+    """Row errors of a refused file; a refused query parameter (or body that is no file)
+    is named by its own key instead, as in every other 422."""
+
+    class Meta:
+        unknown = INCLUDE  # documents `additionalProperties`: those other keys
+
     rows = fields.List(fields.Nested(RowErrorSchema))
     columns = fields.List(
         fields.String(), metadata={"description": "CSV header problems: unknown or missing"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email.policy
 import email.utils
-from datetime import timedelta
 from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 
@@ -21,13 +20,13 @@ from service.customers.services import effective_terms
 from service.extensions import db
 from service.mail.senders import PermanentFailure
 from service.mail.texts import TEXTS
+from service.notices import presenting
 from service.notices.links import answer_url
 from service.objections.models import Objection
 from service.organizations.models import Organization
 from service.outbox.models import Delivery
 from service.portal import services as portal
 from service.public import services as public
-from service.recipients import services as recipients
 from service.subscriptions import links as subscription_links
 from service.subscriptions import services as subscriptions
 
@@ -76,33 +75,24 @@ def _mailbox(display: str, address: str) -> Address:
 
 
 def _change_context(
-    org: Organization, notice: Notice | None, change: Change, lang: str, cache: dict | None = None
+    org: Organization,
+    notice: Notice | None,
+    change: Change,
+    lang: str,
+    cache: dict | None = None,
+    terms: dict | None = None,
 ) -> dict:
-    vendor = change.recipient
-    day = change.effective_on
-    # A removed vendor is described as it was on its last day on the list.
-    seen_on = day - timedelta(days=1) if change.kind == "remove" else day
-    # The same for every message of a batch: presented once (a dozen relationships read).
-    key = ("vendor", vendor.id, seen_on)
-    cache = {} if cache is None else cache
-    if key not in cache:
-        cache[key] = recipients.present(vendor, seen_on, legal=False)
-    shown = cache[key]
-    # The safeguards as the compliance status of the effective date lets them be stated.
-    places_key = ("places", vendor.id, seen_on, lang)
-    if places_key not in cache:
-        cache[places_key] = public.recipient_places(vendor, seen_on, lang)
+    """The change as the reader's agreement makes it (service.notices.presenting), and the
+    links: its answer link and the public list, where the reader sees what is in force."""
+    presented = presenting.present(org, change, lang, notice=notice, terms=terms, cache=cache)
     context = {
-        "places": cache[places_key],
-        "risk_note": public.risk_note(cache[places_key], lang),
+        "p": presented,
+        "change_words": presenting.labels(lang),
+        "facts": presenting.as_text(presented),
         "change": change,
-        "vendor": shown,
-        "replaces": change.replaces,
-        "purpose": i18n.text_in(lang, pl=shown["purpose_pl"], en=shown["purpose_en"]),
-        "categories": shown["data_categories_pl"] if lang == "pl" else shown["data_categories_en"],
         "notice": notice,
         "answer_url": None,
-        "list_url": f"{_base()}/api/v1/orgs/{org.slug}/subprocessors?as_of={day.isoformat()}",
+        "list_url": public.page_url(_base(), org, lang),
     }
     if notice is not None and notice.response != "none" and notice.withdrawn_at is None:
         context["answer_url"] = answer_url(org, notice)
@@ -118,17 +108,22 @@ def _subscriber_context(org: Organization, item, delivery: Delivery, lang: str, 
     context = {"unsubscribe_url": subscription_links.unsubscribe_url(org, subscription)}
     if item.topic == subscriptions.CONFIRM_TOPIC:
         context["confirm_url"] = subscription_links.confirm_url(org, subscription)
-        context["fmt"] = {"org": org.legal_name}
+        context["fmt"] = {"org": org.brand}
         return context
     change = db.session.get(Change, item.payload["change_id"])
     context |= _change_context(org, None, change, lang)
     context["list_unsubscribe"] = context["unsubscribe_url"]
-    context["fmt"] = {
-        "org": org.legal_name,
-        "kind": t["kinds"][change.kind],
-        "date": change.effective_on.isoformat(),
-    }
+    context["fmt"] = change_subject_fields(org, change, lang, t)
     return context
+
+
+def change_subject_fields(org: Organization, change: Change, lang: str, t: dict) -> dict:
+    """The subject's words of a change: the brand, the kind and the date written out."""
+    return {
+        "org": org.brand,
+        "kind": t["kinds"][change.kind],
+        "date": i18n.day(change.effective_on, lang),
+    }
 
 
 def _agreement_context(org: Organization, item, delivery: Delivery, lang: str) -> dict:
@@ -158,7 +153,7 @@ def _agreement_context(org: Organization, item, delivery: Delivery, lang: str) -
         ),
         "text_url": f"{_base()}/orgs/{org.slug}/agreement/versions/{label}?lang={row.language}",
         "portal_url": portal.sign_in_page_url(org, delivery.address, lang),
-        "fmt": {"version": label, "date": row.effective_on.isoformat()},
+        "fmt": {"version": label, "date": i18n.day(row.effective_on, lang)},
     }
 
 
@@ -171,7 +166,7 @@ def _outcome_context(org: Organization, item, delivery: Delivery, lang: str, t: 
         "change": change,
         "vendor": {"name": change.recipient.name},
         "outcome_text": t["outcomes"][objection.resolution].format(
-            day=(objection.termination_on or change.effective_on).isoformat()
+            day=i18n.day(objection.termination_on or change.effective_on, lang)
         ),
         "portal_url": portal.sign_in_page_url(org, delivery.address, lang),
         "fmt": {"outcome": t["outcome_subjects"][objection.resolution]},
@@ -183,8 +178,8 @@ def _base() -> str:
 
 
 def _subject(topic: str, t: dict, context: dict) -> str:
-    vendor = context.get("vendor") or {}
-    return one_line(t["subjects"][topic].format(vendor=vendor.get("name", ""), **context["fmt"]))
+    vendor = context["p"].vendor if "p" in context else (context.get("vendor") or {}).get("name")
+    return one_line(t["subjects"][topic].format(vendor=vendor or "", **context["fmt"]))
 
 
 def build(delivery: Delivery, cache: dict | None = None) -> EmailMessage:
@@ -195,15 +190,16 @@ def build(delivery: Delivery, cache: dict | None = None) -> EmailMessage:
     lang = delivery.locale if delivery.locale in TEXTS else "en"
     t = TEXTS[lang]
     context: dict = {"org": org, "t": t, "lang": lang, "topic": item.topic, "fmt": {}}
+    context["day"] = lambda value: i18n.day(value, lang)  # dates written out, as in letters
     if item.topic.startswith("change."):
         change = db.session.get(Change, item.payload["change_id"])
         notice = db.session.get(Notice, delivery.notice_id) if delivery.notice_id else None
-        context |= _change_context(org, notice, change, lang, cache)
-        context["fmt"] = {"kind": t["kinds"][change.kind], "date": change.effective_on.isoformat()}
+        terms = effective_terms(org, notice.customer.agreement) if notice is not None else None
+        context |= _change_context(org, notice, change, lang, cache, terms)
+        context["fmt"] = change_subject_fields(org, change, lang, t)
         if notice is not None:
-            customer = notice.customer
-            context["customer"] = customer
-            context["terms"] = effective_terms(org, customer.agreement)
+            context["customer"] = notice.customer
+            context["terms"] = terms
             context["portal_url"] = portal.sign_in_page_url(org, delivery.address, lang)
     elif item.topic in agreements.TOPICS:
         context |= _agreement_context(org, item, delivery, lang)
@@ -224,7 +220,7 @@ def build(delivery: Delivery, cache: dict | None = None) -> EmailMessage:
         context["sign_in_url"] = portal.sign_in_link(org, portal.issue_token(sign_in))
         context["customer"] = sign_in.customer
         context["minutes"] = current_app.config["PORTAL_SIGN_IN_MAX_AGE_MINUTES"]
-        context["fmt"] = {"org": org.legal_name}
+        context["fmt"] = {"org": org.brand}
     elif item.topic == "alert.legal":
         context |= {"alert": item.payload, "alert_text": t["alerts"][item.payload["kind"]]}
         context["fmt"] = {"alert": t["alerts"][item.payload["kind"]]}
@@ -233,10 +229,10 @@ def build(delivery: Delivery, cache: dict | None = None) -> EmailMessage:
     template = item.topic.split(".")[0]
     message = EmailMessage(policy=POLICY)
     message["Subject"] = _subject(item.topic, t, context)
-    message["From"] = _mailbox(org.legal_name, current_app.config["MAIL_FROM"])
+    message["From"] = _mailbox(org.brand, current_app.config["MAIL_FROM"])
     message["To"] = _mailbox("", delivery.address)
     reply_to = org.legal_contact_email or org.contact_email
-    message["Reply-To"] = _mailbox(org.legal_name, reply_to)
+    message["Reply-To"] = _mailbox(org.brand, reply_to)
     message["Date"] = email.utils.formatdate(usegmt=True)
     message["Message-ID"] = delivery.message_id
     # Contractual notices cannot be unsubscribed from: no List-Unsubscribe here, on purpose.

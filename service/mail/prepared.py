@@ -21,17 +21,18 @@ import email
 import email.utils
 import re
 import secrets
-from datetime import datetime, tzinfo
 from email.message import EmailMessage
 
 from flask import current_app, render_template
 from markupsafe import escape
 
 from service.changes.models import Change, Notice
+from service.customers.services import effective_terms
 from service.extensions import db
 from service.mail import messages
 from service.mail.senders import PreparedMessage
 from service.mail.texts import TEXTS
+from service.notices import presenting
 from service.notices.links import answer_url
 from service.organizations.models import Organization
 from service.outbox.models import Delivery
@@ -46,9 +47,6 @@ _MESSAGE_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+>
 # Markers in the rendered templates: random per process, so no stored text can forge one.
 _TOKEN = secrets.token_hex(12)
 _URL = f"DPA{_TOKEN}URL"
-_DEADLINE = f"DPA{_TOKEN}D"
-# Deadline formats recorded while rendering: (strftime format, zone it is shown in).
-Formats = list[tuple[str, tzinfo | None]]
 _PORTAL = f"DPA{_TOKEN}PORTAL"
 
 
@@ -63,29 +61,13 @@ class _Refuse:
         raise NotPrepared(name)
 
 
-class _DeadlineSlot:
-    """The objection deadline: `astimezone` and `strftime` record the zone and the format
-    (as `clock.local_moment` uses them) and leave a marker."""
-
-    def __init__(self, formats: Formats, zone: tzinfo | None = None):
-        self._formats, self._zone = formats, zone
-
-    def astimezone(self, zone: tzinfo) -> _DeadlineSlot:
-        return _DeadlineSlot(self._formats, zone)
-
-    def strftime(self, fmt: str) -> str:
-        self._formats.append((fmt, self._zone))
-        return f"{_DEADLINE}{len(self._formats) - 1}X"
-
-
 class _NoticeSlot:
-    def __init__(self, notice: Notice, formats: Formats) -> None:
+    """What the templates may read of a notice: the fields its variant fixes."""
+
+    def __init__(self, notice: Notice) -> None:
         self.response = notice.response
         self.withdrawn_at = notice.withdrawn_at
         self.post_hoc = notice.post_hoc
-        self.objection_deadline = (
-            _DeadlineSlot(formats) if notice.objection_deadline is not None else None
-        )
 
     def __getattr__(self, name: str) -> object:
         raise NotPrepared(name)
@@ -94,8 +76,8 @@ class _NoticeSlot:
 class _Template:
     """A change's message in one language, rendered once with markers."""
 
-    def __init__(self, head: bytes, text: str, html: str, formats: Formats, lang: str) -> None:
-        self.head, self.text, self.html, self.formats = head, text, html, formats
+    def __init__(self, head: bytes, text: str, html: str, lang: str) -> None:
+        self.head, self.text, self.html = head, text, html
         self.boundary = f"===============dpa{secrets.token_hex(8)}=="
         self.tail = (
             f"MIME-Version: 1.0\r\nContent-Type: multipart/alternative;\r\n "
@@ -111,15 +93,23 @@ def _qp(text: str) -> bytes:
 
 
 def _prepare(
-    org: Organization, change: Change, notice: Notice | None, item, lang: str, cache: dict
+    org: Organization,
+    change: Change,
+    notice: Notice | None,
+    terms: dict | None,
+    item,
+    lang: str,
+    cache: dict,
 ) -> _Template:
+    """Render the message of the first notice of a variant (`presenting.variant`): every
+    notice of the variant reads the same but for the markers."""
     t = TEXTS[lang]
-    formats: Formats = []
     context: dict = {"org": org, "t": t, "lang": lang, "topic": item.topic, "fmt": {}}
-    context |= messages._change_context(org, None, change, lang, cache)
-    context["fmt"] = {"kind": t["kinds"][change.kind], "date": change.effective_on.isoformat()}
+    context |= messages._change_context(org, notice, change, lang, cache, terms)
+    context["answer_url"] = None
+    context["fmt"] = messages.change_subject_fields(org, change, lang, t)
     if notice is not None:
-        context["notice"] = _NoticeSlot(notice, formats)
+        context["notice"] = _NoticeSlot(notice)
         if notice.response != "none" and notice.withdrawn_at is None:
             context["answer_url"] = _URL
         context["customer"] = context["terms"] = _Refuse()
@@ -129,13 +119,11 @@ def _prepare(
     html = render_template("mail/change.html", **context)
     shared = EmailMessage(policy=messages.POLICY)
     shared["Subject"] = messages._subject(item.topic, t, context)
-    shared["From"] = messages._mailbox(org.legal_name, current_app.config["MAIL_FROM"])
-    shared["Reply-To"] = messages._mailbox(
-        org.legal_name, org.legal_contact_email or org.contact_email
-    )
+    shared["From"] = messages._mailbox(org.brand, current_app.config["MAIL_FROM"])
+    shared["Reply-To"] = messages._mailbox(org.brand, org.legal_contact_email or org.contact_email)
     shared["Auto-Submitted"] = "auto-generated"
     head = shared.as_bytes(policy=email.policy.SMTP).split(b"\r\n\r\n", 1)[0] + b"\r\n"
-    return _Template(head, text, html, formats, lang)
+    return _Template(head, text, html, lang)
 
 
 def _fill(template: str, values: dict[str, str], html: bool) -> str:
@@ -158,18 +146,14 @@ def build(delivery: Delivery, cache: dict) -> EmailMessage | PreparedMessage:
     change = db.session.get(Change, item.payload["change_id"])
     notice = db.session.get(Notice, delivery.notice_id) if delivery.notice_id else None
     lang = delivery.locale if delivery.locale in TEXTS else "en"
-    variant = None
+    variant = terms = None
     if notice is not None:
-        variant = (
-            notice.response,
-            notice.withdrawn_at is None,
-            notice.objection_deadline is None,
-            notice.post_hoc,
-        )
+        terms = effective_terms(org, notice.customer.agreement)  # loaded with the batch
+        variant = presenting.variant(org, change, notice, terms)
     key = ("prepared", item.id, lang, variant)
     if key not in cache:
         try:
-            cache[key] = _prepare(org, change, notice, item, lang, cache)
+            cache[key] = _prepare(org, change, notice, terms, item, lang, cache)
         except NotPrepared:
             cache[key] = None
     prepared: _Template | None = cache[key]
@@ -179,12 +163,6 @@ def build(delivery: Delivery, cache: dict) -> EmailMessage | PreparedMessage:
     if notice is not None:
         if _URL in prepared.text or _URL in prepared.html:
             values[_URL] = answer_url(org, notice)
-        deadline: datetime | None = notice.objection_deadline
-        for n, (fmt, zone) in enumerate(prepared.formats):
-            assert deadline is not None
-            values[f"{_DEADLINE}{n}X"] = (deadline.astimezone(zone) if zone else deadline).strftime(
-                fmt
-            )
         values[_PORTAL] = sign_in_page_url(org, address, lang)
     boundary = prepared.boundary.encode("ascii")
     data = b"".join(

@@ -5,16 +5,21 @@ from __future__ import annotations
 TEXTS: dict[str, dict] = {
     "pl": {
         "subjects": {
-            "change.announced": "Zmiana podprocesorów: {kind}: {vendor} od {date}",
-            "change.withdrawn": "Odwołana zmiana podprocesorów: {vendor}",
-            "change.reminder": "Przypomnienie: {kind}: {vendor} od {date}",
+            "change.announced": "{org}: zmiana dalszych podmiotów przetwarzających: {kind}: "
+            "{vendor} od {date}",
+            "change.withdrawn": "{org}: odwołana zmiana dalszych podmiotów przetwarzających: "
+            "{vendor}",
+            "change.reminder": "{org}: przypomnienie: {kind}: {vendor} od {date}",
             "answer.receipt": "Potwierdzenie: {answer}",
             "objection.resolved": "Sprzeciw wobec {vendor}: {outcome}",
             "alert.legal": "[DPA Registry] {alert}",
-            "subscription.confirm": "Potwierdź subskrypcję zmian podprocesorów: {org}",
+            "subscription.confirm": "Potwierdź subskrypcję zmian dalszych podmiotów "
+            "przetwarzających: {org}",
             "portal.sign_in": "Link do logowania: portal klienta {org}",
-            "subscribers.announced": "{org}: zmiana podprocesorów: {kind}: {vendor} od {date}",
-            "subscribers.withdrawn": "{org}: odwołana zmiana podprocesorów: {vendor}",
+            "subscribers.announced": "{org}: zmiana dalszych podmiotów przetwarzających: {kind}: "
+            "{vendor} od {date}",
+            "subscribers.withdrawn": "{org}: odwołana zmiana dalszych podmiotów przetwarzających: "
+            "{vendor}",
             "agreement.published": "Nowa wersja umowy powierzenia ({version}) od {date}",
             "agreement.reminder": "Przypomnienie: akceptacja umowy powierzenia ({version})",
         },
@@ -40,30 +45,20 @@ TEXTS: dict[str, dict] = {
             "audit_digest": "Dzienny skrót dziennika zdarzeń (zachowaj tę wiadomość)",
         },
         "greeting": "Dzień dobry,",
-        "intro": "informujemy o planowanej zmianie listy podmiotów przetwarzających "
-        "(podprocesorów), którym {org} powierza dane osobowe Państwa klientów.",
-        "withdrawn_intro": "zapowiedziana zmiana listy podprocesorów została odwołana:",
-        "urgent_line": "Zmiana pilna (klauzula zastąpienia w sytuacji nadzwyczajnej w Państwa "
-        "umowie powierzenia), z krótszym okresem zawiadomienia. Powód:",
+        "intro": "informujemy o planowanej zmianie listy dalszych podmiotów przetwarzających i "
+        "odbiorców, którym {org} powierza dane osobowe Państwa klientów.",
+        "withdrawn_intro": "zapowiedziana zmiana listy dalszych podmiotów przetwarzających została "
+        "odwołana:",
         "post_hoc_note": "Sprzeciw mogą Państwo zgłosić także po wejściu zmiany w życie, do "
         "terminu podanego niżej. Do czasu rozpatrzenia sprzeciwu dalszy podmiot przetwarzający "
         "nie przetwarza Państwa danych, a przysługuje Państwu środek przewidziany w umowie.",
-        "leaves_you": "{new} nie będzie przetwarzać Państwa danych (usługi, z których Państwo "
-        "korzystają, są poza jego zakresem), a {old} przestaje je przetwarzać: informujemy "
-        "o tym bez potrzeby odpowiedzi.",
-        "reminder_intro": "przypominamy o zbliżającej się zmianie listy podprocesorów:",
+        "reminder_intro": "przypominamy o zbliżającej się zmianie listy dalszych podmiotów "
+        "przetwarzających:",
         "vendor": "Podmiot",
-        "legal_entity": "Nazwa prawna",
-        "role": "Rola",
-        "purpose": "Cel",
-        "categories": "Kategorie danych",
-        "locations": "Miejsca przetwarzania i podstawa transferu",
-        "replaces": "Zastępuje",
         "effective": "Data wejścia w życie",
-        "deadline": "Termin na zgłoszenie sprzeciwu",
         "object_cta": "Aby zgłosić sprzeciw, otwórz link:",
         "consent_cta": "Zmiana wymaga Państwa zgody. Aby wyrazić zgodę lub odmówić, otwórz link:",
-        "list": "Aktualna lista podprocesorów",
+        "list": "Aktualna lista dalszych podmiotów przetwarzających i zapowiedziane zmiany",
         "contacts": "Ta wiadomość jest zawiadomieniem umownym i nie można się z niej wypisać. "
         "Adresy i język zawiadomień zmienią Państwo w portalu klienta albo odpowiadając na tę "
         "wiadomość.",
@@ -91,13 +86,14 @@ TEXTS: dict[str, dict] = {
             "Rozwiązanie:",
         },
         "alert_intro": "zdarzenie wymagające uwagi:",
-        "subscriber_intro": "{org} zapowiada zmianę listy podmiotów przetwarzających "
-        "(podprocesorów):",
-        "subscriber_withdrawn_intro": "{org} odwołuje zapowiedzianą zmianę listy podprocesorów:",
+        "subscriber_intro": "{org} zapowiada zmianę listy dalszych podmiotów przetwarzających "
+        "i odbiorców danych osobowych:",
+        "subscriber_withdrawn_intro": "{org} odwołuje zapowiedzianą zmianę listy dalszych "
+        "podmiotów przetwarzających:",
         "subscriber_footer": "Otrzymujesz tę wiadomość, bo zapisałeś(-aś) się na informacje o "
         "zmianach. Aby się wypisać lub usunąć swój adres, otwórz link:",
         "confirm_intro": "ktoś (zapewne Ty) poprosił o wiadomości o zmianach listy "
-        "podprocesorów {org}. Aby potwierdzić subskrypcję, otwórz link:",
+        "dalszych podmiotów przetwarzających {org}. Aby potwierdzić subskrypcję, otwórz link:",
         "confirm_ignore": "Jeśli to nie Ty, zignoruj tę wiadomość: bez potwierdzenia nie "
         "wyślemy nic więcej. Aby nikt więcej nie mógł zapisać tego adresu, otwórz link:",
         "agreement_intro": "{org} publikuje nową wersję umowy powierzenia przetwarzania danych "
@@ -116,17 +112,12 @@ TEXTS: dict[str, dict] = {
         "sign_in_expiry": "Link działa jeden raz, przez {minutes} minut.",
         "sign_in_ignore": "Jeśli to nie Ty, zignoruj tę wiadomość: bez linku nikt się nie "
         "zaloguje.",
-        "roles": {
-            "subprocessor": "podprocesor (art. 28 ust. 4 RODO)",
-            "independent_controller": "odrębny administrator",
-            "joint_controller": "współadministrator",
-        },
     },
     "en": {
         "subjects": {
-            "change.announced": "Subprocessor change: {kind}: {vendor} from {date}",
-            "change.withdrawn": "Subprocessor change withdrawn: {vendor}",
-            "change.reminder": "Reminder: {kind}: {vendor} from {date}",
+            "change.announced": "{org}: subprocessor change: {kind}: {vendor} from {date}",
+            "change.withdrawn": "{org}: subprocessor change withdrawn: {vendor}",
+            "change.reminder": "{org}: reminder: {kind}: {vendor} from {date}",
             "answer.receipt": "Receipt: {answer}",
             "objection.resolved": "Your objection to {vendor}: {outcome}",
             "alert.legal": "[DPA Registry] {alert}",
@@ -164,27 +155,15 @@ TEXTS: dict[str, dict] = {
         "intro": "we are giving you notice of an intended change of the subprocessors to which "
         "{org} entrusts the personal data of your clients.",
         "withdrawn_intro": "the announced change of subprocessors has been withdrawn:",
-        "urgent_line": "This change is urgent (the emergency replacement clause of your data "
-        "processing agreement), with shortened notice. Why:",
         "post_hoc_note": "You may object even after the change takes effect, until the "
         "deadline below. Until your objection is resolved the subprocessor does not process "
         "your data, and the remedy of your agreement applies.",
-        "leaves_you": "{new} will not process your data (the services you use are outside its "
-        "scope), and {old} stops processing it: this is for your information, no answer is "
-        "needed.",
         "reminder_intro": "a reminder of an upcoming change of subprocessors:",
         "vendor": "Vendor",
-        "legal_entity": "Legal entity",
-        "role": "Role",
-        "purpose": "Purpose",
-        "categories": "Data categories",
-        "locations": "Processing locations and transfer mechanism",
-        "replaces": "Replaces",
         "effective": "Takes effect on",
-        "deadline": "Objection deadline",
         "object_cta": "To object, open this link:",
         "consent_cta": "This change needs your consent. To consent or refuse, open this link:",
-        "list": "Current list of subprocessors",
+        "list": "The current list of subprocessors and the changes announced",
         "contacts": "This is a contractual notice and cannot be unsubscribed from. To change the "
         "addresses or language of notices, use the customer portal or reply to this message.",
         "receipt_intro": "we confirm receipt of your answer:",
@@ -233,10 +212,5 @@ TEXTS: dict[str, dict] = {
         "sign_in_expiry": "The link works once, for {minutes} minutes.",
         "sign_in_ignore": "If it was not you, ignore this message: nobody signs in without the "
         "link.",
-        "roles": {
-            "subprocessor": "subprocessor (GDPR Art. 28(4))",
-            "independent_controller": "independent controller",
-            "joint_controller": "joint controller",
-        },
     },
 }

@@ -12,6 +12,7 @@ from service.common import page_body
 from service.errors import Conflict, DomainError, NotFound
 from service.extensions import db
 from service.keys.auth import access, actor, load_organization, require_customer
+from service.notices import presenting
 from service.notices.links import read_answer_token
 from service.objections import services
 from service.objections.schemas import (
@@ -179,8 +180,8 @@ class ObjectionWithdrawal(MethodView):
 
 TEXTS = {
     "pl": {
-        "title_objection": "Sprzeciw wobec zmiany podprocesora",
-        "title_consent": "Zgoda na nowego podprocesora",
+        "title_objection": "Sprzeciw wobec zmiany dalszego podmiotu przetwarzającego",
+        "title_consent": "Zgoda na dalszy podmiot przetwarzający",
         "effective": "Zmiana obowiązuje od",
         "deadline": "Sprzeciw można zgłosić do",
         "reason": "Uzasadnienie (opcjonalnie)",
@@ -271,6 +272,7 @@ def answer_page(org: str, token: str) -> Response:
         "t": TEXTS[lang],
         "lang": lang,
         "open_objection": services.open_objection_of(notice),
+        **presenting.for_notice(organization, notice, lang),
     }
     if not acts():
         return _page("answers/ask.html", **context)

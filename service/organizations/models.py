@@ -35,6 +35,8 @@ class Organization(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     legal_name: Mapped[str] = mapped_column(String(300))
+    # The brand customers know ("Bookero"), beside the legal name that contracts carry.
+    display_name: Mapped[str | None] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(String(500), default="")
     country: Mapped[str] = mapped_column(String(2))
     contact_email: Mapped[str] = mapped_column(String(320))
@@ -58,6 +60,18 @@ class Organization(db.Model):
     services: Mapped[list[Service]] = relationship(
         back_populates="organization", order_by="Service.slug"
     )
+
+    @property
+    def brand(self) -> str:
+        """The name customers know the organization by."""
+        return self.display_name or self.legal_name
+
+    @property
+    def known_as(self) -> str:
+        """'Bookero (SAFI STUDIO Paweł Nowakowski)': the brand, and who the party is."""
+        if self.display_name and self.display_name != self.legal_name:
+            return f"{self.display_name} ({self.legal_name})"
+        return self.legal_name
 
 
 class Service(db.Model):

@@ -4,7 +4,7 @@ from zoneinfo import available_timezones
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from service.common import ApiSchema, Country, required_line, text
+from service.common import ApiSchema, Country, line, required_line, text
 from service.organizations.models import RESIDENCY_POLICIES, RETENTION_FROM
 
 SLUG = validate.Regexp(
@@ -19,6 +19,7 @@ def check_timezone(value: str) -> None:
 
 class OrganizationFields(ApiSchema):
     legal_name = required_line(300)
+    display_name = line(200, allow_none=True)
     address = text(500)
     country = Country(required=True)
     contact_email = fields.Email(required=True)

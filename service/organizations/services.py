@@ -12,6 +12,7 @@ from service.organizations.models import Organization, Service
 ORG_FIELDS = (
     "slug",
     "legal_name",
+    "display_name",
     "address",
     "country",
     "contact_email",

@@ -27,6 +27,7 @@ from service.customers.subprocessors import customer_view, upcoming
 from service.errors import Conflict, DomainError, NotFound
 from service.extensions import db
 from service.keys.auth import load_organization
+from service.notices import presenting
 from service.notices.texts import STATES
 from service.notices.views import present_notice
 from service.objections import services as objections
@@ -301,6 +302,7 @@ def _vendors(organization, customer, day: date, lang: str) -> tuple[list[dict], 
     for entry in view.applied:
         shown = recipients.present(entry.recipient, entry.seen_on, legal=False)
         shown["purpose"] = i18n.text_in(lang, pl=shown["purpose_pl"], en=shown["purpose_en"])
+        shown["country_label"] = public.country_label(shown["country"], lang)
         shown["places"] = public.recipient_places(entry.recipient, day, lang, seen_on=entry.seen_on)
         items.append(shown)
     withheld = [
@@ -341,7 +343,12 @@ def _notice(organization, customer, change_id: int):
 def change_page(organization, customer, change_id: int) -> Response:
     """One notified change: GET shows it and the question; POST files the answer."""
     notice = _notice(organization, customer, change_id)
-    context = {"notice": notice, "change": notice.change, "active": "overview"}
+    context = {
+        "notice": notice,
+        "change": notice.change,
+        "active": "overview",
+        **presenting.for_notice(organization, notice, g.portal_session.locale),
+    }
     if not acts():
         shown = present_notice(organization, notice)
         return _portal_page(

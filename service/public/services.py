@@ -11,6 +11,7 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import urlsplit
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from service import clock, i18n
+from service import i18n
 from service.changes.models import Change
 from service.compliance import rules, wording
 from service.compliance import services as compliance
@@ -281,40 +282,15 @@ def change_title(change: Change, lang: str) -> str:
     return t["entry_withdrawn"].format(title=title) if change.status == "withdrawn" else title
 
 
-def change_summary(change: Change, lang: str, timezone: str) -> str:
-    t = TEXTS[lang]
-    lines = [
-        f"{change.recipient.name} ({change.recipient.legal_entity})",
-        f"{t['kinds'][change.kind]}, {t['effective']} {change.effective_on.isoformat()}.",
-    ]
-    if change.replaces is not None:
-        lines.append(
-            f"{t['replaces'].capitalize()}: {change.replaces.name} "
-            f"({change.replaces.legal_entity})."
-        )
-    if change.update_diff:
-        names = [t["fields"].get(n, n) for n in (change.update_diff.get("after") or {})]
-        lines.append(f"{t['updated_fields']}: {', '.join(names)}.")
-    if change.urgent:
-        lines.append(f"{t['urgent']}: {change.urgent_justification or ''}")
-    if change.reason:
-        lines.append(f"{t['reason']}: {change.reason}")
-    if change.status == "withdrawn":
-        when = (
-            clock.local_today(timezone, change.withdrawn_at).isoformat()
-            if change.withdrawn_at
-            else ""
-        )
-        lines.append(f"{t['withdrawn'].capitalize()} {when}: {change.withdrawal_reason or ''}")
-    return "\n".join(lines)
-
-
 def page_url(base_url: str, org: Organization, lang: str) -> str:
     return f"{base_url.rstrip('/')}/orgs/{org.slug}/subprocessors?lang={lang}"
 
 
-def atom_body(org: Organization, lang: str, base_url: str) -> bytes:
-    """Announced and withdrawn changes as an Atom 1.0 feed, newest first."""
+def atom_body(
+    org: Organization, lang: str, base_url: str, describe: Callable[[Change], tuple[str, str]]
+) -> bytes:
+    """Announced and withdrawn changes as an Atom 1.0 feed, newest first; `describe` writes
+    an entry's title and text (service.notices.presenting, which itself reads this module)."""
     t = TEXTS[lang]
     # A feed reader takes every new entry for news: changes recorded from the list's past
     # versions were never announced, so they stay on the page's changelog only.
@@ -331,7 +307,7 @@ def atom_body(org: Organization, lang: str, base_url: str) -> bytes:
     # element (ns0:entry), which is valid but unkind to readers of the source.
     feed = ET.Element("feed", {"xmlns": ATOM_NS, "xml:lang": lang})
     sub(feed, "id", tag_uri(base_url, org.created_at.date(), f"{org.slug}/changes"))
-    sub(feed, "title", t["feed_title"].format(org=org.legal_name))
+    sub(feed, "title", t["feed_title"].format(org=org.brand))
     sub(feed, "subtitle", t["feed_subtitle"])
     moments = [c.withdrawn_at or c.announced_at for c in changes] or [org.created_at]
     sub(feed, "updated", _stamp(max(moments)))
@@ -345,9 +321,10 @@ def atom_body(org: Organization, lang: str, base_url: str) -> bytes:
         entry = sub(feed, "entry")
         specific = f"{org.slug}/changes/{change.id}"
         sub(entry, "id", tag_uri(base_url, change.announced_at.date(), specific))
-        sub(entry, "title", change_title(change, lang))
+        title, summary = describe(change)
+        sub(entry, "title", title)
         sub(entry, "published", _stamp(change.announced_at))
         sub(entry, "updated", _stamp(change.withdrawn_at or change.announced_at))
         sub(entry, "link", rel="alternate", type="text/html", href=f"{page}#change-{change.id}")
-        sub(entry, "summary", change_summary(change, lang, org.timezone), type="text")
+        sub(entry, "summary", summary, type="text")
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)

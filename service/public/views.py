@@ -18,6 +18,7 @@ from service import clock, i18n
 from service.errors import NotFound
 from service.extensions import db
 from service.keys.auth import SLUG, load_organization
+from service.notices import presenting
 from service.organizations.models import Organization
 from service.public import cache, services
 from service.public.texts import TEXTS, negotiate
@@ -159,7 +160,10 @@ def _render(org: Organization, form: str, day: date, lang: str) -> bytes:
     if form == "csv":
         return services.csv_body(org, day)
     if form == "atom":
-        return services.atom_body(org, lang, base_url)
+        shared: dict = {}
+        return services.atom_body(
+            org, lang, base_url, lambda c: presenting.feed_entry(org, c, lang, shared)
+        )
     return render_template("public/subprocessors.html", **_page_context(org, day, lang)).encode()
 
 
@@ -179,6 +183,7 @@ def _page_context(org: Organization, day: date, lang: str) -> dict:
         for item in items
     ]
     log = services.changelog(org)
+    shared: dict = {}
     return {
         "org": org,
         "lang": lang,
@@ -191,9 +196,8 @@ def _page_context(org: Organization, day: date, lang: str) -> dict:
         "changelog": log,
         "changelog_full": len(log) < services.CHANGELOG_LIMIT,
         "title_of": lambda change: services.change_title(change, lang),
-        "fields_of": lambda change: [
-            TEXTS[lang]["fields"].get(n, n) for n in ((change.update_diff or {}).get("after") or {})
-        ],
+        "describe": lambda change: presenting.present(org, change, lang, cache=shared),
+        "change_words": presenting.labels(lang),
     }
 
 

@@ -1,8 +1,8 @@
 """spreadsheet import: a vendor's external id, and locations given as a region (EU, EEA) or
 as not stated
 
-Revision ID: 0017_spreadsheet
-Revises: 0016_history
+Revision ID: 0018_spreadsheet
+Revises: 0017_brand
 Create Date: 2026-12-05 06:10:00.000000
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0017_spreadsheet'
-down_revision = '0016_history'
+revision = '0018_spreadsheet'
+down_revision = '0017_brand'
 branch_labels = None
 depends_on = None
 
