@@ -89,5 +89,18 @@ if ! redis_up; then
     for _ in $(seq 50); do redis_up && break; sleep 0.1; done
 fi
 
+# axe-core for the browser tests, pinned in package-lock.json. Without npm the browser tests
+# skip locally and fail in CI (tests/browser_kit.py), so say so here once.
+if [[ ! -f node_modules/axe-core/axe.min.js ]]; then
+    if command -v npm >/dev/null; then
+        npm ci --no-audit --no-fund
+    elif [[ -n "${CI:-}" ]]; then
+        echo "make test: npm is missing and the browser tests need axe-core (apt-get install npm)" >&2
+        exit 2
+    else
+        echo "make test: npm is missing: the browser tests will skip (apt-get install npm)" >&2
+    fi
+fi
+
 mkdir -p test-artifacts
 "$BIN/pytest" "$@"

@@ -24,6 +24,8 @@ SECURITY: dict[str, list[dict]] = {
     "legal": [KEY],
     "customer": [KEY],
     "customer_or_legal": [KEY],
+    # Any key of the organization, whatever its role (GET /customers/me).
+    "any_key": [KEY],
     "admin": [KEY],
 }
 # The answer of every write that checks `If-Match` (service/etags.py).
@@ -52,6 +54,7 @@ ACCESS_ERRORS: dict[str, dict[int, str]] = {
         401: NO_KEY,
         404: NOT_FOUND + " Another customer's key also meets 404.",
     },
+    "any_key": {401: NO_KEY, 404: NOT_FOUND},
     "admin": {401: NO_KEY, 403: "Not an admin key."},
 }
 

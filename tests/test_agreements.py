@@ -159,6 +159,7 @@ def test_document_reference_with_its_hash(client, desk):
     )
     assert response.status_code == 201, response.json
     assert response.json["texts"][0] == {
+        "id": response.json["id"],
         "language": "en",
         "summary": "",
         "document_ref": "dms://dpa/1.pdf",

@@ -8,6 +8,7 @@ given a row here: that is the point. Kinds:
 - customer: the organization's customer keys only; anonymous 401, legal staff 403.
 - customer_or_legal: legal staff, admins, and the customer named in the path (another
   customer of the same organization gets 404).
+- any_key: every key of the organization and admins; anonymous 401.
 
 Every key of another organization gets 404 everywhere and never a byte of this
 organization's data.
@@ -49,6 +50,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/compliance"): "legal",
     ("GET", "/customers"): "legal",
     ("POST", "/customers"): "legal",
+    ("GET", "/customers/me"): "any_key",
     ("GET", "/customers/<int:customer_id>"): "customer_or_legal",
     ("PATCH", "/customers/<int:customer_id>"): "legal",
     ("GET", "/customers/<int:customer_id>/agreement-evidence"): "customer_or_legal",
@@ -119,6 +121,7 @@ REFUSED: dict[str, dict[str, int]] = {
         "stranger legal": 404,
         "stranger customer": 404,
     },
+    "any_key": {"anonymous": 401, "stranger legal": 404, "stranger customer": 404},
     "customer_or_legal": {
         "anonymous": 401,
         "other customer": 404,

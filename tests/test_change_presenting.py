@@ -16,8 +16,7 @@ import pytest
 
 from service import i18n
 from service.notices import presenting
-from tests import portal_kit
-from tests import test_public_browser as browser_test
+from tests import browser_kit, portal_kit
 from tests.notice_kit import Desk
 
 BRAND, LEGAL_NAME = "Bookero", "SAFI STUDIO Paweł Nowakowski"
@@ -264,28 +263,8 @@ def test_a_deadline_reads_on_the_organizations_clock(moment, lang, shown):
 
 # --- the e-mail's HTML part in Chromium -----------------------------------------------------
 
-
-AXE_RUN = """
-async () => {
-  const found = await axe.run(document, { resultTypes: ["violations"] });
-  return found.violations
-    .filter((v) => ["serious", "critical"].includes(v.impact))
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-}
-"""
-
-
-def axe_blocking(page) -> list[str]:
-    """Serious and critical axe-core violations of `page` (a local stand-in for the shared
-    browser kit's check: swap it for tests/browser_kit.py once that is on main)."""
-    axe = browser_test.ROOT / "node_modules" / "axe-core" / "axe.min.js"
-    if not axe.exists():
-        pytest.skip("axe-core is missing: npm install (package.json)")
-    page.add_script_tag(content=axe.read_text())
-    return page.evaluate(AXE_RUN)
-
-
-browser = browser_test.browser  # Debian's Chromium, driven by Playwright
+browser = browser_kit.browser  # Debian's Chromium, driven by Playwright
+server = browser_kit.server  # the app behind a real HTTP server
 
 
 @pytest.mark.browser
@@ -301,12 +280,9 @@ def test_the_notice_emails_html_part_passes_axe_in_chromium(browser, stripe, out
         assert page.locator("html").get_attribute("lang") == lang
         shown = visible(page.inner_text("body"), lang)
         assert CONSEQUENCE[(lang, "objection" if ref.startswith("GENE") else "consent")] in shown
-        assert axe_blocking(page) == []
+        browser_kit.check_axe(page)
     finally:
         page.close()
-
-
-server = browser_test.server  # the app behind a real HTTP server
 
 
 @pytest.mark.browser
@@ -314,19 +290,16 @@ server = browser_test.server  # the app behind a real HTTP server
 @pytest.mark.parametrize("ref", ["GENE-PL", "SPEC-EN"])
 def test_the_answer_page_passes_axe_and_fits_a_phone(browser, server, desk, stripe, ref, width):
     path = _answer_url(desk, ref, stripe["change"]["id"])
-    # The page's CSP forbids inline scripts, rightly: only the test's axe-core may bypass it.
-    page = browser.new_page(viewport={"width": width, "height": 900}, bypass_csp=True)
-    page.route(
-        "**/*",
-        lambda route: route.continue_() if route.request.url.startswith(server) else route.abort(),
-    )
+    problems: list[str] = []
+    context, page = browser_kit.new_page(browser, server, width, problems)
     try:
         page.goto(server + path)
         assert page.locator("html").get_attribute("lang") == ref[-2:].lower()
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        assert axe_blocking(page) == []
+        browser_kit.no_horizontal_overflow(page)
+        browser_kit.check_axe(page)
+        assert problems == []
     finally:
-        page.close()
+        context.close()
 
 
 def test_legal_staff_set_the_brand_and_a_second_line_is_refused(client, world, outbox_mail):

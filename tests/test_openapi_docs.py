@@ -1,8 +1,8 @@
 """The API documentation: /docs in a real browser, and the OpenAPI document it reads.
 
-The browser half drives Debian's Chromium through Playwright (as tests/test_public_browser.py
-does): Swagger UI must render every operation of the document, and "Try it out" with a key
-must really call the API. The document half walks /openapi.json: it is valid OpenAPI 3.1,
+The browser half drives Debian's Chromium through Playwright (tests/browser_kit.py, as every
+browser test does): Swagger UI must render every operation of the document, and "Try it out"
+with a key must really call the API. The document half walks /openapi.json: it is valid OpenAPI 3.1,
 every operation explains itself, declares who may call it (checked against the
 authorization matrix) and the errors it can answer, and its examples are accepted.
 """
@@ -18,9 +18,9 @@ from jsonschema import Draft202012Validator, FormatChecker
 from openapi_spec_validator import validate
 
 from service import apidoc
+from tests.browser_kit import ARTIFACTS, browser, server  # noqa: F401 - fixtures
 from tests.conftest import bearer
 from tests.test_authorization_matrix import EXPECTED
-from tests.test_public_browser import ARTIFACTS, browser, server  # noqa: F401 - fixtures
 
 ROOT = Path(__file__).resolve().parent.parent
 SWAGGER_UI = ROOT / "service" / "static" / "docs" / "swagger-ui"

@@ -469,14 +469,23 @@ def test_agreement_page_shows_the_version_and_its_evidence(desk, portal, outbox_
     customer = db.session.get(Customer, desk.customers["BELLA"]["id"])
     customer.agreement.agreement_version_id = version.id
     customer.agreement.accepted_at = clock.now()
-    customer.agreement.evidence = {"ip": "192.0.2.1", "name": "<i>Anna</i>"}
+    # Evidence kept on the agreement alone (no acceptance row), labelled like any other.
+    customer.agreement.evidence = {
+        "ip_address": "192.0.2.1",
+        "accepted_by_name": "<i>Anna</i>",
+        "accepted_by_email": ANNA,
+        "user_agent": None,
+        "channel": "import",
+    }
     db.session.commit()
     sign_in(portal, "bookero", ANNA, outbox_mail)
     page = portal.get("/portal/bookero/agreement").text
     assert "2026-01" in page
     assert "ab" * 32 in page
-    assert "192.0.2.1" in page
+    assert "<dt>Adres IP</dt><dd>192.0.2.1</dd>" in page
     assert "&lt;i&gt;Anna&lt;/i&gt;" in page
+    assert "przeniesiona z wcześniejszej ewidencji" in page
+    assert "None" not in page
 
 
 def test_consent_under_specific_authorisation(desk, portal, outbox_mail):
@@ -566,7 +575,7 @@ def test_new_agreement_version_is_shown_and_accepted_in_the_portal(desk, portal,
     assert "/portal/bookero/agreement#waiting" in overview
     page = portal.get("/portal/bookero/agreement").text
     # The Polish text for a Polish session, rendered as the public pages render it.
-    assert "<h1>Umowa 2027</h1>" in page
+    assert "<h2>Umowa 2027</h2>" in page  # under the page's own <h1>
     assert "<strong>wyłącznie</strong>" in page
     assert "<script>x()" not in page
     assert "&lt;script&gt;" in page
@@ -610,7 +619,7 @@ def test_agreement_falls_back_to_another_language(desk, portal, outbox_mail):
     publish_agreement(desk, texts=[{"language": "en", "text": AGREEMENT_EN, "summary": "S"}])
     sign_in(portal, "bookero", ANNA, outbox_mail)
     page = portal.get("/portal/bookero/agreement").text
-    assert "<h1>Agreement 2027</h1>" in page
+    assert "<h2>Agreement 2027</h2>" in page
     assert accept_form(page)["language"] == "en"
 
 

@@ -15,39 +15,28 @@ import pytest
 
 from service.mail import delivery as mail_delivery
 from service.mail.senders import SMTPSender
-from tests import test_public_browser as public_browser
+from tests import browser_kit
+from tests.browser_kit import check_page, new_page
 from tests.notice_kit import Desk
 from tests.portal_kit import LINK, plain_text
 from tests.test_delivery_real import SmtpSink, _free_port
-from tests.test_public_browser import ARTIFACTS, LOW_CONTRAST
 
 pytestmark = pytest.mark.browser
-# The same Chromium and live server as the public page's browser tests.
-browser = public_browser.browser
-server = public_browser.server
+browser = browser_kit.browser
+server = browser_kit.server
 
 ANNA = "recepcja@salon-bella.example.com"
 JAMES = "owner@gentlemen.example.com"
-# Elements reaching past the window's right edge: what to fix when the page scrolls sideways.
-WIDER_THAN_THE_WINDOW = """
-() => [...document.querySelectorAll("body *")]
-  .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
-  .map((e) => `${e.tagName}.${e.className}`)
-  .slice(0, 10)
-"""
 PORTAL_LINK = re.compile(r"https?://\S+/portal/[a-z0-9-]+/sign-in\?\S+")
 
 
 @pytest.fixture
-def smtp(app, server) -> Iterator[SmtpSink]:
-    """Every message of the app goes over SMTP to aiosmtpd; links point at the test server."""
+def smtp(server) -> Iterator[SmtpSink]:
+    """Every message of the app goes over SMTP to aiosmtpd (links point at the test server)."""
     sink = SmtpSink(_free_port())
     sink.start()
     mail_delivery.use_sender(lambda: SMTPSender("127.0.0.1", sink.port, timeout=5))
-    base = app.config["PUBLIC_BASE_URL"]
-    app.config["PUBLIC_BASE_URL"] = server
     yield sink
-    app.config["PUBLIC_BASE_URL"] = base
     mail_delivery.use_sender(None)
     sink.stop()
 
@@ -92,34 +81,7 @@ def mail_to(smtp: SmtpSink, address: str, pattern: re.Pattern, seen: int = 0) ->
     pytest.fail(f"no message with {pattern.pattern} reached {address}")
 
 
-def new_page(browser, server: str, width: int, problems: list[str], locale: str = "pl-PL"):
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale=locale)
-
-    def only_our_server(route) -> None:
-        if route.request.url.startswith(server):
-            route.continue_()
-        else:
-            problems.append(f"request outside: {route.request.url}")
-            route.abort()
-
-    context.route("**/*", only_our_server)
-    page = context.new_page()
-    page.on("console", lambda msg: msg.type == "error" and problems.append(msg.text))
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    return context, page
-
-
-def check_layout(page, name: str, width: int) -> None:
-    """Nothing scrolls sideways, contrast holds, no script or inline style; keep a picture."""
-    wide = page.evaluate(WIDER_THAN_THE_WINDOW)
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), wide
-    assert page.evaluate(LOW_CONTRAST) == []
-    assert page.evaluate("document.querySelectorAll('script, [style]').length") == 0
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"portal-{name}-{width}.png"), full_page=True)
-
-
-@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("width", browser_kit.WIDTHS)
 def test_from_the_notice_email_to_an_objection_legal_staff_see(
     browser, server, smtp, desk, client, width
 ):
@@ -129,7 +91,7 @@ def test_from_the_notice_email_to_an_objection_legal_staff_see(
         # The notice e-mail links to the portal, with the address filled in.
         page.goto(mail_to(smtp, ANNA, PORTAL_LINK))
         assert page.locator("#email").input_value() == ANNA
-        check_layout(page, "sign-in", width)
+        check_page(page, "portal-sign-in", width)
         page.get_by_role("button", name="Wyślij link do logowania").click()
         assert page.get_by_role("heading", level=1).inner_text() == "Sprawdź skrzynkę"
 
@@ -142,7 +104,7 @@ def test_from_the_notice_email_to_an_objection_legal_staff_see(
         assert "Stripe" in listed
         assert "standardowych klauzul umownych" in listed  # its safeguard, in Polish
         assert "Smartsupp" in page.locator("#pending + .scroll").inner_text()
-        check_layout(page, "overview-pl", width)
+        check_page(page, "portal-overview-pl", width)
 
         page.get_by_role("link", name="Zgłaszam sprzeciw — Smartsupp").click()
         page.get_by_label("Uzasadnienie").fill("Nasi klienci nie zgadzają się na czat <b>.")
@@ -153,7 +115,7 @@ def test_from_the_notice_email_to_an_objection_legal_staff_see(
         assert "Smartsupp" in row
         assert "sprzeciw" in row
         assert "<b>" in row  # shown as typed, not as markup
-        check_layout(page, "answers-pl", width)
+        check_page(page, "portal-answers-pl", width)
     finally:
         context.close()
     assert problems == []
@@ -213,7 +175,7 @@ def test_keyboard_only_sign_in_and_objection(browser, server, smtp, desk, client
         page.keyboard.type("Our clients do not want a chat vendor.")
         tab_and_press(page, "button[value=object]", "Space")
         assert page.get_by_role("status").inner_text() == "Your answer was recorded."
-        check_layout(page, "answers-en-keyboard", 390)
+        check_page(page, "portal-answers-en-keyboard", 390)
 
         # The agreement version legal staff published: read and accepted by keyboard.
         tab_and_press(page, "nav a[href$='/agreement']")
@@ -223,7 +185,7 @@ def test_keyboard_only_sign_in_and_objection(browser, server, smtp, desk, client
         tab_and_press(page, "form[action$='/agreement'] button[type=submit]")
         assert page.get_by_role("status").inner_text() == "Your acceptance has been recorded."
         assert page.locator("form[action$='/agreement']").count() == 0
-        check_layout(page, "agreement-en-keyboard", 390)
+        check_page(page, "portal-agreement-en-keyboard", 390)
 
         # Sign out by keyboard; the portal then asks to sign in again.
         tab_and_press(page, ".signout button")

@@ -94,6 +94,12 @@ class AgreementPatchSchema(AgreementTermsDefaults):
 
 
 class AgreementTextOutSchema(Schema):
+    id = fields.Integer(
+        metadata={
+            "description": "This language's id: what a customer's `agreement_version_id` and "
+            "an acceptance's `agreement_version_id` name"
+        }
+    )
     language = fields.String()
     summary = fields.String()
     document_ref = fields.String(allow_none=True)
@@ -102,6 +108,12 @@ class AgreementTextOutSchema(Schema):
 
 
 class AgreementSchema(Schema):
+    id = fields.Integer(
+        metadata={
+            "description": "The id of the version's first language (`texts[].id` gives each "
+            "language's): a customer's `agreement_version_id` names one of them"
+        }
+    )
     version = fields.String()
     status = fields.String(metadata={"description": "draft or published"})
     published_at = fields.DateTime(allow_none=True)

@@ -154,6 +154,7 @@ def in_force(org: Organization, day) -> Version | None:
 def present_version(version: Version, *, with_text: bool = False) -> dict:
     first = version.first
     return {
+        "id": first.id,
         "version": version.label,
         "status": "published" if version.published else "draft",
         "published_at": first.published_at,
@@ -161,6 +162,7 @@ def present_version(version: Version, *, with_text: bool = False) -> dict:
         "languages": [row.language for row in version.rows],
         "texts": [
             {
+                "id": row.id,
                 "language": row.language,
                 "summary": row.summary,
                 "document_ref": row.document_ref,
@@ -562,7 +564,7 @@ def evidence(org: Organization, customer: Customer) -> dict:
     history = acceptance_history(customer)
     agreement = customer.agreement
     return {
-        "organization": {"slug": org.slug, "legal_name": org.legal_name},
+        "organization": {"slug": org.slug, "legal_name": org.legal_name, "timezone": org.timezone},
         "customer": {
             "id": customer.id,
             "external_ref": customer.external_ref,

@@ -9,7 +9,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from marshmallow import ValidationError
 
-from service import clock
+from service import clock, i18n
 from service.agreements import services
 from service.agreements.links import AcceptLink, read_accept_token
 from service.agreements.schemas import (
@@ -57,7 +57,16 @@ _markdown = MarkdownIt("commonmark", {"html": False})
 
 
 def render_markdown(text: str | None) -> Markup | None:
-    return Markup(_markdown.render(text)) if text else None  # noqa: S704 - html is off
+    """The text as HTML under the page's own <h1>: its headings go one level down (a text
+    that opens with "# Title" would otherwise repeat the page's heading as a second <h1>)."""
+    if not text:
+        return None
+    tokens = _markdown.parse(text)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
+    html = _markdown.renderer.render(tokens, _markdown.options, {})
+    return Markup(html)  # noqa: S704 - raw HTML is off, so everything from the text is escaped
 
 
 @blp.route("/agreements")
@@ -260,9 +269,7 @@ class AgreementEvidence(MethodView):
         if args["format"] == "json":
             return evidence
         lang = args["lang"]
-        body = render_template(
-            "agreements/evidence.html", evidence=evidence, t=TEXTS[lang], lang=lang
-        )
+        body = render_template("agreements/evidence.html", evidence=evidence, **_words(lang))
         response = Response(body, content_type="text/html; charset=utf-8")
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -281,6 +288,18 @@ def _lang() -> str:
     return negotiate(request.args.get("lang"), request.accept_languages)
 
 
+def _words(lang: str) -> dict:
+    """What every agreement page names things with: its texts, languages and dates."""
+    return {
+        "lang": lang,
+        "t": TEXTS[lang],
+        "languages": [(code, TEXTS[code]["language_name"]) for code in TEXTS],
+        "language_names": {code: TEXTS[code]["language_name"] for code in TEXTS},
+        "long_day": lambda value: i18n.day(value, lang),
+        "moment": lambda value, timezone: i18n.moment(value, timezone, lang),
+    }
+
+
 @pages.errorhandler(NotFound)
 def _not_found(error: NotFound) -> Response:
     """People open these pages in a browser: an unknown organization (or version) gets the
@@ -297,9 +316,7 @@ def _text_page(org: str, found: services.Version | None, lang: str) -> Response:
         "agreements/text.html",
         cache="public, max-age=60, must-revalidate",
         org=organization,
-        lang=lang,
-        t=TEXTS[lang],
-        languages=[(code, TEXTS[code]["language_name"]) for code in TEXTS],
+        **_words(lang),
         row=row,
         body=render_markdown(row.text) if row else None,
         upcoming=row is not None and row.effective_on > today,
@@ -326,8 +343,7 @@ def archive(org: str) -> Response:
         "agreements/archive.html",
         cache="public, max-age=60, must-revalidate",
         org=organization,
-        lang=lang,
-        t=TEXTS[lang],
+        **_words(lang),
         versions=services.list_versions(organization),
     )
 
@@ -360,8 +376,7 @@ def accept_page(org: str, token: str) -> Response:
         "customer": customer,
         "row": row,
         "body": render_markdown(row.text),
-        "t": TEXTS[lang],
-        "lang": lang,
+        **_words(lang),
         "form": _prefilled(link),
         "sent_to": link.address,
     }

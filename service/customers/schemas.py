@@ -137,3 +137,25 @@ class CustomerListArgs(PageArgs):
     active = fields.Boolean(
         metadata={"description": "Only customers whose relationship has not ended"}
     )
+
+
+class CallerCustomerSchema(Schema):
+    id = fields.Integer(metadata={"description": "The id in /customers/{customer_id} paths"})
+    external_ref = fields.String(metadata={"description": "The organization's reference"})
+    name = fields.String()
+
+
+class CallerSchema(Schema):
+    """Who the key in the request belongs to."""
+
+    role = fields.String(metadata={"description": "admin, legal or customer"})
+    key_name = fields.String(metadata={"description": "The holder the key is named after"})
+    key_prefix = fields.String(
+        allow_none=True, metadata={"description": "The key's public prefix (never the secret)"}
+    )
+    organization = fields.String(metadata={"description": "The organization's slug"})
+    customer = fields.Nested(
+        CallerCustomerSchema,
+        allow_none=True,
+        metadata={"description": "For a customer key, the customer it acts for; else null"},
+    )

@@ -9,6 +9,7 @@ from service.apidoc import CUSTOMER_EXAMPLE, OFFBOARDING_EXAMPLE, STALE, operati
 from service.common import page_body
 from service.customers import services
 from service.customers.schemas import (
+    CallerSchema,
     CustomerCreateSchema,
     CustomerListArgs,
     CustomerListSchema,
@@ -17,9 +18,16 @@ from service.customers.schemas import (
     OffboardingResultSchema,
     OffboardingSchema,
 )
+from service.errors import Unauthorized
 from service.etags import check_if_match, etag_of, with_etag
 from service.extensions import db
-from service.keys.auth import access, load_organization, require_customer_or_legal, require_legal
+from service.keys.auth import (
+    access,
+    current_principal,
+    load_organization,
+    require_customer_or_legal,
+    require_legal,
+)
 from service.web import Blueprint
 
 blp = Blueprint(
@@ -70,6 +78,34 @@ class Customers(MethodView):
         customer = services.create_customer(organization, data, actor=principal.actor)
         db.session.commit()
         return services.present(organization, customer)
+
+
+@blp.route("/me")
+class Caller(MethodView):
+    @access("public")
+    @blp.response(200, CallerSchema)
+    @blp.doc(**operation("any_key"))
+    def get(self, org: str):
+        """Tell a key who it belongs to (any key).
+
+        Its role and, for a customer key, the customer's id, reference and name: the id is
+        what the /customers/{customer_id} paths take. Any key of the organization (or an
+        admin key); without a key it is 401.
+        """
+        organization = load_organization(org)
+        principal = current_principal()
+        if principal is None:
+            raise Unauthorized("Send the key to ask about: 'Authorization: Bearer <key>'.")
+        customer = None
+        if principal.customer_id is not None:
+            customer = services.get_customer(organization, principal.customer_id, children=False)
+        return {
+            "role": principal.role,
+            "key_name": principal.name,
+            "key_prefix": principal.prefix,
+            "organization": organization.slug,
+            "customer": customer,
+        }
 
 
 @blp.route("/<int:customer_id>")

@@ -6,6 +6,7 @@ from flask import Blueprint as PageBlueprint
 from flask import Response, render_template, request
 from flask.views import MethodView
 
+from service import i18n
 from service.apidoc import CONSENT_EXAMPLE, OBJECTION_EXAMPLE, RESOLUTION_EXAMPLE, operation
 from service.changes import services as changes
 from service.common import page_body
@@ -24,6 +25,7 @@ from service.objections.schemas import (
     ResolutionSchema,
     WithdrawalSchema,
 )
+from service.portal.texts import TEXTS as PORTAL_TEXTS
 from service.web import Blueprint, acts
 
 blp = Blueprint(
@@ -259,6 +261,18 @@ def _page(template: str, status: int = 200, **context: object) -> Response:
     return response
 
 
+def _answered_page(recorded, context: dict) -> Response:
+    lang, org = context["lang"], context["org"]
+    return _page(
+        "answers/answered.html",
+        answer=recorded,
+        words=PORTAL_TEXTS[lang],
+        when=lambda value: i18n.moment(value, org.timezone, lang),
+        long_day=lambda value: i18n.day(value, lang),
+        **context,
+    )
+
+
 @pages.route("/<token>", methods=["GET", "POST"])
 def answer_page(org: str, token: str) -> Response:
     """GET shows the question and files nothing; POST records the answer."""
@@ -275,6 +289,10 @@ def answer_page(org: str, token: str) -> Response:
         **presenting.for_notice(organization, notice, lang),
     }
     if not acts():
+        recorded = services.answer_of(notice)
+        if recorded is not None and recorded.status != "open":
+            # Answered already: show the answer on record, not a form that can only fail.
+            return _answered_page(recorded, context)
         return _page("answers/ask.html", **context)
     decision = request.form.get("decision", "")
     kind = DECISIONS.get(decision)

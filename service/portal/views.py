@@ -416,20 +416,27 @@ def _waiting(organization, customer):
 
 
 def _agreement_page(organization, customer, status: int = 200, **context: object) -> Response:
-    current = customer.agreement.version if customer.agreement else None
+    agreement = customer.agreement
+    current = agreement.version if agreement else None
     waiting = _waiting(organization, customer)
     offered = waiting.in_language(g.portal_session.locale) if waiting else None
+    history = agreements.acceptance_history(customer)
+    in_force = agreement.acceptance_id if agreement else None
+    lang = _lang()
     return _portal_page(
         "portal/agreement.html",
         status,
-        agreement=customer.agreement,
+        agreement=agreement,
         current_body=render_markdown(current.text) if current else None,
         waiting=waiting,
         offered=offered,
         offered_body=render_markdown(offered.text) if offered else None,
-        history=agreements.acceptance_history(customer),
-        terms=effective_terms(organization, customer.agreement),
+        acceptance=next((a for a in history if a.id == in_force), None),
+        earlier=[a for a in history if a.id != in_force],
+        terms=effective_terms(organization, agreement),
         active="agreement",
+        long_day=lambda value: i18n.day(value, lang),
+        when=lambda value: i18n.moment(value, organization.timezone, lang),
         **context,
     )
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from service import i18n
@@ -71,6 +71,36 @@ def upcoming(org: Organization, day: date) -> list[Change]:
     """Announced changes that take effect after `day`, soonest first."""
     stmt = _changes(org).where(Change.status == "announced", Change.effective_on > day)
     return list(db.session.scalars(stmt.order_by(Change.effective_on, Change.id)))
+
+
+def last_changed(org: Organization, day: date, items: list[dict]) -> date | None:
+    """The day the list in force on `day` last changed: the latest change in effect by then
+    (a removal included), or a vendor listed without one."""
+    changed = db.session.scalar(
+        select(func.max(Change.effective_on)).where(
+            Change.organization_id == org.id,
+            Change.status == "announced",
+            Change.effective_on <= day,
+        )
+    )
+    days = [found for found in (changed, *(item["listed_from"] for item in items)) if found]
+    return max(days, default=None)
+
+
+def received(item: dict, service_names: dict[str, str], lang: str) -> dict:
+    """Which data a presented vendor receives, about whom, and for which of the
+    organization's services (`None`: all of them), in `lang`."""
+    scope = item["effective_services"]
+    every = set(scope) == set(service_names)
+    return {
+        "data_categories": i18n.list_in(
+            lang, pl=item["data_categories_pl"], en=item["data_categories_en"]
+        ),
+        "data_subjects": i18n.list_in(
+            lang, pl=item["data_subject_categories_pl"], en=item["data_subject_categories_en"]
+        ),
+        "services": None if every else [service_names.get(slug, slug) for slug in scope],
+    }
 
 
 def changelog(

@@ -16,16 +16,36 @@ TEXTS: dict[str, dict] = {
         ),
         "skip": "Przejdź do treści",
         "language_nav": "Język",
-        "as_of": "Stan na dzień",
         "current": "Aktualna lista",
-        "current_caption": "Odbiorcy danych osobowych na dzień {day}",
+        "current_caption": (
+            "Odbiorcy danych osobowych: cel, przekazywane dane i miejsca przetwarzania"
+        ),
         "current_empty": "Lista jest pusta.",
         "col_name": "Nazwa",
         "col_entity": "Podmiot",
         "col_role": "Rola",
-        "col_purpose": "Cel przetwarzania",
+        "col_purpose": "Cel i przekazywane dane",
         "col_locations": "Miejsca przetwarzania i podstawa transferu",
         "col_since": "Od",
+        "data_categories": "Kategorie danych",
+        "data_subjects": "Osoby, których dane dotyczą",
+        "services": "Usługi",
+        "all_services": "wszystkie usługi",
+        "not_stated": "nie podano",
+        "last_changed": "Ostatnia zmiana listy:",
+        "object_title": "Jak zgłosić sprzeciw",
+        "object_text": (
+            "Klienci {org} (administratorzy danych) otrzymują e-mailem zawiadomienie o każdej "
+            "zapowiedzianej zmianie, z terminem na sprzeciw wynikającym z umowy powierzenia. "
+            "Sprzeciw, a gdy umowa tego wymaga także zgodę, zgłasza się przez link w "
+            "zawiadomieniu albo w portalu klienta, do którego logują się Państwo adresem e-mail "
+            "podanym do zawiadomień."
+        ),
+        "object_link": "Portal klienta: zawiadomienia, sprzeciwy i zgody",
+        "object_others": (
+            "Osoby, których dane dotyczą, kierują pytania i żądania do administratora, czyli "
+            "firmy, której podały dane, albo na adres kontaktowy podany poniżej."
+        ),
         "parent": "w ramach",
         "upcoming": "Zaplanowane zmiany",
         "upcoming_empty": "Nie zapowiedziano żadnych zmian.",
@@ -125,16 +145,33 @@ TEXTS: dict[str, dict] = {
         ),
         "skip": "Skip to content",
         "language_nav": "Language",
-        "as_of": "As of",
         "current": "Current list",
-        "current_caption": "Recipients of personal data as of {day}",
+        "current_caption": "Recipients of personal data: purpose, data received and locations",
         "current_empty": "The list is empty.",
         "col_name": "Name",
         "col_entity": "Legal entity",
         "col_role": "Role",
-        "col_purpose": "Purpose",
+        "col_purpose": "Purpose and data received",
         "col_locations": "Processing locations and transfer mechanism",
         "col_since": "Since",
+        "data_categories": "Data categories",
+        "data_subjects": "Data subjects",
+        "services": "Services",
+        "all_services": "all services",
+        "not_stated": "not stated",
+        "last_changed": "The list last changed on",
+        "object_title": "How to object",
+        "object_text": (
+            "Customers of {org} (controllers) are told by e-mail of every announced change, "
+            "with the time to object that their data processing agreement gives. They object, "
+            "or consent where their agreement asks for consent, by the link in that notice or "
+            "in the customer portal, where they sign in with the e-mail address notices go to."
+        ),
+        "object_link": "Customer portal: notices, objections and consents",
+        "object_others": (
+            "Data subjects address questions and requests to the controller, the business they "
+            "gave their data to, or to the contact address below."
+        ),
         "parent": "part of",
         "upcoming": "Upcoming changes",
         "upcoming_empty": "No changes are announced.",

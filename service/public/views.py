@@ -171,9 +171,11 @@ def _page_context(org: Organization, day: date, lang: str) -> dict:
     items = services.listed(org, day)
     names = {item["id"]: item["name"] for item in items}
     places = services.places_of(org, items, day, lang)
+    service_names = {s.slug: i18n.text_in(lang, pl=s.name_pl, en=s.name_en) for s in org.services}
     rows = [
         {
             **item,
+            **services.received(item, service_names, lang),
             "role_label": TEXTS[lang]["roles"].get(item["role"], item["role"]),
             "purpose": i18n.text_in(lang, pl=item["purpose_pl"], en=item["purpose_en"]),
             "country_label": services.country_label(item["country"], lang),
@@ -191,6 +193,8 @@ def _page_context(org: Organization, day: date, lang: str) -> dict:
         "languages": [(code, TEXTS[code]["language_name"]) for code in TEXTS],
         "day": day,
         "rows": rows,
+        "last_changed": services.last_changed(org, day, items),
+        "long_day": lambda value: i18n.day(value, lang),
         "risk_note": services.risk_note(places, lang),
         "upcoming": services.upcoming(org, day),
         "changelog": log,
