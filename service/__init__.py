@@ -8,18 +8,9 @@ from pathlib import Path
 from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from service import clock, config, observability
-from service.errors import (
-    DomainError,
-    handle_data_error,
-    handle_database_unavailable,
-    handle_domain_error,
-    handle_integrity_error,
-    handle_unexpected,
-    problem,
-)
+from service.errors import problem
 from service.extensions import api, db, migrate
 from service.web import HeadAsGet
 
@@ -72,11 +63,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_hooks(app)
     ratelimit.init_app(app)
-    app.register_error_handler(DomainError, handle_domain_error)
-    app.register_error_handler(IntegrityError, handle_integrity_error)
-    app.register_error_handler(DataError, handle_data_error)
-    app.register_error_handler(OperationalError, handle_database_unavailable)
-    app.register_error_handler(Exception, handle_unexpected)
+    # Problem+json for programs, a page in the reader's language for browsers.
+    from service import error_pages
+
+    error_pages.init_app(app)
 
     from service.cli import register_cli
     from workers import celery_init_app
@@ -180,6 +170,9 @@ def _register_blueprints(app: Flask) -> None:
     from service.portal.views import bp as portal_pages
 
     app.register_blueprint(portal_pages)
+    from service.home.views import bp as home_pages
+
+    app.register_blueprint(home_pages)
 
 
 def _register_hooks(app: Flask) -> None:

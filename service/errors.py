@@ -23,12 +23,19 @@ class DomainError(Exception):
     status = 422
     slug = "domain-rule"
     title = "Request breaks a rule of the registry"
+    # Names the message a person reads on a page (service/error_texts.py), in their language;
+    # `detail` is the English text for API clients. None: the page says what the status means.
+    key: str | None = None
 
-    def __init__(self, detail: str, *, errors: dict | None = None, **extra: object) -> None:
+    def __init__(
+        self, detail: str, *, errors: dict | None = None, key: str | None = None, **extra: object
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
         self.extra = extra
+        if key is not None:
+            self.key = key
 
 
 class ValidationFailed(DomainError):
@@ -40,6 +47,12 @@ class NotFound(DomainError):
     status = 404
     slug = "not-found"
     title = "Not found"
+
+
+class InvalidLink(NotFound):
+    """A signed link that is forged, expired, foreign or names nothing any more."""
+
+    key = "invalid_link"
 
 
 class Conflict(DomainError):

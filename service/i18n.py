@@ -8,12 +8,12 @@ written, and no second table of names can drift from the first.
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, get_timezone_name
+from babel.dates import format_date, format_datetime, format_timedelta, get_timezone_name
 from babel.numbers import format_decimal
 
 # English legal texts follow EU usage (5 December 2026), not the US one (December 5, 2026).
@@ -117,6 +117,11 @@ def country_code(text: str) -> str | None:
 
 def number(value: int | float, lang: str) -> str:
     return format_decimal(value, locale=_locale(lang))
+
+
+def wait(seconds: int, lang: str) -> str:
+    """A wait from now, rounded as people say it: 'za 2 minuty', 'in 2 minutes'."""
+    return format_timedelta(timedelta(seconds=seconds), add_direction=True, locale=_locale(lang))
 
 
 # A label given in one language only: an output in the other shows it, marked, rather than

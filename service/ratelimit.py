@@ -8,7 +8,8 @@ RATE_LIMIT_LINKS requests per RATE_LIMIT_WINDOW_SECONDS. The counters live in Re
 (REDIS_URL), shared by every process; without Redis (eager mode, or Redis down) each
 process counts for itself, which still bounds a single client. The public list and feeds
 are not limited: they are cached and cheap. An exceeded limit answers 429 with
-Retry-After (problem+json on the API, a short page on HTML routes).
+Retry-After: problem+json to programs, a page in the reader's language to browsers
+(`service.error_pages`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ import time
 import redis
 from flask import Flask, Response, current_app, request
 
-from service import clock
-from service.errors import problem
+from service import clock, error_pages, errors
 
 log = logging.getLogger(__name__)
 
@@ -100,17 +100,12 @@ def _check() -> Response | None:
         return None
     retry_after = str(max(1, int((index + 1) * window - now)))
     log.info("rate limit exceeded on %s", request.endpoint)
-    detail = f"Too many requests from your address; try again in {retry_after} seconds."
-    if request.path.startswith("/api/"):
-        return problem(
-            429,
-            "Too many requests",
-            detail,
-            slug="rate-limited",
-            headers={"Retry-After": retry_after},
-        )
-    page = (
-        '<!doctype html><html><head><meta charset="utf-8"><title>Too many requests</title>'
-        f"</head><body><h1>Too many requests</h1><p>{detail}</p></body></html>"
+    problem = errors.problem(
+        429,
+        "Too many requests",
+        f"Too many requests from your address; try again in {retry_after} seconds.",
+        slug="rate-limited",
+        headers={"Retry-After": retry_after},
     )
-    return Response(page, status=429, mimetype="text/html", headers={"Retry-After": retry_after})
+    # A person opening a link or sending a form reads a page in their language.
+    return error_pages.respond(problem, "rate_limited")

@@ -101,6 +101,23 @@ class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = StrictParser()
 
 
+# Paths only programs read: their errors stay problem+json whatever the Accept header says.
+MACHINE_PATHS = ("/api/", "/openapi.json", "/healthz", "/readyz", "/metrics")
+# Listed in the order preferred when a client accepts them equally (`*/*`, or no Accept).
+ERROR_TYPES = ("application/problem+json", "application/json", "text/html")
+
+
+def negotiable() -> bool:
+    """Whether this path's errors depend on the Accept header (a path people open)."""
+    return not request.path.startswith(MACHINE_PATHS)
+
+
+def wants_html() -> bool:
+    """Whether an error is answered as a page: a browser (Accept prefers text/html) asking
+    for a path people open. The one place that decides; API clients keep problem+json."""
+    return negotiable() and request.accept_mimetypes.best_match(ERROR_TYPES) == "text/html"
+
+
 # Methods that only read (RFC 9110 9.2.1). Every layer asks `acts()`, never `== "GET"`.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 

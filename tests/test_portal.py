@@ -438,7 +438,7 @@ def test_sign_in_requests_are_rate_limited_per_client_address(desk, portal, monk
 
 
 def test_an_unknown_organization_is_a_page_not_found(portal):
-    response = portal.get("/portal/nobody/sign-in")
+    response = portal.get("/portal/nobody/sign-in", headers={"Accept": "text/html"})
     assert response.status_code == 404
     assert response.mimetype == "text/html"
 

@@ -51,14 +51,21 @@ def test_api_subscribe_is_limited_per_address(client, limited):
 
 def test_public_form_subscribe_answers_a_page(client, limited):
     url = "/orgs/bookero/subprocessors/subscribe"
+    # A browser sending the form: it asks for HTML, in English.
+    browser = {"Accept": "text/html,*/*;q=0.8", "Accept-Language": "en"}
     for i in range(3):
-        response = client.post(url, data={"email": f"f{i}@example.com"}, environ_base=limited)
+        response = client.post(
+            url, data={"email": f"f{i}@example.com"}, headers=browser, environ_base=limited
+        )
         assert response.status_code != 429
-    refused = client.post(url, data={"email": "z@example.com"}, environ_base=limited)
+    last = {"email": "z@example.com"}
+    refused = client.post(url, data=last, headers=browser, environ_base=limited)
     assert refused.status_code == 429
     assert refused.mimetype == "text/html"
     assert "Retry-After" in refused.headers
-    assert "<script" not in refused.get_data(as_text=True)
+    text = refused.get_data(as_text=True)
+    assert '<html lang="en">' in text
+    assert "<script" not in text
 
 
 @pytest.mark.parametrize(

@@ -95,7 +95,7 @@ def _change_context(
         "list_url": public.page_url(_base(), org, lang),
     }
     if notice is not None and notice.response != "none" and notice.withdrawn_at is None:
-        context["answer_url"] = answer_url(org, notice)
+        context["answer_url"] = answer_url(org, notice, lang)
     return context
 
 

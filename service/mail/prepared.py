@@ -162,7 +162,7 @@ def build(delivery: Delivery, cache: dict) -> EmailMessage | PreparedMessage:
     values: dict[str, str] = {}
     if notice is not None:
         if _URL in prepared.text or _URL in prepared.html:
-            values[_URL] = answer_url(org, notice)
+            values[_URL] = answer_url(org, notice, lang)
         values[_PORTAL] = sign_in_page_url(org, address, lang)
     boundary = prepared.boundary.encode("ascii")
     data = b"".join(

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from service.changes.models import Notice
 from service.config import signing_keys
-from service.errors import NotFound
+from service.errors import InvalidLink
 from service.extensions import db
 from service.organizations.models import Organization
 
@@ -25,15 +25,27 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(signing_keys(current_app.config), salt=SALT)
 
 
-def answer_token(org: Organization, notice: Notice) -> str:
-    return _serializer().dumps(
-        {"o": org.id, "n": notice.id, "ch": notice.change_id, "c": notice.customer_id}
-    )
+def answer_token(org: Organization, notice: Notice, lang: str | None = None) -> str:
+    """The token of a notice's link; `lang` is the language of the contact it is mailed to,
+    so the page opens in the language of the e-mail (not that of another contact)."""
+    data = {"o": org.id, "n": notice.id, "ch": notice.change_id, "c": notice.customer_id}
+    if lang:
+        data["l"] = lang
+    return _serializer().dumps(data)
 
 
-def answer_url(org: Organization, notice: Notice) -> str:
+def answer_url(org: Organization, notice: Notice, lang: str | None = None) -> str:
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    return f"{base}/orgs/{org.slug}/answers/{answer_token(org, notice)}"
+    return f"{base}/orgs/{org.slug}/answers/{answer_token(org, notice, lang)}"
+
+
+def answer_language(token: str) -> str | None:
+    """The recipient's language a valid token carries (links in e-mails), else None."""
+    try:
+        data = _serializer().loads(token)
+    except BadSignature:
+        return None
+    return data.get("l") if isinstance(data, dict) else None
 
 
 def read_answer_token(org: Organization, token: str) -> Notice:
@@ -42,9 +54,9 @@ def read_answer_token(org: Organization, token: str) -> Notice:
     try:
         data = _serializer().loads(token, max_age=max_age)
     except BadSignature as exc:  # SignatureExpired is a BadSignature too
-        raise NotFound("This link is not valid (any more).") from exc
+        raise InvalidLink("This link is not valid (any more).") from exc
     if not isinstance(data, dict) or data.get("o") != org.id:
-        raise NotFound("This link is not valid (any more).")
+        raise InvalidLink("This link is not valid (any more).")
     notice = db.session.scalars(
         select(Notice).where(
             Notice.id == data.get("n"),
@@ -53,5 +65,5 @@ def read_answer_token(org: Organization, token: str) -> Notice:
         )
     ).one_or_none()
     if notice is None:
-        raise NotFound("This link is not valid (any more).")
+        raise InvalidLink("This link is not valid (any more).")
     return notice

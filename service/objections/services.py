@@ -51,22 +51,27 @@ def file_answer(
     now = now or clock.now()
     change = notice.change
     if change.status == "withdrawn" or notice.withdrawn_at is not None:
-        raise Conflict("The change was withdrawn; there is nothing to answer.")
+        raise Conflict(
+            "The change was withdrawn; there is nothing to answer.", key="change_withdrawn"
+        )
     if kind not in ANSWER_FOR.get(notice.response, ()):
         wanted = {"objection": "an objection", "consent": "a consent or a refusal"}
         raise Conflict(
             f"This notice does not ask for {'an objection' if kind == 'objection' else 'consent'}"
             + (f"; it asks for {wanted[notice.response]}." if notice.response in wanted else "."),
+            key="not_asked",
         )
     if kind == "objection" and notice.objection_deadline and now > notice.objection_deadline:
         raise Conflict(
             f"The objection deadline passed at {notice.objection_deadline.isoformat()}.",
             deadline=notice.objection_deadline.isoformat(),
+            key="deadline_passed",
         )
     existing = answer_of(notice)
     if existing is not None:
         raise Conflict(
             f"This notice was already answered ({existing.kind}, {existing.filed_at.isoformat()}).",
+            key="already_answered",
         )
     answer = Objection(
         organization_id=org.id,

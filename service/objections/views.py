@@ -10,11 +10,12 @@ from service import i18n
 from service.apidoc import CONSENT_EXAMPLE, OBJECTION_EXAMPLE, RESOLUTION_EXAMPLE, operation
 from service.changes import services as changes
 from service.common import page_body
+from service.error_pages import for_people
 from service.errors import Conflict, DomainError, NotFound
 from service.extensions import db
 from service.keys.auth import access, actor, load_organization, require_customer
 from service.notices import presenting
-from service.notices.links import read_answer_token
+from service.notices.links import answer_language, read_answer_token
 from service.objections import services
 from service.objections.schemas import (
     ConsentCreateSchema,
@@ -241,17 +242,22 @@ def act(organization, notice, kind: str, reason: str, channel: str, actor: str) 
         return
     objection = services.open_objection_of(notice)
     if objection is None:
-        raise Conflict("There is no open objection to withdraw.")
+        raise Conflict("There is no open objection to withdraw.", key="no_open_objection")
     services.withdraw_objection(organization, objection, reason, channel=channel, actor=actor)
 
 
-def _language(notice) -> str:
+def _language(notice, token: str) -> str:
+    """`?lang=`, then the language of the contact the link was mailed to, then the
+    customer's where all its contacts share one, then the browser's."""
     asked = request.args.get("lang")
     if asked in TEXTS:
         return asked
-    contacts = notice.customer.contacts
-    if contacts and contacts[0].locale in TEXTS:
-        return contacts[0].locale
+    mailed = answer_language(token)
+    if mailed in TEXTS:
+        return mailed
+    locales = {contact.locale for contact in notice.customer.contacts}
+    if len(locales) == 1 and (shared := locales.pop()) in TEXTS:
+        return shared
     return request.accept_languages.best_match(list(TEXTS)) or "pl"
 
 
@@ -278,7 +284,7 @@ def answer_page(org: str, token: str) -> Response:
     """GET shows the question and files nothing; POST records the answer."""
     organization = load_organization(org)
     notice = read_answer_token(organization, token)
-    lang = _language(notice)
+    lang = _language(notice, token)
     context = {
         "org": organization,
         "notice": notice,
@@ -299,7 +305,7 @@ def answer_page(org: str, token: str) -> Response:
     reason = request.form.get("reason", "")[:5000].replace("\x00", "")
     try:
         if kind is None:
-            raise Conflict("Unknown decision.")
+            raise Conflict("Unknown decision.", key="unknown_decision")
         locked = services.notice_of(notice.change, notice.customer_id, lock=True)
         act(
             organization,
@@ -312,5 +318,6 @@ def answer_page(org: str, token: str) -> Response:
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
-        return _page("answers/ask.html", status=error.status, error=error.detail, **context)
+        message = for_people(error, lang)
+        return _page("answers/ask.html", status=error.status, error=message, **context)
     return _page("answers/done.html", done=TEXTS[lang][f"done_{kind}"], **context)

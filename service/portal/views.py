@@ -24,7 +24,8 @@ from service.changes import services as changes
 from service.changes.models import Notice
 from service.customers.services import effective_terms
 from service.customers.subprocessors import customer_view, upcoming
-from service.errors import Conflict, DomainError, NotFound
+from service.error_pages import for_people, respond
+from service.errors import Conflict, DomainError, NotFound, handle_domain_error
 from service.extensions import db
 from service.keys.auth import load_organization
 from service.notices import presenting
@@ -120,11 +121,16 @@ def _portal_page(template: str, status: int = 200, **context: object) -> Respons
     )
 
 
+def _error_lang() -> str:
+    session = g.get("portal_session")
+    return session.locale if session is not None else _anonymous_lang()
+
+
 def _error_page(
     status: int, title_key: str, text_key: str | None = None, *, detail: str | None = None
 ) -> Response:
     session = g.get("portal_session")
-    lang = session.locale if session is not None else _anonymous_lang()
+    lang = _error_lang()
     t = TEXTS[lang]
     words = {"title": t[title_key], "text": t[text_key] if detail is None else detail}
     if session is not None:
@@ -186,9 +192,11 @@ def _check_request() -> Response | None:
 @bp.errorhandler(DomainError)
 def _domain_error(error: DomainError) -> Response:
     db.session.rollback()
+    if g.get("portal_org") is None:  # no such organization: the site's answer, leading home
+        return respond(handle_domain_error(error), error.key)
     if error.status == 404:
         return _error_page(404, "not_found_title", "not_found")
-    return _error_page(error.status, "error", detail=error.detail)
+    return _error_page(error.status, "error", detail=for_people(error, _error_lang()))
 
 
 def signed_in(view):
@@ -362,7 +370,7 @@ def change_page(organization, customer, change_id: int) -> Response:
     reason = request.form.get("reason", "")[:MAX_REASON].replace("\x00", "")
     try:
         if kind is None:
-            raise Conflict("Choose one of the buttons.")
+            raise Conflict("Choose one of the buttons.", key="unknown_decision")
         locked = objections.notice_of(notice.change, customer.id, lock=True)
         answer_views.act(organization, locked, kind, reason, "portal", _actor())
         db.session.commit()
@@ -373,7 +381,7 @@ def change_page(organization, customer, change_id: int) -> Response:
             error.status,
             answerable=True,
             answer=None,
-            error=error.detail,
+            error=for_people(error, _lang()),
             **context,
         )
     return _see_other(organization.slug, "answers?done=1")
@@ -494,7 +502,7 @@ def _act(page, action) -> Response:
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
-        return page(error.status, error=error.detail, errors=error.errors or {})
+        return page(error.status, error=for_people(error, _lang()), errors=error.errors or {})
     return result
 
 

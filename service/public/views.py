@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.http import http_date, is_resource_modified
 
 from service import clock, i18n
@@ -22,6 +23,7 @@ from service.notices import presenting
 from service.organizations.models import Organization
 from service.public import cache, services
 from service.public.texts import TEXTS, negotiate
+from service.web import wants_html
 
 bp = Blueprint("public", __name__, url_prefix="/orgs/<org>")
 
@@ -87,6 +89,16 @@ def subscribe(org: str) -> Response:
     except IntegrityError:
         db.session.rollback()  # a concurrent request for the address won and asks it
     return _uncached("public/subscribe.html", 200, org=organization, lang=lang, t=TEXTS[lang])
+
+
+@bp.get("/subprocessors/subscribe")
+def subscribe_again(org: str) -> Response:
+    """The address a browser shows after subscribing: reloading it leads back to the form."""
+    if not wants_html():
+        raise MethodNotAllowed(valid_methods=["POST"])
+    lang = negotiate(request.args.get("lang"), request.accept_languages)
+    load_organization(org)
+    return redirect(url_for("public.page", org=org, lang=lang, _anchor="subscribe"), 303)
 
 
 # --- serving from the cache -------------------------------------------------------------------

@@ -11,7 +11,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 from service.config import signing_keys
-from service.errors import NotFound
+from service.errors import InvalidLink
 from service.organizations.models import Organization
 from service.subscriptions.models import Subscription
 
@@ -44,7 +44,7 @@ def unsubscribe_url(org: Organization, subscription: Subscription) -> str:
 
 def _subscription_id(org: Organization, data: object) -> int:
     if not isinstance(data, dict) or data.get("o") != org.id or not isinstance(data.get("s"), int):
-        raise NotFound("This link is not valid (any more).")
+        raise InvalidLink("This link is not valid (any more).")
     return data["s"]
 
 
@@ -54,7 +54,7 @@ def read_confirm_token(org: Organization, token: str) -> int:
     try:
         data = _confirm_serializer().loads(token, max_age=max_age)
     except BadSignature as exc:  # SignatureExpired is a BadSignature too
-        raise NotFound("This link is not valid (any more).") from exc
+        raise InvalidLink("This link is not valid (any more).") from exc
     return _subscription_id(org, data)
 
 
@@ -63,5 +63,5 @@ def read_unsubscribe_token(org: Organization, token: str) -> int:
     try:
         data = _unsubscribe_serializer().loads(token)
     except BadSignature as exc:
-        raise NotFound("This link is not valid.") from exc
+        raise InvalidLink("This link is not valid.") from exc
     return _subscription_id(org, data)

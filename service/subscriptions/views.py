@@ -9,7 +9,7 @@ from flask.views import MethodView
 from sqlalchemy.exc import IntegrityError
 
 from service.apidoc import SUBSCRIBE_EXAMPLE, operation
-from service.errors import NotFound
+from service.errors import InvalidLink
 from service.extensions import db
 from service.keys.auth import access, load_organization, require_legal
 from service.subscriptions import links, services
@@ -93,8 +93,6 @@ TEXTS = {
         "unsubscribed": "Wypisano. Nie otrzymasz więcej wiadomości o zmianach.",
         "erased_title": "Adres usunięty",
         "erased": "Adres usunięty. Nigdy więcej do niego nie napiszemy.",
-        "invalid_title": "Link nieważny",
-        "invalid": "Ten link jest nieważny lub wygasł. Możesz zapisać się ponownie.",
     },
     "en": {
         "confirm_title": "Confirm your subscription",
@@ -112,8 +110,6 @@ TEXTS = {
         "unsubscribed": "Unsubscribed. You will receive no more messages about changes.",
         "erased_title": "Address erased",
         "erased": "Address erased. It will never be written to again.",
-        "invalid_title": "Invalid link",
-        "invalid": "This link is not valid or has expired. You may subscribe again.",
     },
 }
 
@@ -147,13 +143,10 @@ def _context(org, subscription) -> dict:
 def confirm_page(org: str, token: str) -> Response:
     """GET asks (a mail scanner following the link confirms nothing); POST confirms."""
     organization = load_organization(org)
-    try:
-        subscription = services.get(organization, links.read_confirm_token(organization, token))
-    except NotFound:
-        subscription = None
-    context = _context(organization, subscription)
+    subscription = services.get(organization, links.read_confirm_token(organization, token))
     if subscription is None or subscription.status == "unsubscribed":
-        return _done(context, "invalid_title", "invalid", 404)
+        raise InvalidLink("This link is not valid (any more).")
+    context = _context(organization, subscription)
     if not acts() and subscription.status == "pending":
         return _page("subscriptions/confirm.html", **context)
     if acts():
@@ -167,11 +160,7 @@ def unsubscribe_page(org: str, token: str) -> Response:
     """GET asks; POST unsubscribes at once (RFC 8058 one-click: the mail client POSTs
     `List-Unsubscribe=One-Click` with no cookie and no key), or erases the address."""
     organization = load_organization(org)
-    try:
-        subscription_id = links.read_unsubscribe_token(organization, token)
-    except NotFound:
-        return _done(_context(organization, None), "invalid_title", "invalid", 404)
-    subscription = services.get(organization, subscription_id)
+    subscription = services.get(organization, links.read_unsubscribe_token(organization, token))
     context = _context(organization, subscription)
     if subscription is None:  # erased already: nothing is left to ask about or to do
         return _done(context, "erased_title", "erased")

@@ -62,15 +62,23 @@ def register(org: Organization, customer: Customer, url: str, *, actor: str) -> 
     try:
         endpoints.resolve(url)
     except endpoints.UnsafeEndpoint as exc:
-        raise ValidationFailed(str(exc), errors={"url": [str(exc)]}) from exc
+        raise ValidationFailed(str(exc), errors={"url": [str(exc)]}, key="webhook_url") from exc
     # The customer's row lock makes concurrent registrations count one after the other.
     db.session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update())
     hooks = list_webhooks(customer)
     if any(h.url == url for h in hooks):
-        raise Conflict("This URL is already registered.", errors={"url": ["Already registered."]})
+        raise Conflict(
+            "This URL is already registered.",
+            errors={"url": ["Already registered."]},
+            key="webhook_exists",
+        )
     limit = current_app.config["WEBHOOKS_PER_CUSTOMER"]
     if len(hooks) >= limit:
-        raise Conflict(f"A customer may register at most {limit} webhooks; remove one first.")
+        raise Conflict(
+            f"A customer may register at most {limit} webhooks; remove one first.",
+            key="webhook_limit",
+            limit=limit,
+        )
     secret = secrets.new_secret()
     webhook = Webhook(
         organization_id=org.id,
