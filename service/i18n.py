@@ -7,6 +7,7 @@ written, and no second table of names can drift from the first.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -58,6 +59,60 @@ def country(code: str, lang: str) -> str:
 def country_label(code: str | None, lang: str) -> str:
     """'Stany Zjednoczone (US)': the name and the ISO code, which every reader can check."""
     return f"{country(code, lang)} ({code})" if code else ""
+
+
+# A location a list names without a country (service.recipients.models.REGIONS). The EU's
+# name is CLDR's; the EEA and "not stated" have none there, so they are our wording.
+REGION_NAMES = {
+    "pl": {"EEA": "Europejski Obszar Gospodarczy", "not_stated": "nie podano"},
+    "en": {"EEA": "European Economic Area", "not_stated": "not stated"},
+}
+
+
+def region(code: str, lang: str) -> str:
+    """'Unia Europejska', 'European Economic Area', 'not stated'."""
+    if code == "EU":
+        return country(code, lang)
+    return REGION_NAMES.get(lang, REGION_NAMES["en"]).get(code, code)
+
+
+def place_label(location: dict, lang: str) -> str:
+    """Where a location is: a country with its code, an international organisation, a region."""
+    if location.get("country"):
+        return country_label(location["country"], lang)
+    if location.get("region"):
+        return region(location["region"], lang)
+    return location.get("international_organisation") or ""
+
+
+def lookup_key(text: str) -> str:
+    """How a typed name is compared: case, accents and spacing do not count ('Łódź' is 'lodz')."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("ł", "l").replace("Ł", "L"))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(bare.casefold().replace("_", " ").split())
+
+
+@cache
+def _country_codes_by_name() -> dict[str, str]:
+    # Every CLDR name of a country in Polish and English (British and American), and the
+    # code itself. Only two-letter codes that are countries: CLDR also names regions
+    # ("150" Europe, "EU", "EZ" the eurozone, "UN"), which are not a place of establishment.
+    from service.reference import country_codes
+
+    codes = country_codes()
+    table: dict[str, str] = {}
+    for name in ("pl_PL", "en_GB", "en_US"):
+        for code, label in Locale.parse(name).territories.items():
+            if code in codes:
+                table.setdefault(lookup_key(label), code)
+    for code in codes:
+        table[lookup_key(code)] = code
+    return table
+
+
+def country_code(text: str) -> str | None:
+    """The ISO code of a country named in Polish or English, or given by its code; else None."""
+    return _country_codes_by_name().get(lookup_key(text))
 
 
 def number(value: int | float, lang: str) -> str:

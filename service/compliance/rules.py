@@ -96,6 +96,7 @@ SCC_2021 = "2021/914"
 VOIDING_RULES = frozenset(
     {
         "transfer.no_mechanism",
+        "transfer.location_not_stated",
         "transfer.mechanism_impossible",
         "transfer.not_covered",
         "transfer.dpf_not_certified",
@@ -116,6 +117,9 @@ DPF_CHECK_MAX_AGE_DAYS = 365
 # Every rule the report can name, with what it means. Ids are stable: clients filter on them.
 RULES: dict[str, str] = {
     "transfer.no_mechanism": "A transfer outside the EEA with mechanism 'none'.",
+    "transfer.location_not_stated": (
+        "A location not stated: whether data leaves the EEA, and so what must cover it, is unknown."
+    ),
     "transfer.mechanism_impossible": (
         "A mechanism that cannot apply to the place at all (refused at registration)."
     ),
@@ -227,6 +231,7 @@ def place_of(location: dict) -> Place:
     return Place(
         country=location.get("country") or None,
         organisation=location.get("international_organisation") or None,
+        region=location.get("region") or None,
     )
 
 
@@ -273,14 +278,18 @@ def _summary(location: dict) -> dict:
     return {
         "country": location.get("country") or None,
         "international_organisation": location.get("international_organisation") or None,
+        "region": location.get("region") or None,
         "mechanism": location["mechanism"],
     }
+
+
+REGION_LABELS = {"EU": "the EU", "EEA": "the EEA", "not_stated": "a place not stated"}
 
 
 def _label(place: Place) -> str:
     if place.country:
         return f"{reference.country_name(place.country)} ({place.country})"
-    return place.organisation or "?"
+    return place.organisation or REGION_LABELS.get(place.region or "", "?")
 
 
 def _modules_text(modules: Iterable[int]) -> str:
@@ -691,6 +700,8 @@ def check_transfer(
     places = transfer_places(vendor.country, location, on)
     if not places:
         return []
+    if location.get("region") == "not_stated":
+        return [_not_stated(vendor, loc)]
     mechanism = location["mechanism"]
     if mechanism == "none":
         where = ", ".join(_label(p) for p in places)
@@ -712,6 +723,18 @@ def check_transfer(
     elif mechanism == "derogation":
         found += _check_derogation(vendor, location)
     return found + _check_tia(vendor, location, places, on)
+
+
+def _not_stated(vendor: Vendor, loc: dict) -> Finding:
+    return Finding(
+        "error",
+        "transfer.location_not_stated",
+        f"The list does not state where {vendor.name} processes data: whether it leaves the "
+        "EEA, and what must cover it, cannot be judged.",
+        "Ask the vendor (its DPA or sub-processor list names the places) and record them "
+        "through an 'update' change.",
+        loc,
+    )
 
 
 # --- transfer impact assessments --------------------------------------------------------------

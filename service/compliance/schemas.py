@@ -37,6 +37,7 @@ class ComplianceRecipientSchema(Schema):
 class ComplianceLocationSchema(Schema):
     country = fields.String(allow_none=True)
     international_organisation = fields.String(allow_none=True)
+    region = fields.String(allow_none=True)
     mechanism = fields.String()
 
 

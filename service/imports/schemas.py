@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from marshmallow import INCLUDE, Schema, fields
+from marshmallow import (
+    INCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
-from service.common import line
+from service.common import line, text
 from service.customers.schemas import CustomerCreateSchema
 from service.recipients.schemas import RecipientCreateSchema
 
@@ -122,6 +130,71 @@ class VendorImportSchema(RecipientCreateSchema):
         200,
         allow_none=True,
         metadata={"description": "Name of the parent vendor: registered already or an earlier row"},
+    )
+    external_id = line(
+        200,
+        allow_none=True,
+        metadata={"description": "The vendor's id in your own sheet or tool: upsert matches by it"},
+    )
+    # A list kept in one language is accepted: the other stays empty, and every output in it
+    # shows this one, marked as written in the other language (service.i18n.text_in).
+    purpose_pl = text(2000)
+    purpose_en = text(2000)
+
+    @post_load
+    def fill_purpose(self, data: dict, **_: object) -> dict:
+        """The language not given is empty (a vendor row always has both columns)."""
+        data.setdefault("purpose_pl", "")
+        data.setdefault("purpose_en", "")
+        return data
+
+    @validates_schema
+    def check_purpose(self, data: dict, **_: object) -> None:
+        if (
+            not (data.get("purpose_pl") or "").strip()
+            and not (data.get("purpose_en") or "").strip()
+        ):
+            raise ValidationError(
+                {"purpose_pl": ["Give the purpose in Polish, in English, or both."]}
+            )
+
+
+MODES = ("create", "upsert")
+
+
+class VendorImportArgs(Schema):
+    """How a vendor file is read and applied (query parameters)."""
+
+    mode = fields.String(
+        load_default="create",
+        validate=validate.OneOf(MODES),
+        metadata={
+            "description": "create: every vendor is new. upsert: a row matching a vendor "
+            "(by external_id, else by name, case-insensitive) corrects it"
+        },
+    )
+    mapping = fields.String(
+        validate=validate.Length(max=20_000),
+        metadata={
+            "description": 'CSV: JSON object column -> field, e.g. {"Dostawca": "name", '
+            '"Kraj": "country", "Kolor": null}; null or "ignore" skips a column'
+        },
+    )
+    unknown_columns = fields.String(
+        load_default="refuse",
+        validate=validate.OneOf(("refuse", "ignore")),
+        metadata={"description": "CSV: a column neither mapped nor recognised"},
+    )
+    list_separator = fields.String(
+        validate=validate.OneOf((";", ",")),
+        metadata={"description": "CSV: omitted, `;` if any list cell has one, else `,`"},
+    )
+    lang = fields.String(
+        validate=validate.OneOf(("pl", "en")),
+        metadata={
+            "description": "CSV: the language of one-language columns (purpose, data "
+            "categories); omitted, Polish when a recognised header is Polish"
+        },
     )
 
 

@@ -12,9 +12,10 @@ import codecs
 import csv
 import io
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from itertools import islice
 from typing import IO
 
@@ -30,23 +31,23 @@ from service.customers import services as customers
 from service.customers.models import Customer
 from service.errors import DomainError, ValidationFailed
 from service.extensions import db
+from service.imports import spreadsheet
 from service.imports.schemas import (
     CUSTOMER_COLUMNS,
     CUSTOMER_CONTACT_COLUMNS,
     CUSTOMER_CONTROLLER_COLUMNS,
     CUSTOMER_REQUIRED_COLUMNS,
     CUSTOMER_TERM_COLUMNS,
-    LOCATION_DETAILS,
     VENDOR_COLUMNS,
-    VENDOR_LIST_COLUMNS,
     VENDOR_REQUIRED_COLUMNS,
     CustomerImportSchema,
     VendorImportSchema,
 )
 from service.organizations.models import Organization, Service
 from service.recipients import services as recipients
-from service.recipients.models import MECHANISMS
+from service.recipients.models import MATERIAL_FIELDS, Recipient
 from service.recipients.names import name_key, names_in_use
+from service.recipients.services import LOCATION_FIELDS
 from service.web import UnreadableJson, check_json_depth, load_json
 
 FORMATS = {"text/csv": "csv", "application/json": "json", "application/x-ndjson": "ndjson"}
@@ -129,15 +130,18 @@ def read_rows(
     kind: str,
     charset: str | None = None,
     columns: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
+    header: Callable[[list[str]], list[str]] | None = None,
 ) -> Iterator[Row]:
-    """Rows of a CSV file (with the columns of `kind`, or `columns`: known and required),
-    a JSON array or JSON Lines."""
+    """Rows of a CSV file (with the columns of `kind`, or `columns`: known and required, or
+    as `header` reads its header line), a JSON array (for vendors also an object with
+    `items`, as our exports write) or JSON Lines."""
     binary = io.BufferedReader(_RawStream(stream), READ_BUFFER)
     if fmt == "csv":
-        columns, required = columns or CSV_COLUMNS[kind]
-        return _csv_rows(binary, columns, required, _encoding(charset))
+        known, required = columns or CSV_COLUMNS[kind]
+        header = header or partial(_header, columns=known, required=required)
+        return _csv_rows(binary, header, _encoding(charset))
     if fmt == "json":
-        return _json_rows(binary)
+        return _json_rows(binary, envelope=kind == "vendors")
     if fmt == "ndjson":
         return _ndjson_rows(binary)
     raise UnsupportedFormat(f"Send {', '.join(sorted(FORMATS))}.")
@@ -192,7 +196,7 @@ def _lines(binary: io.BufferedReader, encoding: str) -> Iterator[str]:
 
 
 def _csv_rows(
-    binary: io.BufferedReader, columns: tuple[str, ...], required: tuple[str, ...], encoding: str
+    binary: io.BufferedReader, read_header: Callable[[list[str]], list[str]], encoding: str
 ) -> Iterator[Row]:
     reader = csv.reader(_lines(binary, encoding), strict=True)
     number = 0
@@ -200,7 +204,7 @@ def _csv_rows(
         first = next(reader, None)
         if first is None:
             raise ValidationFailed("The body is empty: send a header line and one row per line.")
-        header = _header(first, columns, required)
+        header = read_header(first)
         line = reader.line_num + 1
         for cells in reader:
             number += 1
@@ -225,15 +229,17 @@ def _skip_space(binary: io.BufferedReader) -> bytes:
     return byte
 
 
-def _json_rows(binary: io.BufferedReader) -> Iterator[Row]:
+def _json_rows(binary: io.BufferedReader, *, envelope: bool) -> Iterator[Row]:
+    """A JSON array's items; with `envelope`, also an object's `items` (a list export)."""
     first = _skip_space(binary)
     if not first:
         raise ValidationFailed("The body is empty: send a JSON array with one object per row.")
-    if first != b"[":
+    if first != b"[" and not (envelope and first == b"{"):
         raise ValidationFailed("Send a JSON array with one object per row (or JSON Lines).")
+    prefix = "item" if first == b"[" else "items.item"
     number = 0
     try:
-        for number, item in enumerate(ijson.items(binary, "item", use_float=True), start=1):
+        for number, item in enumerate(ijson.items(binary, prefix, use_float=True), start=1):
             yield _checked(Row(number, None, item))
     except ijson.JSONError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
@@ -352,85 +358,59 @@ def _load(schema: Schema, value: object) -> tuple[dict, dict, dict[str, list[str
 
 # --- vendors ------------------------------------------------------------------------------
 
-
-class LocationFormatError(ValueError):
-    pass
-
-
-def _activity(entry: str) -> tuple[str, str]:
-    """Split a trailing "(activity)" off an entry; parentheses inside it may nest."""
-    if not entry.endswith(")"):
-        return entry, ""
-    depth = 0
-    for index in range(len(entry) - 1, -1, -1):
-        depth += {")": 1, "(": -1}.get(entry[index], 0)
-        if depth == 0:
-            return entry[:index].rstrip(), entry[index + 1 : -1].strip()
-    return entry, ""
+# What our own exports write about a vendor that an import does not register: the answer's
+# view of it (`status`, `effective_services`, a location's `safeguard`), or a one-language
+# view of a bilingual field given beside it.
+OUTPUT_KEYS = ("status", "effective_services", "data_subject_categories")
+LOCATION_OUTPUT_KEYS = ("safeguard", "safeguard_status")
 
 
-def parse_locations(cell: str) -> list:
-    """The `locations` cell: "DE:none (hosting); US:scc:3" or a JSON array of objects."""
-    if cell.startswith("["):
-        try:
-            items = load_json(cell)
-        except UnreadableJson as exc:
-            raise LocationFormatError(f"Not a valid JSON array: {exc.errors['json'][0]}") from None
-        return items
-    locations = []
-    for index, raw in enumerate(split_list(cell), start=1):
-        entry, activity = _activity(raw)
-        place, colon, rest = entry.partition(":")
-        mechanism, _, details = rest.partition(":")
-        mechanism = mechanism.strip().lower()
-        if not colon or not place.strip() or not mechanism:
-            raise LocationFormatError(
-                f"Entry {index} '{raw}': write COUNTRY:MECHANISM[:DETAILS] [(activity)], "
-                "e.g. 'DE:none (hosting)' or 'US:scc:3'."
-            )
-        if mechanism not in MECHANISMS:
-            raise LocationFormatError(
-                f"Entry {index} '{raw}': unknown mechanism '{mechanism}'; "
-                f"one of {', '.join(MECHANISMS)}."
-            )
-        location = {"country": place.strip().upper(), "mechanism": mechanism}
-        if " | " in activity:  # "(polski | English)": one per language
-            pl, _, en = activity.partition(" | ")
-            location.update(activity_pl=pl.strip(), activity_en=en.strip())
-        elif activity:  # one language only: fills both (LocationSchema.fill_activity)
-            location["activity"] = activity
-        names = LOCATION_DETAILS.get(mechanism, ())
-        if details.strip():
-            parts = details.split(":") if len(names) > 1 else [details]
-            if len(parts) > len(names):
-                expected = ":".join(names) if names else "no details"
-                raise LocationFormatError(f"Entry {index} '{raw}': '{mechanism}' takes {expected}.")
-            given = zip(names, (part.strip() for part in parts), strict=False)
-            location.update({name: part for name, part in given if part})
-        locations.append(location)
-    return locations
+def _from_export(value: object) -> tuple[object, dict]:
+    """A JSON row as a registration body, and its file references (`id`, `parent_id`)."""
+    if not isinstance(value, dict):
+        return value, {}
+    data = dict(value)
+    # An export's rows carry their own `id`; a parent is named by it. Without it, `parent_id`
+    # is an id of the target database, which no file can know: refused as unknown.
+    refs: dict = {"id": data.pop("id")} if "id" in data else {}
+    if refs:
+        refs["parent_id"] = data.pop("parent_id", None)
+    due_diligence = data.pop("due_diligence", None)
+    if isinstance(due_diligence, dict):
+        data = {**due_diligence, **data}
+    if data.get("listed_until") is None:
+        data.pop("listed_until", None)
+    periods = data.pop("listing_periods", None)
+    if isinstance(periods, list) and len(periods) > 1:
+        refs["earlier_periods"] = len(periods) - 1
+    for key in OUTPUT_KEYS:
+        if key != "data_subject_categories" or _bilingual_subjects(data):
+            data.pop(key, None)
+    if isinstance(data.get("locations"), list):
+        data["locations"] = [_location_input(item) for item in data["locations"]]
+    return data, refs
 
 
-def _vendor_from_csv(cells: dict[str, str]) -> tuple[dict, dict[str, list[str]]]:
-    data: dict = {}
-    errors: dict[str, list[str]] = {}
-    for column, cell in cells.items():
-        if not cell:
-            continue  # an empty cell gives nothing: the field's default applies
-        if column in VENDOR_LIST_COLUMNS:
-            data[column] = split_list(cell)
-        elif column == "locations":
-            try:
-                data[column] = parse_locations(cell)
-            except LocationFormatError as exc:
-                _add(errors, "locations", str(exc))
-        else:
-            data[column] = cell
-    return data, errors
+def _bilingual_subjects(data: dict) -> bool:
+    return "data_subject_categories_pl" in data or "data_subject_categories_en" in data
+
+
+def _location_input(item: object) -> object:
+    if not isinstance(item, dict):
+        return item
+    shown = ("activity",) if "activity_pl" in item or "activity_en" in item else ()
+    return {k: v for k, v in item.items() if k not in (*LOCATION_OUTPUT_KEYS, *shown)}
+
+
+def _quoted(cell: str | None, messages: list[str]) -> list[str]:
+    """Schema messages with the cell they are about: 'Not a valid URL.' says which."""
+    if not cell:
+        return messages
+    return [m if f"'{cell}'" in m else f"'{cell}': {m}" for m in messages]
 
 
 def _vendor_column(path: str, messages: list[str]) -> tuple[str, list[str]]:
-    """A CSV row's error under its column: nested location errors name their entry."""
+    """A CSV row's error under its field: nested location errors name their entry."""
     head, _, rest = path.partition(".")
     if head == "locations" and rest:
         index, _, field = rest.partition(".")
@@ -440,6 +420,301 @@ def _vendor_column(path: str, messages: list[str]) -> tuple[str, list[str]]:
     return head, messages
 
 
+CREATE_ONLY = "an import only creates (send mode=upsert to correct it)."
+
+
+@dataclass
+class _VendorRow:
+    row: Row
+    data: dict
+    refs: dict
+    match: int | None = None  # upsert: the vendor the row corrects
+    recipient: Recipient | None = None
+
+
+class VendorImport:
+    """One vendor import: rows are checked against the database and each other, written
+    while none failed, and checked on to the end."""
+
+    def __init__(self, org_id: int, *, fmt: str, actor: str, max_errors: int, **how) -> None:
+        self.org = db.session.get_one(Organization, org_id)
+        self.fmt, self.actor = fmt, actor
+        self.layout: spreadsheet.Layout | None = how.get("layout")
+        self.upsert = how.get("mode", "create") == "upsert"
+        self.today = clock.local_today(self.org.timezone)
+        self.schema = VendorImportSchema()
+        self.existing = {key: rid for key, (rid, _) in names_in_use(org_id).items()}
+        self.by_external = dict(
+            db.session.execute(
+                select(Recipient.external_id, Recipient.id).where(
+                    Recipient.organization_id == org_id, Recipient.external_id.is_not(None)
+                )
+            ).all()
+        )
+        self.slugs = set(
+            db.session.scalars(select(Service.slug).where(Service.organization_id == org_id))
+        )
+        self.in_file: dict[str, int] = {}  # name_key or external id -> first row
+        self.created: dict[str, int] = {}  # name_key -> id, for later rows naming it as parent
+        self.file_ids: dict[str, int] = {}  # an export's own id -> the vendor written for it
+        self.pending_parents: list[tuple[Row, int, str]] = []
+        self.errors = RowErrors(max_errors)
+        self.result = ImportResult(import_id=uuid.uuid4().hex)
+        self.separator = ";"
+
+    def run(self, rows: Iterable[Row]) -> ImportResult:
+        rows = list(rows) if self.fmt == "csv" else rows
+        if self.layout is not None and isinstance(rows, list):
+            cells = spreadsheet.list_cells([r.value for r in rows], self.layout.mapping)
+            options = self.layout.options
+            self.separator = options.list_separator or spreadsheet.detect_separator(cells)
+        total = 0
+        for row in rows:
+            total += 1
+            item, problems = self.check(row)
+            if problems:
+                self.errors.add(row, problems)
+            elif not self.errors:
+                self.write(item)
+        if not self.errors:
+            self.link_parents()
+        self.errors.raise_if_any(total)
+        _record_completed(self.org.id, self.actor, "vendors", self.fmt, self.result)
+        return self.result
+
+    # -- checking --
+
+    def parse(self, row: Row) -> tuple[object, dict, dict[str, list[str]]]:
+        """The row as a registration body, its file references, and cell problems."""
+        if self.fmt != "csv" or not isinstance(row.value, dict):
+            raw, refs = _from_export(row.value)
+            return raw, refs, {}
+        layout = self.layout
+        options = spreadsheet.Options(**{**vars(layout.options), "list_separator": self.separator})
+        data, problems = spreadsheet.vendor_row(
+            row.value, layout.mapping, options, lang=layout.lang
+        )
+        refs = {"id": data.pop("id", None), "parent_id": data.pop("parent_id", None)}
+        return data, refs, problems
+
+    def column(self, name: str) -> str:
+        """The CSV column a field came from, as the sheet names it."""
+        for column, target in self.layout.mapping.items():
+            own = spreadsheet.ONE_LANGUAGE.get(target)
+            if target == name or (own and name == f"{own}_{self.layout.lang}"):
+                return column
+        return name
+
+    def check(self, row: Row) -> tuple[_VendorRow | None, dict[str, list[str]]]:
+        raw, refs, cell_problems = self.parse(row)
+        problems: dict[str, list[str]] = {}
+        if row.error:
+            _add(problems, "_schema", row.error)
+        for name, texts in cell_problems.items():
+            problems.setdefault(name, []).extend(texts)
+        data, valid, messages = _load(self.schema, raw)
+        for path, texts in messages.items():
+            name, texts = _vendor_column(path, texts) if self.fmt == "csv" else (path, texts)
+            if name in cell_problems:
+                continue  # the cell could not be read: what the schema says of it is noise
+            if self.fmt == "csv" and name == path and isinstance(raw, dict):
+                texts = _quoted(str(raw.get(name) or ""), texts)
+            problems.setdefault(name, []).extend(texts)
+        if refs.get("earlier_periods"):
+            _add(
+                problems,
+                "listing_periods",
+                f"{refs['earlier_periods']} earlier period(s) on the list: that is history, "
+                "which the history import loads (POST .../subprocessors/history/import).",
+            )
+        item = _VendorRow(row, data, refs)
+        self.check_identity(item, valid, problems)
+        self.check_references(item, valid, problems)
+        if self.fmt == "csv" and self.layout is not None:
+            problems = {self.column(k): v for k, v in problems.items()}
+        return (None, problems) if problems else (item, {})
+
+    def check_identity(self, item: _VendorRow, valid: dict, problems: dict) -> None:
+        """A new name, or (upsert) the vendor the row corrects; never twice in a file."""
+        name, external = valid.get("name"), valid.get("external_id")
+        for key, field in ((external and f"#{external}", "external_id"), (name, "name")):
+            if not isinstance(key, str) or not key.strip():
+                continue
+            key = key if field == "external_id" else name_key(key)
+            if key in self.in_file:
+                _add(problems, field, f"Also in row {self.in_file[key]}.")
+            else:
+                self.in_file[key] = item.row.number
+        by_name = self.existing.get(name_key(name)) if isinstance(name, str) else None
+        by_external = self.by_external.get(external) if external else None
+        if not self.upsert:
+            if by_name is not None:
+                _add(
+                    problems,
+                    "name",
+                    f"exists: vendor {by_name} has this name; {CREATE_ONLY}",
+                )
+            if by_external is not None:
+                _add(
+                    problems,
+                    "external_id",
+                    f"'{external}' exists: vendor {by_external}; {CREATE_ONLY}",
+                )
+            return
+        item.match = by_external or by_name
+        if item.match is not None:
+            self.check_correction(item, valid, problems)
+        if by_name is not None and item.match != by_name:
+            _add(
+                problems,
+                "name",
+                f"'{name}' is the name of vendor {by_name}, not of the one with this external_id.",
+            )
+
+    def check_references(self, item: _VendorRow, valid: dict, problems: dict) -> None:
+        for slug in dict.fromkeys(valid.get("services") or []):
+            if slug not in self.slugs:
+                _add(problems, "services", f"Unknown service '{slug}' of {self.org.slug}.")
+        listed_from = valid.get("listed_from")
+        if listed_from is not None and listed_from > self.today:
+            _add(
+                problems,
+                "listed_from",
+                f"Must be {self.today} or earlier: a vendor joining later is announced as a "
+                "change.",
+            )
+        parent = valid.get("parent")
+        if parent:
+            key = name_key(parent)
+            if key in self.existing:
+                item.data["parent_id"] = self.existing[key]
+            elif key in self.created:
+                item.data["parent_id"] = self.created[key]
+            elif key not in self.in_file or self.in_file[key] >= item.row.number:
+                _add(problems, "parent", f"No vendor '{parent}' registered or in an earlier row.")
+
+    # -- writing --
+
+    def write(self, item: _VendorRow) -> None:
+        data = item.data
+        listed_from = data.pop("listed_from", None)
+        data.pop("parent", None)
+        if item.match is not None:
+            recipient = self.correct(item, listed_from)
+        else:
+            recipient = recipients.register_recipient(self.org, data, actor=self.actor)
+            self.result.created += 1
+            if listed_from is not None:
+                self.list(recipient, listed_from)
+        self.created[name_key(recipient.name)] = recipient.id
+        if item.refs.get("id") is not None:
+            self.file_ids[str(item.refs["id"])] = recipient.id
+        if item.refs.get("parent_id") is not None:
+            self.pending_parents.append((item.row, recipient.id, str(item.refs["parent_id"])))
+
+    def list(self, recipient: Recipient, listed_from: date) -> None:
+        """The list as it stands is recorded, not changed: no announcement, no notice."""
+        recipient.listed_from = listed_from
+        audit.record(
+            self.org.id,
+            self.actor,
+            "recipient.listed",
+            "recipient",
+            recipient.id,
+            after={"listed_from": listed_from, "by": "import", "import_id": self.result.import_id},
+        )
+
+    def check_correction(self, item: _VendorRow, valid: dict, problems: dict) -> None:
+        """Upsert: a material change of a vendor on the public list is for an `update`."""
+        item.recipient = recipients.get_recipient(self.org, item.match)
+        for name in ("purpose_pl", "purpose_en"):
+            if item.data.get(name) == "":
+                del item.data[name]  # a one-language sheet: the other language stays
+        stored = item.recipient.listed_from
+        for name, texts in _material_problems(item.recipient, item.data).items():
+            problems.setdefault(name, []).extend(texts)
+        listed_from = valid.get("listed_from")
+        if listed_from is not None and stored not in (None, listed_from):
+            _add(
+                problems,
+                "listed_from",
+                f"'{listed_from}': the vendor is listed from {stored}; a listing changes only "
+                "through an announced change.",
+            )
+
+    def correct(self, item: _VendorRow, listed_from: date | None) -> Recipient:
+        """Upsert: edit what the row changes (a public vendor's material fields are equal)."""
+        recipient = item.recipient
+        before = recipients.snapshot(recipient)
+        changes = dict(item.data)
+        if recipients.is_public(recipient):
+            changes = {k: v for k, v in changes.items() if k not in MATERIAL_FIELDS}
+        recipients.edit_recipient(self.org, recipient, changes, actor=self.actor)
+        newly_listed = listed_from is not None and recipient.listed_from is None
+        if newly_listed:
+            self.list(recipient, listed_from)
+        if newly_listed or audit.changed(before, recipients.snapshot(recipient))[1]:
+            self.result.updated += 1
+        else:
+            self.result.unchanged += 1
+        return recipient
+
+    def link_parents(self) -> None:
+        """Parents named by an export's own ids: any row of the file, so after all rows."""
+        for row, recipient_id, parent_ref in self.pending_parents:
+            parent_id = self.file_ids.get(parent_ref)
+            if parent_id is None:
+                self.errors.add(row, {"parent_id": [f"'{parent_ref}' is no row's id in the file."]})
+                continue
+            recipient = db.session.get_one(Recipient, recipient_id)
+            recipients.check_parent_of(self.org, recipient, parent_id)
+            audit.record(
+                self.org.id, self.actor, "recipient.edited", "recipient", recipient.id,
+                before={"parent_id": recipient.parent_id}, after={"parent_id": parent_id},
+            )  # fmt: skip
+            recipient.parent_id = parent_id
+
+
+def _material_problems(recipient: Recipient, data: dict) -> dict[str, list[str]]:
+    """Material fields a row would change on a vendor already on the public list."""
+    if not recipients.is_public(recipient):
+        return {}
+    stored = recipients.material_snapshot(recipients.latest_revision(recipient))
+    stored["parent_id"] = recipient.parent_id
+    given = {k: v for k, v in data.items() if k in MATERIAL_FIELDS}
+    if "services" in given:
+        given["services"] = sorted(set(given["services"]))
+    if "locations" in given:
+        given["locations"] = [_as_stored(loc) for loc in given["locations"]]
+    return {
+        name: [
+            f"'{_shown(value)}' differs from '{_shown(stored[name])}', and the vendor is on the "
+            "public list: customers must be told, so announce an 'update' change "
+            "(POST .../changes)."
+        ]
+        for name, value in given.items()
+        if value != stored.get(name)
+    }
+
+
+def _as_stored(location: dict) -> dict:
+    """A loaded location as `location_dict` shows a stored one (an activity is never None)."""
+    shaped = {k: location.get(k) for k in LOCATION_FIELDS}
+    return shaped | {k: shaped[k] or "" for k in ("activity_pl", "activity_en")}
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return "; ".join(
+            f"{loc.get('country') or loc.get('region') or loc.get('international_organisation')}"
+            f":{loc.get('mechanism')}"
+            for loc in value
+        )
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
 def import_vendors(
     org_id: int,
     rows: Iterable[Row],
@@ -447,91 +722,16 @@ def import_vendors(
     fmt: str,
     actor: str,
     max_errors: int,
+    layout: spreadsheet.Layout | None = None,
+    mode: str = "create",
 ) -> ImportResult:
-    """Register every vendor of the file, or none; a name that exists is a row error."""
-    org = db.session.get_one(Organization, org_id)
-    today = clock.local_today(org.timezone)
-    schema = VendorImportSchema()
-    existing = {key: rid for key, (rid, _) in names_in_use(org_id).items()}
-    slugs = set(db.session.scalars(select(Service.slug).where(Service.organization_id == org_id)))
-    in_file: dict[str, int] = {}  # name_key -> first row
-    created: dict[str, int] = {}  # name_key -> new id, for later rows naming it as parent
-    errors = RowErrors(max_errors)
-    result = ImportResult(import_id=uuid.uuid4().hex)
-    total = 0
-    for row in rows:
-        total += 1
-        raw, problems = row.value, {}
-        if row.error:
-            _add(problems, "_schema", row.error)
-        if fmt == "csv" and isinstance(raw, dict):
-            raw, cell_problems = _vendor_from_csv(raw)
-            for column, texts in cell_problems.items():
-                problems.setdefault(column, []).extend(texts)
-        data, valid, messages = _load(schema, raw)
-        if fmt == "csv":
-            for path, texts in messages.items():
-                column, texts = _vendor_column(path, texts)
-                problems.setdefault(column, []).extend(texts)
-        else:
-            for path, texts in messages.items():
-                problems.setdefault(path, []).extend(texts)
-        name = valid.get("name")
-        if isinstance(name, str) and name.strip():
-            key = name_key(name)
-            if key in existing:
-                _add(
-                    problems,
-                    "name",
-                    f"exists: vendor {existing[key]} has this name; an import only creates.",
-                )
-            elif key in in_file:
-                _add(problems, "name", f"Also in row {in_file[key]}.")
-            else:
-                in_file[key] = row.number
-        for slug in dict.fromkeys(valid.get("services") or []):
-            if slug not in slugs:
-                _add(problems, "services", f"Unknown service '{slug}' of {org.slug}.")
-        listed_from = valid.get("listed_from")
-        if listed_from is not None and listed_from > today:
-            _add(
-                problems,
-                "listed_from",
-                f"Must be {today} or earlier: a vendor joining later is announced as a change.",
-            )
-        parent_id = None
-        parent = valid.get("parent")
-        if parent:
-            key = name_key(parent)
-            if key in existing:
-                parent_id = existing[key]
-            elif key in in_file and in_file[key] < row.number:
-                parent_id = created.get(key)
-            else:
-                _add(problems, "parent", f"No vendor '{parent}' registered or in an earlier row.")
-        if problems:
-            errors.add(row, problems)
-            continue
-        if errors:
-            continue  # nothing will be written: keep checking only
-        data["parent_id"] = parent_id
-        recipient = recipients.register_recipient(org, data, actor=actor)
-        created[name_key(data["name"])] = recipient.id
-        if listed_from is not None:
-            # The list as it stands is recorded, not changed: no announcement, no notice.
-            recipient.listed_from = listed_from
-            audit.record(
-                org_id,
-                actor,
-                "recipient.listed",
-                "recipient",
-                recipient.id,
-                after={"listed_from": listed_from, "by": "import", "import_id": result.import_id},
-            )
-        result.created += 1
-    errors.raise_if_any(total)
-    _record_completed(org_id, actor, "vendors", fmt, result)
-    return result
+    """Register every vendor of the file (upsert: or correct it), or none."""
+    if fmt == "csv" and layout is None:
+        raise ValueError("A CSV import needs the layout that read its header.")
+    importer = VendorImport(
+        org_id, fmt=fmt, actor=actor, max_errors=max_errors, layout=layout, mode=mode
+    )
+    return importer.run(rows)
 
 
 # --- customers ----------------------------------------------------------------------------
@@ -768,4 +968,10 @@ def _record_completed(org_id: int, actor: str, kind: str, fmt: str, result: Impo
 # same way.
 add_error = _add
 load_row = _load
-vendor_from_csv = _vendor_from_csv
+
+
+def vendor_from_csv(cells: dict[str, str]) -> tuple[dict, dict[str, list[str]]]:
+    """A row of the registration's own columns (and any the caller knows, passed on as they
+    are) as a vendor body: `spreadsheet.vendor_row` with every column its own field."""
+    mapping = {column: column for column in cells}
+    return spreadsheet.vendor_row(cells, mapping, spreadsheet.Options(list_separator=";"))

@@ -9,13 +9,14 @@ from sqlalchemy.exc import IntegrityError
 from service.apidoc import operation
 from service.errors import PROBLEM_MIMETYPE, Conflict
 from service.extensions import db
-from service.imports import history, services
+from service.imports import history, services, spreadsheet
 from service.imports.schemas import (
     CustomerImportSchema,
     HistoryImportArgs,
     HistoryResultSchema,
     ImportProblemSchema,
     ImportResultSchema,
+    VendorImportArgs,
     VendorImportSchema,
 )
 from service.keys.auth import load_organization, require_legal
@@ -66,7 +67,7 @@ def _request_body(row_schema: type, csv_example: str) -> dict:
     }
 
 
-def _rows(kind: str, columns: tuple | None = None) -> tuple[str, object]:
+def _rows(kind: str, columns: tuple | None = None, header=None) -> tuple[str, object]:
     """The request body as rows, read lazily under the import's own size limit."""
     fmt = services.FORMATS.get(request.mimetype or "")
     if fmt is None:
@@ -79,6 +80,7 @@ def _rows(kind: str, columns: tuple | None = None) -> tuple[str, object]:
         kind=kind,
         charset=request.mimetype_params.get("charset"),
         columns=columns,
+        header=header,
     )
     return fmt, rows
 
@@ -110,51 +112,76 @@ class VendorImport(MethodView):
             {409: "Another request wrote the same records meanwhile; nothing was imported."},
         )
     )
-    def post(self, org: str):
-        """Import an existing vendor list (legal key): every vendor is new, all rows or none.
+    @blp.arguments(VendorImportArgs, location="query", as_kwargs=True)
+    def post(self, org: str, **how: str):
+        """Import an existing vendor list (legal key): all rows or none.
 
         Each row is a vendor registration (the body of `POST .../subprocessors`) plus
         `listed_from`: a vendor in use since that date (today or earlier) goes straight
         onto the list, because the import records the existing state; without it the
         vendor is registered as `proposed` and reaches the list through an `add` change.
         A parent is named by `parent` (a registered vendor or one in an earlier row).
-        A name that is already registered, or twice in the file, is an error.
 
-        Bodies: a JSON array of objects, JSON Lines (`application/x-ndjson`), or CSV.
+        **Modes** (`mode`): `create` (default) registers every row as a new vendor; a name
+        already registered (case-insensitive, as the API compares names) or an
+        `external_id` already stored is an error. `upsert` matches each row to a vendor by
+        `external_id`, else by name, and corrects it: non-material fields (name, legal
+        entity, address, website, due diligence) are edited directly; material fields
+        (country, role, purposes, categories, services, locations, parent) of a vendor on
+        the public list are refused with the value that differs, because customers must
+        be told: announce an `update` change. A vendor not yet listed is edited directly.
+        The same file imported twice changes nothing (`unchanged` counts such rows).
 
-        CSV (RFC 4180: comma-separated, `"` quotes, UTF-8 with or without BOM, or the
-        `charset` of the Content-Type): a header line, then one vendor per line. Columns,
-        in any order: `name`, `legal_entity`, `country`, `role`, `purpose_pl`,
-        `purpose_en`, `locations` (required); `address`, `website`,
-        `data_categories_pl`, `data_categories_en`, `data_subject_categories_pl`,
-        `data_subject_categories_en`, `data_subject_categories` (the column before the
-        field was bilingual: given alone, it fills both languages), `services`,
-        `listed_from`, `parent`, `sub_dpa_signed_on`, `tia_completed_on`,
-        `tia_reference`, `dpf_certified_until`, `next_review_on`, `due_diligence_notes`.
-        An unknown column refuses the file. Lists are separated by `;`. An empty cell
-        gives nothing (the field's default). Certifications and international
-        organisations need JSON (or the JSON form of `locations`).
+        **Bodies**: a JSON array of objects, an object with `items` (what the public
+        `subprocessors.json` and `GET .../subprocessors` answer: they import back
+        unchanged, their `id` and `parent_id` linking rows within the file), JSON Lines
+        (`application/x-ndjson`), or CSV (RFC 4180: comma-separated, `"` quotes, UTF-8
+        with or without BOM, or the `charset` of the Content-Type).
 
-        `locations`: entries separated by `;`, each
-        `COUNTRY:MECHANISM[:DETAILS] [(activity)]`, for example
-        `DE:none (hosting); US:scc:3; GB:adequacy; CH:bcr:BCR-2019-4; US:derogation:a`.
-        The activity is `(po polsku | in English)`; one text without ` | ` fills both
-        languages (in JSON: `activity_pl`, `activity_en`, or `activity` for both).
-        DETAILS by mechanism: `scc` - `module[:clause9_option[:notice_days[:signed_on]]]`
-        (`US:scc:3:general:30:2023-01-10`); `adequacy` - reference; `bcr` - reference;
-        `code_of_conduct` and `certification` - name; `ad_hoc_clauses` - authorisation;
-        `derogation` - Art. 49 ground; `none` and `dpf` take none. A cell that starts
-        with `[` is instead a JSON array of location objects, as in the JSON body.
+        **CSV columns**: a header line, then one vendor per line. The columns are named
+        by the query parameter `mapping`, a JSON object from the sheet's header to a
+        field (`{"Dostawca": "name", "Od": "listed_from", "Kolor": null}`; null or
+        `ignore` skips a column); headers not mapped are recognised when they are a
+        field's own name or a common header in English or Polish (case, accents and
+        spacing do not count): name/vendor/dostawca, legal_entity/entity/legal entity/
+        podmiot, country/kraj (of establishment), role/rola, purpose/cel, data
+        categories/kategorie danych, location/lokalizacja, transfer mechanism/podstawa
+        transferu, notes/uwagi (`due_diligence_notes`), website/strona, `external_id`.
+        Any other column refuses the file, naming it, unless `unknown_columns=ignore`.
+        One-language columns (purpose, data categories) are in the sheet's language:
+        `lang`, else Polish when a recognised header is Polish, else English; the other
+        language stays empty and outputs in it show this text, marked as such.
+        Lists are separated by `;`, or by `,` when no list cell of the file has a `;`
+        (`list_separator` names it). An empty cell gives nothing. A country is an ISO
+        code or its name in Polish or English (`Niemcy`, `Germany`, `DE`).
+
+        **Locations** (`locations`): entries, each a place - a country, `EU`, `EEA`
+        (`UE`, `EOG`) or `not stated` (`nie podano`) - with an optional `(activity)`;
+        its mechanism is the row's `transfer_mechanism` (`SCC module 3`, `adequacy`,
+        `DPF`, `brak`...), else `none`. `EU`/`EEA` say the data stays there without
+        inventing a country; `not stated` is recorded as such, and compliance reports it
+        as a gap (never as "no transfer"). The compact form gives each entry its own
+        mechanism: `COUNTRY:MECHANISM[:DETAILS] [(activity)]`, e.g.
+        `DE:none (hosting); US:scc:3; GB:adequacy; CH:bcr:BCR-2019-4; US:derogation:a`;
+        there the activity is `(po polsku | in English)`, one text filling both.
+        DETAILS by mechanism: `scc` - `module[:clause9_option[:notice_days[:signed_on
+        [:set]]]]` (`US:scc:3:general:30:2023-01-10`); `adequacy` - reference; `bcr` -
+        reference; `code_of_conduct` and `certification` - name; `ad_hoc_clauses` -
+        authorisation; `derogation` - Art. 49 ground. A cell that starts with `[` is a
+        JSON array of location objects, as in the JSON body (the public CSV writes
+        `locations_data` so; its `locations` column, for people, is then skipped).
 
         Refused files answer 422 with `errors.rows`: `[{"row": n, "line": l, "errors":
-        {column or field path: [messages]}}]` (n counts data rows from 1); nothing is
-        written. Success records one audit event per vendor (and `recipient.listed` for
+        {column or field path: [messages]}}]` (n counts data rows from 1), every error of
+        a row at once, each quoting the value it is about; nothing is written. Success
+        records one audit event per vendor created or edited (and `recipient.listed` for
         a listed one) and one `import.completed`.
         """
         organization = load_organization(org)
         principal = require_legal(organization)
         org_id = organization.id
-        fmt, rows = _rows("vendors")
+        layout = spreadsheet.Layout(spreadsheet.options_from(how))
+        fmt, rows = _rows("vendors", header=layout.read_header)
         return _commit_or_roll_back(
             lambda: services.import_vendors(
                 org_id,
@@ -162,6 +189,8 @@ class VendorImport(MethodView):
                 fmt=fmt,
                 actor=principal.actor,
                 max_errors=current_app.config["IMPORT_MAX_REPORTED_ERRORS"],
+                layout=layout,
+                mode=how["mode"],
             )
         )
 

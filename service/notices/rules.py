@@ -59,7 +59,7 @@ def widening(before: dict, after: dict, scope_before, scope_after) -> list[str]:
 
     def places(snapshot: dict) -> set[str]:
         return {
-            loc.get("country") or loc.get("international_organisation")
+            loc.get("country") or loc.get("international_organisation") or loc.get("region")
             for loc in snapshot["locations"]
         }
 

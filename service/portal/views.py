@@ -309,7 +309,7 @@ def _vendors(organization, customer, day: date, lang: str) -> tuple[list[dict], 
     items = []
     for entry in view.applied:
         shown = recipients.present(entry.recipient, entry.seen_on, legal=False)
-        shown["purpose"] = shown[f"purpose_{lang}"]
+        shown["purpose"] = i18n.text_in(lang, pl=shown["purpose_pl"], en=shown["purpose_en"])
         shown["country_label"] = public.country_label(shown["country"], lang)
         shown["places"] = public.recipient_places(entry.recipient, day, lang, seen_on=entry.seen_on)
         items.append(shown)

@@ -122,8 +122,7 @@ def country_label(code: str | None, lang: str = "en") -> str:
 def place(status: rules.TransferStatus, day: date, lang: str, *, public: bool = True) -> Place:
     location = status.location
     return Place(
-        where=country_label(location.get("country"), lang)
-        or location.get("international_organisation"),
+        where=i18n.place_label(location, lang),
         activity=i18n.text_in(lang, pl=location.get("activity_pl"), en=location.get("activity_en")),
         mechanism=wording.safeguard(status, day, lang, public=public),
         detail="",
@@ -208,6 +207,9 @@ CSV_COLUMNS = (
     # Added when the field became bilingual: at the end, so columns read by position stay.
     "data_subject_categories_pl",
     "data_subject_categories_en",
+    # Each location as the vendor import reads it back (a JSON array, with every detail):
+    # `locations` above is for people and states only the safeguard valid on the day.
+    "locations_data",
 )
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection,
 # e.g. `=HYPERLINK(...)` in a vendor name). A leading apostrophe makes it text and shows
@@ -228,8 +230,26 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def locations_data(locations: list[dict]) -> str:
+    """Presented locations as a JSON array of what was recorded (no empty details)."""
+    recorded = [
+        {
+            key: value.isoformat() if isinstance(value, date) else value
+            for key, value in location.items()
+            if value not in (None, "") and key not in ("activity", "safeguard", "safeguard_status")
+        }
+        for location in locations
+    ]
+    return json.dumps(recorded, ensure_ascii=False, separators=(",", ":"))
+
+
 def _location_cell(location: dict, shown: Place) -> str:
-    where = location.get("country") or location.get("international_organisation") or ""
+    where = (
+        location.get("country")
+        or location.get("international_organisation")
+        or location.get("region")
+        or ""
+    )
     # The list's CSV is English, as its safeguards are (`places_of(..., "en")`).
     activity = f" [{shown.activity}]" if shown.activity else ""
     return f"{where}: {shown.mechanism}{activity}"
@@ -253,6 +273,7 @@ def list_csv(items: list[dict], places: dict[int, list[Place]]) -> bytes:
             _location_cell(loc, shown)
             for loc, shown in zip(item["locations"], places[item["id"]], strict=True)
         ]
+        row["locations_data"] = locations_data(item["locations"])
         writer.writerow([safe_cell(row.get(name)) for name in CSV_COLUMNS])
     return out.getvalue().encode()
 

@@ -189,7 +189,7 @@ def _page_context(org: Organization, day: date, lang: str) -> dict:
             **item,
             **services.received(item, service_names, lang),
             "role_label": TEXTS[lang]["roles"].get(item["role"], item["role"]),
-            "purpose": item[f"purpose_{lang}"],
+            "purpose": i18n.text_in(lang, pl=item["purpose_pl"], en=item["purpose_en"]),
             "country_label": services.country_label(item["country"], lang),
             "places": places[item["id"]],
             "parent_name": names.get(item["parent_id"]),

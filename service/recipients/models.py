@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -56,6 +57,9 @@ MECHANISMS = (
     "ad_hoc_clauses",
     "derogation",
 )
+# Where a location lies when a list names no country: inside the EU or the EEA (no country
+# invented), or not stated at all (compliance reports it as a gap; no "no transfer" claimed).
+REGIONS = ("EU", "EEA", "not_stated")
 # Fields that change only through an announced `update` once a vendor is public.
 MATERIAL_FIELDS = (
     "country",
@@ -89,6 +93,14 @@ class Recipient(db.Model):
         Index("ix_recipients_listing", "organization_id", "listed_from", "listed_until"),
         # A page of the list in its order (name, id) without sorting every vendor.
         Index("ix_recipients_organization_name", "organization_id", "name", "id"),
+        Index(
+            "ix_recipients_external_id",
+            "organization_id",
+            "external_id",
+            unique=True,
+            postgresql_where=text("external_id IS NOT NULL"),
+            sqlite_where=text("external_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -96,6 +108,8 @@ class Recipient(db.Model):
         ForeignKey("organizations.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(200))
+    # The vendor's id in the organization's own spreadsheet or tool: an import matches by it.
+    external_id: Mapped[str | None] = mapped_column(String(200))
     legal_entity: Mapped[str] = mapped_column(String(300))
     address: Mapped[str] = mapped_column(String(500), default="")
     website: Mapped[str | None] = mapped_column(String(500))
@@ -217,9 +231,12 @@ class ProcessingLocation(db.Model):
     __tablename__ = "processing_locations"
     __table_args__ = (
         CheckConstraint(
-            "(country IS NULL) <> (international_organisation IS NULL)",
+            "(CASE WHEN country IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN international_organisation IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN region IS NULL THEN 0 ELSE 1 END) = 1",
             name="one_place",
         ),
+        CheckConstraint("region IN ('EU', 'EEA', 'not_stated')", name="region"),
         CheckConstraint(
             "mechanism IN ('none', 'adequacy', 'dpf', 'scc', 'bcr', 'code_of_conduct',"
             " 'certification', 'ad_hoc_clauses', 'derogation')",
@@ -244,6 +261,7 @@ class ProcessingLocation(db.Model):
     )
     country: Mapped[str | None] = mapped_column(String(2))
     international_organisation: Mapped[str | None] = mapped_column(String(100))
+    region: Mapped[str | None] = mapped_column(String(10))
     activity_pl: Mapped[str] = mapped_column(String(300), default="")
     activity_en: Mapped[str] = mapped_column(String(300), default="")
     mechanism: Mapped[str] = mapped_column(String(30))

@@ -16,6 +16,7 @@ from service.common import (
 from service.recipients.models import (
     DPF_SCOPES,
     MECHANISMS,
+    REGIONS,
     ROLES,
     SCC_2021,
     SCC_SETS,
@@ -63,6 +64,14 @@ def fill_both_languages(data: dict, old: str) -> dict:
 class LocationSchema(Schema):
     country = Country(allow_none=True)
     international_organisation = text(100, allow_none=True)
+    region = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(REGIONS),
+        metadata={
+            "description": "Instead of a country: 'EU' or 'EEA' when a list names only that, "
+            "or 'not_stated' when it names no place (a compliance gap, never 'no transfer')"
+        },
+    )
     activity_pl = text(300, metadata={"description": "What is done there, in Polish"})
     activity_en = text(300, metadata={"description": "What is done there, in English"})
     activity = text(
@@ -102,10 +111,11 @@ class LocationSchema(Schema):
     @validates_schema
     def check_place_and_details(self, data: dict, **_: object) -> None:
         errors: dict[str, list[str]] = _scc_errors(data)
-        has_country = bool(data.get("country"))
-        has_io = bool(data.get("international_organisation"))
-        if has_country == has_io:
-            errors["country"] = ["Give either a country or an international organisation."]
+        places = ("country", "international_organisation", "region")
+        if sum(bool(data.get(name)) for name in places) != 1:
+            errors["country"] = [
+                "Give either a country, an international organisation or a region."
+            ]
         mechanism = data.get("mechanism")
         for name in MECHANISM_DETAILS.get(mechanism, ()):
             if name == "scc_set":

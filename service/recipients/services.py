@@ -38,7 +38,7 @@ REVISION_FIELDS = (
     "data_subject_categories_pl",
     "data_subject_categories_en",
 )
-PROFILE_FIELDS = ("name", "legal_entity", "address", "website")
+PROFILE_FIELDS = ("name", "legal_entity", "address", "website", "external_id")
 DUE_DILIGENCE_FIELDS = (
     "sub_dpa_signed_on",
     "tia_completed_on",
@@ -58,6 +58,7 @@ DUE_DILIGENCE_FIELDS = (
 LOCATION_FIELDS = (
     "country",
     "international_organisation",
+    "region",
     "activity_pl",
     "activity_en",
     "mechanism",
@@ -399,6 +400,10 @@ def _check_parent(org: Organization, recipient: Recipient | None, parent_id: int
             break
         seen.add(node.id)
         node = node.parent
+
+
+# The import links parents after all rows are written (an export's rows are in name order).
+check_parent_of = _check_parent
 
 
 def _locations(items: Iterable[dict]) -> list[ProcessingLocation]:

@@ -89,7 +89,14 @@ def transfers(recipient: Recipient, day: date, lang: str = "en", *, public: bool
                 "importer_country": status.vendor.country,
                 "location": shown.where,
                 "third_countries": [
-                    country_label(p.country, lang) if p.country else p.organisation
+                    i18n.place_label(
+                        {
+                            "country": p.country,
+                            "international_organisation": p.organisation,
+                            "region": p.region,
+                        },
+                        lang,
+                    )
                     for p in status.places
                 ],
                 "activity": shown.activity,
@@ -156,7 +163,7 @@ def recipient_entry(
         "website": recipient.website,
         "role": revision.role,
         "role_label": PUBLIC_TEXTS[lang]["roles"][revision.role],
-        "purpose": getattr(revision, f"purpose_{lang}"),
+        "purpose": i18n.text_in(lang, pl=revision.purpose_pl, en=revision.purpose_en),
         "data_categories": list(getattr(revision, f"data_categories_{lang}")),
         "data_subject_categories": i18n.list_in(
             lang,
@@ -402,8 +409,7 @@ def scc_annex_iii(org: Organization, importer: Recipient, day: date, lang: str) 
         "importer": recipient_entry(importer, day, lang, public=False),
         "clauses": [
             {
-                "where": country_label(location["country"], lang)
-                or location["international_organisation"],
+                "where": i18n.place_label(location, lang),
                 "scc_module": location["scc_module"],
                 "scc_signed_on": location["scc_signed_on"],
                 "scc_signed_on_text": i18n.day(location["scc_signed_on"], lang)

@@ -97,20 +97,27 @@ def in_eea(country: str, on: date) -> bool:
 
 @dataclass(frozen=True)
 class Place:
-    """Where data goes: a country (ISO 3166-1 alpha-2) or an international organisation."""
+    """Where data goes: a country (ISO 3166-1 alpha-2), an international organisation, or a
+    region a list names instead of a country ('EU', 'EEA', or 'not_stated')."""
 
     country: str | None = None
     organisation: str | None = None
+    region: str | None = None
 
     @property
     def label(self) -> str:
-        return self.country or self.organisation or "?"
+        return self.country or self.organisation or self.region or "?"
 
     def in_eea(self, on: date) -> bool:
-        # An international organisation is outside the EEA wherever its seat is (Art. 44).
+        # An international organisation is outside the EEA wherever its seat is (Art. 44);
+        # a place not stated may be anywhere, so it is never taken to be inside.
+        if self.region is not None:
+            return self.region in ("EU", "EEA")
         return self.country is not None and in_eea(self.country, on)
 
     def in_eu(self, on: date) -> bool:
+        if self.region is not None:
+            return self.region == "EU"
         return self.country is not None and in_eu(self.country, on)
 
 
