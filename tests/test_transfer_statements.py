@@ -176,7 +176,11 @@ def public_outputs(client, desk: Desk, customer: dict, outbox_mail) -> dict[str,
         outputs[name] = "\n".join(row["locations"] for row in rows)
     sign_in(client, slug, customer["contacts"][0]["email"], outbox_mail)
     outputs["portal"] = get_text(client, f"/portal/{slug}/")
-    outputs["portal csv"] = get_text(client, f"/portal/{slug}/downloads/subprocessors.csv")
+    # As in the public CSV (the same writer): `locations` states the safeguards, while
+    # `locations_data` holds what legal staff recorded, as the JSON outputs' fields do.
+    portal_csv = get_text(client, f"/portal/{slug}/downloads/subprocessors.csv")
+    rows = csv.DictReader(io.StringIO(portal_csv))
+    outputs["portal csv"] = "\n".join(row["locations"] for row in rows)
     for number, text in enumerate(mail_texts(outbox_mail)):
         outputs[f"mail {number}"] = text
     return outputs
