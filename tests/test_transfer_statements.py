@@ -172,8 +172,13 @@ def public_outputs(client, desk: Desk, customer: dict, outbox_mail) -> dict[str,
         ("public csv", f"/orgs/{slug}/subprocessors.csv"),
         ("export csv", desk.url("/subprocessors/export?format=csv")),
     ):
-        rows = csv.DictReader(io.StringIO(get_text(client, url)))
+        rows = list(csv.DictReader(io.StringIO(get_text(client, url))))
         outputs[name] = "\n".join(row["locations"] for row in rows)
+        # What was recorded is never published without whether it holds on the day.
+        recorded = [place for row in rows for place in json.loads(row["locations_data"])]
+        assert recorded, name
+        assert all(place["safeguard_status"] for place in recorded), name
+        outputs[f"{name} statuses"] = " ".join(place["safeguard_status"] for place in recorded)
     sign_in(client, slug, customer["contacts"][0]["email"], outbox_mail)
     outputs["portal"] = get_text(client, f"/portal/{slug}/")
     # As in the public CSV (the same writer): `locations` states the safeguards, while
@@ -251,6 +256,7 @@ def test_no_output_claims_a_safeguard_for_a_transfer_with_a_gap(client, desk, ou
         "customer's api list",
     ):  # fmt: skip
         assert any(words in outputs[name] for words in UNDER_REVIEW), name
+    assert "under_review" in outputs["public csv statuses"]
     # Every gap vendor is still listed: the transfer is disclosed, only no safeguard claimed.
     for vendor_name in gaps:
         assert vendor_name in outputs["page en"]

@@ -392,10 +392,21 @@ def place(text: str) -> dict | None:
     return {"country": code} if code else None
 
 
+def _without_status(item: object) -> object:
+    if isinstance(item, dict):
+        return {k: v for k, v in item.items() if k not in ("safeguard", "safeguard_status")}
+    return item
+
+
 def _locations(row: _Row, cell: str, mechanism: dict | None) -> None:
     if cell.startswith("["):  # the JSON form, as in a JSON body
         try:
-            row.data["locations"] = load_json(cell)
+            given = load_json(cell)
+            # An export states each place's safeguard status beside what was recorded; the
+            # status is the registry's finding, not an input.
+            row.data["locations"] = (
+                [_without_status(item) for item in given] if isinstance(given, list) else given
+            )
         except UnreadableJson as exc:
             row.problem("locations", f"Not a valid JSON array: {exc.errors['json'][0]}")
         return

@@ -230,15 +230,21 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def locations_data(locations: list[dict]) -> str:
-    """Presented locations as a JSON array of what was recorded (no empty details)."""
+def locations_data(locations: list[dict], shown: list[Place]) -> str:
+    """Presented locations as a JSON array of what was recorded (no empty details), each
+    with the `safeguard_status` the compliance rules find on the day: a recorded mechanism
+    is never published without saying whether it holds (the import ignores the status)."""
     recorded = [
         {
-            key: value.isoformat() if isinstance(value, date) else value
-            for key, value in location.items()
-            if value not in (None, "") and key not in ("activity", "safeguard", "safeguard_status")
+            **{
+                key: value.isoformat() if isinstance(value, date) else value
+                for key, value in location.items()
+                if value not in (None, "")
+                and key not in ("activity", "safeguard", "safeguard_status")
+            },
+            "safeguard_status": place.public_state,
         }
-        for location in locations
+        for location, place in zip(locations, shown, strict=True)
     ]
     return json.dumps(recorded, ensure_ascii=False, separators=(",", ":"))
 
@@ -273,7 +279,7 @@ def list_csv(items: list[dict], places: dict[int, list[Place]]) -> bytes:
             _location_cell(loc, shown)
             for loc, shown in zip(item["locations"], places[item["id"]], strict=True)
         ]
-        row["locations_data"] = locations_data(item["locations"])
+        row["locations_data"] = locations_data(item["locations"], places[item["id"]])
         writer.writerow([safe_cell(row.get(name)) for name in CSV_COLUMNS])
     return out.getvalue().encode()
 
