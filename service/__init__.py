@@ -106,6 +106,7 @@ def _register_models() -> None:
     from service.agreements import models as _agreements  # noqa: F401
     from service.audit import models as _audit  # noqa: F401
     from service.changes import models as _changes  # noqa: F401
+    from service.controller import models as _controller  # noqa: F401
     from service.customers import models as _customers  # noqa: F401
     from service.keys import models as _keys  # noqa: F401
     from service.objections import models as _objections  # noqa: F401

@@ -160,6 +160,21 @@ RULES: dict[str, str] = {
     ),
     "residency.outside_policy": "A location or establishment outside the residency policy.",
     "due_diligence.sub_dpa_missing": "A sub-processor without a sub-processing agreement.",
+    "due_diligence.dpa_missing": (
+        "A processor of the organization's own data without an Art. 28(3) contract."
+    ),
+    "controller.subprocessor_candidate": (
+        "A recipient of the organization's own processing that runs inside the service "
+        "customers use, neither registered as a subprocessor nor documented as not touching "
+        "customers' data."
+    ),
+    "controller.joint_arrangement_missing": (
+        "A joint controller without a recorded Art. 26 arrangement (date, reference, essence)."
+    ),
+    "retention.rule_missing": (
+        "Records of customers (contacts, proof of notice) kept with no retention rule."
+    ),
+    "retention.activity_rule_missing": "A processing activity with no retention rule.",
     "due_diligence.certification_expired": "A certification past its expiry.",
     "due_diligence.certification_expiring": "A certification expiring soon.",
     "due_diligence.dpf_certification_expired": "A DPF certification past its expiry.",
@@ -212,6 +227,10 @@ class Vendor:
     special_categories: tuple[str, ...] = ()
     parent_company: str | None = None
     parent_company_country: str | None = None
+    # Who exports to this recipient when it has no parent: None for the customers'-data
+    # context (the organization as processor), "controller" for the organization's own
+    # processing (service/controller), where a processor is Module 2 and a controller Module 1.
+    exporter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -254,15 +273,24 @@ def certified_on(vendor: Vendor, on: date) -> bool:
     return on >= date.fromisoformat(reference.dpf_decision()["from"])
 
 
+# Roles of a processor: a subprocessor of customers' data (Art. 28(4)) or a processor of the
+# organization's own data (Art. 28(1), the organization as controller).
+PROCESSOR_ROLES = ("subprocessor", "processor")
+
+
 def _party(role: str) -> str:
-    return "processor" if role == "subprocessor" else "controller"
+    return "processor" if role in PROCESSOR_ROLES else "controller"
 
 
-def expected_modules(role: str, parent_role: str | None) -> frozenset[int]:
+def expected_modules(
+    role: str, parent_role: str | None, exporter: str | None = None
+) -> frozenset[int]:
     """The 2021 SCC modules that fit a recipient of `role` under a parent of `parent_role`."""
     importer = _party(role)
     if parent_role is not None:
         exporters = {_party(parent_role)}
+    elif exporter is not None:
+        exporters = {exporter}
     elif role in ("joint_controller", "independent_controller"):
         # A third-party controller: Module 1, whoever signs it (see `module4_refusal`).
         exporters = {"controller"}
@@ -345,6 +373,9 @@ def module4_refusal(role: str | None) -> str:
     fits = (
         "Module 3 (processor to processor)"
         if role == "subprocessor"
+        else "Module 2 (controller to processor), concluded by the organization for data it "
+        "controls itself"
+        if role == "processor"
         else "Module 1 (controller to controller), concluded by the customer as controller "
         "(the organization may sign on its behalf when mandated), or by the organization "
         "for data it controls itself"
@@ -403,7 +434,7 @@ def check_registrable(revision: object, on: date, *, under: str | None = None) -
 
 
 def _suggested_mechanism(vendor: Vendor) -> str:
-    modules = expected_modules(vendor.role, vendor.parent_role)
+    modules = expected_modules(vendor.role, vendor.parent_role, vendor.exporter)
     return f"SCCs ({_modules_text(modules)} of Decision 2021/914)"
 
 
@@ -514,7 +545,7 @@ def _check_scc(vendor: Vendor, location: dict, on: date, owed_notice_days: int |
     loc = _summary(location)
     clauses = scc_clauses(location)
     module = location.get("scc_module")
-    expected = expected_modules(vendor.role, vendor.parent_role)
+    expected = expected_modules(vendor.role, vendor.parent_role, vendor.exporter)
     found = _scc_dates(vendor, location, clauses, on)
     if clauses["set"] != SCC_2021 or module is None:
         return found
@@ -536,7 +567,7 @@ def _scc_dates(vendor: Vendor, location: dict, clauses: dict, on: date) -> list[
     """The set's window on `on`, from its signing date: not yet, expired, or in transition."""
     loc = _summary(location)
     signed = location.get("scc_signed_on")
-    expected = expected_modules(vendor.role, vendor.parent_role)
+    expected = expected_modules(vendor.role, vendor.parent_role, vendor.exporter)
     found = []
     late = _scc_impossible({**location, "scc_module": None}, vendor.role)
     if late is not None:
@@ -657,12 +688,12 @@ def _check_derogation(vendor: Vendor, location: dict) -> list:
     ground = location.get("derogation_ground")
     article = reference.derogation_grounds().get(ground, {}).get("article", f"Art. 49 ({ground})")
     loc = _summary(location)
-    if vendor.role == "subprocessor":
+    if vendor.role in PROCESSOR_ROLES:
         return [
             Finding(
                 "error",
                 "transfer.derogation_systematic",
-                f"{article} is a derogation for occasional transfers; a sub-processor "
+                f"{article} is a derogation for occasional transfers; a processor "
                 "receives data systematically, which no derogation can carry (EDPB "
                 "Guidelines 2/2018).",
                 f"Put {_suggested_mechanism(vendor)}, an adequacy decision or BCRs in place.",
@@ -1029,6 +1060,17 @@ def check_due_diligence(vendor: Vendor, on: date, within_days: int) -> list[Find
                 ),
                 "Sign the agreement (for a chained vendor, obtain the parent's flow-down terms) "
                 "and record sub_dpa_signed_on.",
+            )
+        )
+    if vendor.role == "processor" and (signed is None or signed > on):
+        found.append(
+            Finding(
+                "error",
+                "due_diligence.dpa_missing",
+                f"No processing agreement with {vendor.name} is recorded as signed by {on} "
+                "(Art. 28(3): processing by a processor is governed by a contract).",
+                "Sign the agreement (or accept the vendor's data processing terms) and record "
+                "dpa_signed_on.",
             )
         )
     for cert in vendor.certifications:
