@@ -96,7 +96,9 @@ def _joint_arrangement(recipient: ControllerRecipient, day: date) -> list[rules.
     ]
 
 
-def _listed_subprocessor(org: Organization, recipient: ControllerRecipient, day: date):
+def _listed_subprocessor(
+    org: Organization, recipient: ControllerRecipient, day: date
+) -> tuple[Recipient | None, bool]:
     """The linked subprocessor of the organization, and whether it is listed on `day`."""
     if recipient.subprocessor_id is None:
         return None, False
@@ -107,9 +109,9 @@ def _listed_subprocessor(org: Organization, recipient: ControllerRecipient, day:
 
 
 def _statement_recorded(recipient: ControllerRecipient, day: date) -> bool:
-    said = recipient.customer_data_statement_pl.strip() or recipient.customer_data_statement_en
+    said = (recipient.customer_data_statement_pl + recipient.customer_data_statement_en).strip()
     on = recipient.customer_data_statement_on
-    return bool(said.strip()) and on is not None and on <= day
+    return bool(said) and on is not None and on <= day
 
 
 def _subprocessor_candidate(
@@ -171,8 +173,9 @@ def _activity_rule_missing(activity: ProcessingActivity) -> rules.Finding:
 
 
 def _has_customers(org: Organization) -> bool:
-    found = db.session.scalar(select(Customer.id).where(Customer.organization_id == org.id))
-    return found is not None
+    return db.session.scalar(
+        select(select(Customer.id).where(Customer.organization_id == org.id).exists())
+    )
 
 
 def _records_items(org: Organization, day: date) -> list[dict]:

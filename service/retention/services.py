@@ -31,7 +31,7 @@ from service.keys.services import Principal
 from service.objections.models import Exclusion, Objection
 from service.organizations.models import Organization
 from service.outbox.models import Delivery, OutboxItem
-from service.retention.policy import RecordsRule, records_rule
+from service.retention.policy import records_rule
 from service.webhooks.models import Webhook
 
 ACTOR = "system:retention"
@@ -50,10 +50,9 @@ NEVER_REDACTED = frozenset({audit.CHECKPOINT_ACTION, PURGED_ACTION})
 # --- holds and due dates ----------------------------------------------------------------------
 
 
-def due_on(org: Organization, customer: Customer, rule: RecordsRule | None = None) -> date | None:
-    """The customer's deletion date under `rule` (default: the rule that holds today)."""
-    rule = rule or records_rule(org, clock.local_today(org.timezone))
-    return rule.due_on(customer.ended_on)
+def due_on(org: Organization, customer: Customer) -> date | None:
+    """The customer's deletion date under the rule that holds today."""
+    return records_rule(org, clock.local_today(org.timezone)).due_on(customer.ended_on)
 
 
 def _open_objections(customer_ids: list[int]) -> dict[int, list[Objection]]:
