@@ -175,6 +175,10 @@ RULES: dict[str, str] = {
         "Records of customers (contacts, proof of notice) kept with no retention rule."
     ),
     "retention.activity_rule_missing": "A processing activity with no retention rule.",
+    "retention.records_rule_invalid": (
+        "The activity covering customer records counts its period from a start the purge of "
+        "ended relationships cannot apply: nothing is purged until it is corrected."
+    ),
     "due_diligence.certification_expired": "A certification past its expiry.",
     "due_diligence.certification_expiring": "A certification expiring soon.",
     "due_diligence.dpf_certification_expired": "A DPF certification past its expiry.",
@@ -520,8 +524,13 @@ def _check_us(vendor: Vendor, loc: dict, place: Place, on: date) -> list[Finding
             Finding(
                 "warning",
                 "transfer.dpf_scope",
-                f"The DPF certification of {vendor.name} covers HR data only; customers' "
-                "data is non-HR data unless it is about their employees.",
+                f"The DPF certification of {vendor.name} covers HR data only; "
+                + (
+                    "customers' data is non-HR data unless it is about their employees."
+                    if vendor.exporter is None
+                    else "the organization's data is non-HR data unless it is about its "
+                    "own employees."
+                ),
                 "Confirm the data is HR data, or ask the importer to certify for non-HR data "
                 "(or sign SCCs).",
                 loc,

@@ -3,6 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate
 
 from service.common import ApiSchema
+from service.compliance.items import CONTEXTS
 from service.compliance.rules import RULES, SEVERITIES
 
 RULE_FAMILIES = frozenset(rule.split(".", 1)[0] for rule in RULES)
@@ -53,10 +54,45 @@ class ComplianceCustomerSchema(Schema):
     name = fields.String()
 
 
+class ComplianceControllerRecipientSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    role = fields.String(
+        metadata={"description": "processor, independent_controller or joint_controller"}
+    )
+
+
+class ComplianceActivitySchema(Schema):
+    id = fields.Integer()
+    key = fields.String()
+    name = fields.String()
+
+
 class ComplianceItemSchema(Schema):
     severity = fields.String(metadata={"description": "error, warning or info"})
     rule = fields.String(metadata={"description": "Stable rule id, e.g. transfer.no_mechanism"})
-    recipient = fields.Nested(ComplianceRecipientSchema, allow_none=True)
+    context = fields.String(
+        validate=validate.OneOf(CONTEXTS),
+        metadata={
+            "description": "customers_data (the organization as processor of its customers' "
+            "data) or controller (its own processing, Art. 30(1))"
+        },
+    )
+    recipient = fields.Nested(
+        ComplianceRecipientSchema,
+        allow_none=True,
+        metadata={"description": "A subprocessor or other recipient of customers' data"},
+    )
+    controller_recipient = fields.Nested(
+        ComplianceControllerRecipientSchema,
+        allow_none=True,
+        metadata={"description": "A recipient of the organization's own data"},
+    )
+    activity = fields.Nested(
+        ComplianceActivitySchema,
+        allow_none=True,
+        metadata={"description": "A processing activity of the organization as controller"},
+    )
     location = fields.Nested(ComplianceLocationSchema, allow_none=True)
     change = fields.Nested(ComplianceChangeSchema, allow_none=True)
     customer = fields.Nested(

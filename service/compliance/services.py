@@ -18,6 +18,9 @@ from service.audit import services as audit
 from service.audit.models import AuditEvent
 from service.changes.models import Change, Notice
 from service.compliance import rules
+from service.compliance.items import item as report_item
+from service.compliance.items import subject
+from service.controller.compliance import controller_items, dpf_relying
 from service.customers.models import Customer
 from service.customers.services import join_terms, terms_sql
 from service.extensions import db
@@ -197,21 +200,16 @@ def _item(
     change: dict | None = None,
     customer: Customer | None = None,
 ) -> dict:
-    return {
-        "severity": finding.severity,
-        "rule": finding.rule,
-        "recipient": recipient,
-        "location": finding.location,
-        "change": change,
-        "customer": (
+    return report_item(
+        finding,
+        recipient=recipient,
+        change=change,
+        customer=(
             {"id": customer.id, "external_ref": customer.external_ref, "name": customer.name}
             if customer is not None
             else None
         ),
-        "due_on": finding.due_on,
-        "detail": finding.detail,
-        "fix": finding.fix,
-    }
+    )
 
 
 def _change_ref(change: Change) -> dict:
@@ -484,6 +482,8 @@ def risk_notes(org: Organization, day: date) -> list[dict]:
         for recipient in _recipients_judged(org, day, today)
         if any(status.relies_on_dpf for status in statuses(vendor_facts(recipient, day), day))
     ]
+    # The organization's own recipients rely on it too (one name once, whatever the register).
+    relying += [name for name in dpf_relying(org, day) if name not in relying]
     if not relying:
         return []
     decision = reference.dpf_decision()
@@ -498,19 +498,21 @@ def risk_notes(org: Organization, day: date) -> list[dict]:
 
 
 def _order(item: dict) -> tuple:
-    recipient = item["recipient"] or {}
+    about = subject(item)
     location = item["location"] or {}
     return (
         rules.SEVERITIES.index(item["severity"]),
-        (recipient.get("name") or "").casefold(),
-        recipient.get("id") or 0,
+        (about.get("name") or "").casefold(),
+        item["context"],
+        about.get("id") or 0,
         item["rule"],
         location.get("country") or location.get("international_organisation") or "",
     )
 
 
 def compliance_items(org: Organization, day: date, *, within_days: int) -> list[dict]:
-    """Every gap of `org` on `day`, errors first."""
+    """Every gap of `org` on `day`, errors first: in the customers' data it processes and in
+    its own processing as a controller (`service.controller.compliance`)."""
     today = clock.local_today(org.timezone)
     owed = owed_notice_days(org, day)
     items = []
@@ -530,6 +532,7 @@ def compliance_items(org: Organization, day: date, *, within_days: int) -> list[
     items += _objection_items(org, day)
     items += _short_notice_items(org, day)
     items += _agreement_items(org, day)
+    items += controller_items(org, day, within_days=within_days)
     return sorted(items, key=_order)
 
 

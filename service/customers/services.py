@@ -18,7 +18,7 @@ from service.extensions import db
 from service.organizations.models import Organization, Service
 from service.organizations.services import resolve_services
 from service.outbox.models import Delivery
-from service.retention.rules import deletion_due_on
+from service.retention.policy import RecordsRule, records_rule
 
 TERM_FIELDS = (
     "authorisation",
@@ -102,7 +102,10 @@ def join_terms(stmt: Select) -> Select:
     ).outerjoin(AgreementVersion, AgreementVersion.id == CustomerAgreement.agreement_version_id)
 
 
-def present(org: Organization, customer: Customer) -> dict:
+def present(org: Organization, customer: Customer, rule: RecordsRule | None = None) -> dict:
+    """The customer's JSON; `rule` (the retention rule of today) saves a query per customer
+    when a page of them is presented."""
+    rule = rule or records_rule(org, clock.local_today(org.timezone))
     agreement = customer.agreement
     return {
         "id": customer.id,
@@ -123,9 +126,7 @@ def present(org: Organization, customer: Customer) -> dict:
             **{name: getattr(agreement, name) if agreement else None for name in TERM_FIELDS},
             "effective": effective_terms(org, agreement),
         },
-        "deletion_due_on": deletion_due_on(
-            customer.ended_on, org.retention_years, org.retention_from
-        ),
+        "deletion_due_on": rule.due_on(customer.ended_on),
     }
 
 

@@ -28,6 +28,7 @@ from service.keys.auth import (
     require_customer_or_legal,
     require_legal,
 )
+from service.retention.policy import records_rule
 from service.web import Blueprint
 
 blp = Blueprint(
@@ -55,7 +56,8 @@ class Customers(MethodView):
         require_legal(organization)
         page, per_page = args.pop("page"), args.pop("per_page")
         items, total = services.list_customers(organization, args, page, per_page)
-        presented = [services.present(organization, c) for c in items]
+        rule = records_rule(organization, clock.local_today(organization.timezone))
+        presented = [services.present(organization, c, rule) for c in items]
         return page_body(presented, total, page, per_page)
 
     @access("legal")

@@ -54,9 +54,29 @@ class RetentionItemSchema(Schema):
     holds = fields.List(fields.Nested(HoldSchema))
 
 
+class RuleActivitySchema(Schema):
+    id = fields.Integer()
+    key = fields.String()
+    name = fields.String()
+
+
 class RetentionRuleSchema(Schema):
-    retention_years = fields.Integer(allow_none=True)
-    retention_from = fields.String()
+    source = fields.String(
+        metadata={
+            "description": "Where the period comes from: activity (the processing activity "
+            "covering customer records), organization (its own setting) or none (kept)"
+        }
+    )
+    activity = fields.Nested(RuleActivitySchema, allow_none=True)
+    retention_years = fields.Integer(
+        allow_none=True,
+        metadata={"description": "Years counted (an activity's years plus its extra years)"},
+    )
+    retention_from = fields.String(allow_none=True)
+    problem = fields.String(
+        allow_none=True,
+        metadata={"description": "Why the activity's rule cannot be applied (nothing purged)"},
+    )
     retention_policy = fields.String()
 
 

@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from service import clock
 from service.audit import services as audit
 from service.changes.models import Notice
+from service.controller.models import ProcessingActivity
 from service.customers.models import Customer, CustomerContact
 from service.extensions import db
 from service.keys.models import ApiKey
@@ -30,7 +31,7 @@ from service.keys.services import Principal
 from service.objections.models import Exclusion, Objection
 from service.organizations.models import Organization
 from service.outbox.models import Delivery, OutboxItem
-from service.retention.rules import deletion_due_on
+from service.retention.policy import records_rule
 from service.webhooks.models import Webhook
 
 ACTOR = "system:retention"
@@ -50,7 +51,8 @@ NEVER_REDACTED = frozenset({audit.CHECKPOINT_ACTION, PURGED_ACTION})
 
 
 def due_on(org: Organization, customer: Customer) -> date | None:
-    return deletion_due_on(customer.ended_on, org.retention_years, org.retention_from)
+    """The customer's deletion date under the rule that holds today."""
+    return records_rule(org, clock.local_today(org.timezone)).due_on(customer.ended_on)
 
 
 def _open_objections(customer_ids: list[int]) -> dict[int, list[Objection]]:
@@ -108,9 +110,10 @@ def report(org: Organization, today: date) -> dict:
     """Every customer whose relationship ended: its deletion date, and what holds it."""
     customers = _ended_customers(org)
     objections = _open_objections([c.id for c in customers])
+    rule = records_rule(org, today)
     items = []
     for customer in customers:
-        due = due_on(org, customer)
+        due = rule.due_on(customer.ended_on)
         held = holds(customer, objections.get(customer.id, []))
         if due is None:
             status = "kept"
@@ -135,11 +138,7 @@ def report(org: Organization, today: date) -> dict:
     upcoming = [i["deletion_due_on"] for i in items if i["status"] == "scheduled"]
     return {
         "as_of": today,
-        "rule": {
-            "retention_years": org.retention_years,
-            "retention_from": org.retention_from,
-            "retention_policy": org.retention_policy,
-        },
+        "rule": {**rule.present(), "retention_policy": org.retention_policy},
         "summary": {
             status: sum(1 for i in items if i["status"] == status)
             for status in ("due", "held", "scheduled", "kept")
@@ -348,7 +347,8 @@ class PurgeResult:
 def purgeable(org: Organization, today: date) -> list[Customer]:
     """Customers past their deletion date with no hold, locked until the transaction ends
     (a hold placed meanwhile waits, and is then seen)."""
-    if org.retention_years is None:
+    rule = records_rule(org, today)
+    if rule.years is None:
         return []
     open_objection = (
         select(Objection.id)
@@ -371,7 +371,7 @@ def purgeable(org: Organization, today: date) -> list[Customer]:
         .with_for_update(of=Customer)
         .options(selectinload(Customer.contacts))
     )
-    return [c for c in candidates if (due := due_on(org, c)) is not None and due <= today]
+    return [c for c in candidates if (due := rule.due_on(c.ended_on)) is not None and due <= today]
 
 
 def _count_rows(customer_ids: list[int]) -> dict[str, int]:
@@ -435,7 +435,7 @@ def purge_organization(org: Organization, today: date | None = None) -> PurgeRes
             "deleted": deleted,
             "audit_events_redacted": redacted,
             "checkpoint_seq": checkpoint.seq if checkpoint is not None else None,
-            "rule": {"retention_years": org.retention_years, "retention_from": org.retention_from},
+            "rule": records_rule(org, today).present(),
             "as_of": today,
         },
     )
@@ -443,11 +443,21 @@ def purge_organization(org: Organization, today: date | None = None) -> PurgeRes
 
 
 def organizations_with_rule() -> list[Organization]:
-    """Organizations that set a retention period: the only ones the purge touches."""
+    """Organizations that set a retention period, themselves or in an activity covering
+    customer records: the only ones the purge touches (`purgeable` picks the rule in force)."""
+    covered = (
+        select(ProcessingActivity.id)
+        .where(
+            ProcessingActivity.organization_id == Organization.id,
+            ProcessingActivity.covers_customer_records.is_(True),
+            ProcessingActivity.retention_years.is_not(None),
+        )
+        .exists()
+    )
     return list(
         db.session.scalars(
             select(Organization)
-            .where(Organization.retention_years.is_not(None))
+            .where(or_(Organization.retention_years.is_not(None), covered))
             .order_by(Organization.id)
         )
     )
