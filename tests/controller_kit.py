@@ -85,21 +85,19 @@ def recipient(app: Flask, org: dict, activities: tuple[int, ...] = (), **fields:
 def joint_controller_in_us(app: Flask, org: dict, activities: tuple[int, ...], **fields) -> int:
     """Google Analytics as bezkalkulatora records it: a joint controller established in
     Ireland whose data reaches Google LLC in the US under the DPF."""
-    return recipient(
-        app,
-        org,
-        activities,
-        name="Google Analytics",
-        legal_entity="Google Ireland Limited",
-        address="Gordon House, Barrow Street, Dublin 4",
-        country="IE",
-        role="joint_controller",
-        purpose_pl="statystyki odwiedzin strony",
-        purpose_en="website visit statistics",
-        locations=[location("US", "dpf")],
-        joint_arrangement_on=date(2024, 3, 1),
-        joint_arrangement_reference="Google Ads Controller-Controller Data Protection Terms",
-        joint_arrangement_essence_pl="Google odpowiada za realizację praw osób w swoich usługach",
-        joint_arrangement_essence_en="Google answers data subjects' requests for its services",
-        **{**DPF_FACTS, **fields},
-    )
+    values = {
+        "name": "Google Analytics",
+        "legal_entity": "Google Ireland Limited",
+        "address": "Gordon House, Barrow Street, Dublin 4",
+        "country": "IE",
+        "role": "joint_controller",
+        "purpose_pl": "statystyki odwiedzin strony",
+        "purpose_en": "website visit statistics",
+        "locations": [location("US", "dpf")],
+        "joint_arrangement_on": date(2024, 3, 1),
+        "joint_arrangement_reference": "Google Ads Controller-Controller Data Protection Terms",
+        "joint_arrangement_essence_pl": "Google odpowiada za realizację praw osób w swoich usługach",
+        "joint_arrangement_essence_en": "Google answers data subjects' requests for its services",
+        **DPF_FACTS,
+    }
+    return recipient(app, org, activities, **{**values, **fields})
