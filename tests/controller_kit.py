@@ -60,6 +60,23 @@ def activity(app: Flask, org: dict, key: str = "contracts", **fields: object) ->
         return row.id
 
 
+def statistics_activity(app: Flask, org: dict, **fields: object) -> int:
+    """Website statistics: no basis in years until the test sets one."""
+    values = {
+        "name_pl": "Statystyki strony",
+        "name_en": "Website statistics",
+        "purposes_pl": ["analiza ruchu na stronie"],
+        "purposes_en": ["analysis of website traffic"],
+        "retention_years": None,
+        "retention_extra_years": 0,
+        "retention_from": None,
+        "retention_basis_pl": "",
+        "retention_basis_en": "",
+        **fields,
+    }
+    return activity(app, org, "website-statistics", **values)
+
+
 def recipient(app: Flask, org: dict, activities: tuple[int, ...] = (), **fields: object) -> int:
     """A recipient of `org`'s own data linked to `activities`; returns its id."""
     values = {
@@ -82,6 +99,19 @@ def recipient(app: Flask, org: dict, activities: tuple[int, ...] = (), **fields:
         return row.id
 
 
+def us_processor(app: Flask, org: dict, activities: tuple[int, ...], **fields) -> int:
+    """Mailgun, a processor established in the US, with no safeguard unless the test gives one."""
+    values = {
+        "name": "Mailgun",
+        "legal_entity": "Mailgun Technologies, Inc.",
+        "country": "US",
+        "purpose_pl": "wysyłka e-maili",
+        "purpose_en": "sending e-mails",
+        "locations": [location("US", "none")],
+    }
+    return recipient(app, org, activities, **{**values, **fields})
+
+
 def joint_controller_in_us(app: Flask, org: dict, activities: tuple[int, ...], **fields) -> int:
     """Google Analytics as bezkalkulatora records it: a joint controller established in
     Ireland whose data reaches Google LLC in the US under the DPF."""
@@ -96,7 +126,9 @@ def joint_controller_in_us(app: Flask, org: dict, activities: tuple[int, ...], *
         "locations": [location("US", "dpf")],
         "joint_arrangement_on": date(2024, 3, 1),
         "joint_arrangement_reference": "Google Ads Controller-Controller Data Protection Terms",
-        "joint_arrangement_essence_pl": "Google odpowiada za realizację praw osób w swoich usługach",
+        "joint_arrangement_essence_pl": (
+            "Google odpowiada za realizację praw osób w swoich usługach"
+        ),
         "joint_arrangement_essence_en": "Google answers data subjects' requests for its services",
         **DPF_FACTS,
     }

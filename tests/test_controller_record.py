@@ -53,35 +53,16 @@ def register(app, org) -> dict:
     """Two activities: contracts (a processor in Germany, one in the US with no safeguard)
     and website statistics (a joint controller in the US under the DPF)."""
     contracts = kit.activity(app, org)
-    stats = kit.activity(
+    stats = kit.statistics_activity(
         app,
         org,
-        "website-statistics",
-        name_pl="Statystyki strony",
-        name_en="Website statistics",
-        purposes_pl=["analiza ruchu na stronie"],
-        purposes_en=["analysis of website traffic"],
         legal_bases=["6(1)(a)"],
-        retention_years=None,
-        retention_extra_years=0,
         retention_from="consent_withdrawal",
-        retention_basis_pl="",
-        retention_basis_en="",
         security_measures_pl="Pseudonimizacja adresów IP",
         security_measures_en="IP addresses pseudonymised",
     )
     kit.recipient(app, org, (contracts,))
-    kit.recipient(
-        app,
-        org,
-        (contracts,),
-        name="Mailgun",
-        legal_entity="Mailgun Technologies, Inc.",
-        country="US",
-        purpose_pl="wysyłka e-maili",
-        purpose_en="sending e-mails",
-        locations=[kit.location("US", "none")],
-    )
+    kit.us_processor(app, org, (contracts,))
     kit.joint_controller_in_us(app, org, (stats,))
     return {"contracts": contracts, "stats": stats}
 

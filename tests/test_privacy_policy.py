@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from service import clock
 from tests import controller_kit as kit
-from tests.conftest import bearer, vendor
+from tests.conftest import bearer
 from tests.notice_kit import assert_problem
 from tests.test_controller_record import RAW_CODES
+from tests.test_records import list_vendor
 
 # Calendar dates in this module are literals: it runs at a fixed moment (tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("fixed_clock")
@@ -36,22 +36,14 @@ def org(world) -> dict:
 @pytest.fixture
 def statistics(app, org) -> int:
     """Website statistics, with Google Analytics as joint controller in the US (DPF)."""
-    stats = kit.activity(
+    stats = kit.statistics_activity(
         app,
         org,
-        "website-statistics",
-        name_pl="Statystyki strony",
-        name_en="Website statistics",
-        purposes_pl=["analiza ruchu na stronie"],
-        purposes_en=["analysis of website traffic"],
         legal_bases=["6(1)(f)"],
         legitimate_interests_pl="poznanie, jak odwiedzający korzystają ze strony",
         legitimate_interests_en="learning how visitors use the website",
         retention_years=2,
-        retention_extra_years=0,
         retention_from="collection",
-        retention_basis_pl="",
-        retention_basis_en="",
     )
     kit.joint_controller_in_us(app, org, (stats,))
     return stats
@@ -95,15 +87,7 @@ def test_own_part_says_no_transfers_only_when_none_is_made(client, app, org, leg
     md = _text(client, org, legal, lang="en", format="md")
     assert "do not transfer it outside the European Economic Area" in md
     # A recipient with no place recorded is judged where it is established: Mailgun's US.
-    kit.recipient(
-        app,
-        org,
-        (contracts,),
-        name="Mailgun",
-        legal_entity="Mailgun Inc.",
-        country="US",
-        locations=[],
-    )
+    kit.us_processor(app, org, (contracts,), locations=[])
     md = _text(client, org, legal, lang="en", format="md")
     assert "do not transfer" not in md
     assert "Mailgun: United States (US); safeguard under review" in md
@@ -112,23 +96,9 @@ def test_own_part_says_no_transfers_only_when_none_is_made(client, app, org, leg
 # --- the two parts --------------------------------------------------------------------------
 
 
-def _list_subprocessor(client, org, legal, **overrides) -> None:
-    """A vendor of the customers'-data register, on the list today."""
-    base = f"/api/v1/orgs/{org['slug']}"
-    registered = client.post(f"{base}/subprocessors", json=vendor(**overrides), headers=legal)
-    assert registered.status_code == 201, registered.json
-    change = client.post(
-        f"{base}/changes",
-        json={
-            "kind": "add",
-            "recipient_id": registered.json["id"],
-            "effective_on": clock.local_today(org["timezone"]).isoformat(),
-            "urgent": True,
-            "urgent_justification": "Test setup",
-        },
-        headers=legal,
-    )
-    assert change.status_code == 201, change.json
+def _list_subprocessor(client, org, legal) -> None:
+    """A vendor of the customers'-data register (Hetzner), on the list today."""
+    list_vendor(client, legal, base=f"/api/v1/orgs/{org['slug']}")
 
 
 def test_both_hats_are_kept_apart(client, org, legal, statistics):
@@ -172,13 +142,10 @@ def test_without_a_customers_list_only_the_own_part(client, org, legal, statisti
 def test_a_gap_is_under_review_in_every_format(client, app, org, legal):
     contracts = kit.activity(app, org)
     # SCCs with the processor's module where the controller's (Module 2) fits: no safeguard.
-    kit.recipient(
+    kit.us_processor(
         app,
         org,
         (contracts,),
-        name="Mailgun",
-        legal_entity="Mailgun Technologies, Inc.",
-        country="US",
         locations=[
             kit.location("US", "scc", scc_set="2021/914", scc_module=3, scc_signed_on="2024-01-10")
         ],

@@ -23,7 +23,7 @@ from service.controller.models import ControllerRecipient, ProcessingActivity
 from service.controller.texts import TEXTS
 from service.organizations.models import Organization
 from service.public.services import place
-from service.records.services import processor
+from service.records.services import processor, third_countries
 
 # "6(1)(b)": article 6, paragraph 1, point (b), as models.LEGAL_BASES spells them.
 CODE = re.compile(r"^(\d+)\((\d+)\)\(([a-z])\)$")
@@ -64,17 +64,7 @@ def _transfer(recipient: ControllerRecipient, status: rules.TransferStatus, day,
         "recipient": recipient.name,
         "legal_entity": recipient.legal_entity,
         "where": shown.where,
-        "third_countries": [
-            i18n.place_label(
-                {
-                    "country": p.country,
-                    "international_organisation": p.organisation,
-                    "region": p.region,
-                },
-                lang,
-            )
-            for p in status.places
-        ],
+        "third_countries": third_countries(status, lang),
         "status": shown.public_state,
         "status_label": TEXTS[lang]["statuses"][shown.public_state],
         "safeguard": shown.mechanism,

@@ -3,23 +3,9 @@ privacy policy for both hats (service/controller/record.py, policy.py)."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
-from service.common import ApiSchema
-from service.public.texts import LANGUAGES
-from service.records.schemas import AS_OF, LANG, ProcessorSchema
-
-
-class PolicyArgs(ApiSchema):
-    as_of = fields.Date(metadata=AS_OF)
-    lang = fields.String(validate=validate.OneOf(LANGUAGES), metadata=LANG)
-    format = fields.String(
-        validate=validate.OneOf(("json", "md", "html")),
-        metadata={
-            "description": "json, md (Markdown to paste into a document) or html (an escaped "
-            "fragment); else from Accept"
-        },
-    )
+from service.records.schemas import DatedSchema, ProcessorSchema, RecipientBaseSchema
 
 
 class LegalBasisSchema(Schema):
@@ -59,18 +45,10 @@ class OwnTransferSchema(Schema):
     dpf = fields.Boolean(metadata={"description": "Relies on the EU-US Data Privacy Framework"})
 
 
-class OwnRecipientSchema(Schema):
-    id = fields.Integer()
-    name = fields.String()
-    legal_entity = fields.String()
-    address = fields.String()
-    country = fields.String()
-    country_label = fields.String()
-    website = fields.String(allow_none=True)
-    role = fields.String(metadata={"description": "processor, independent_controller, ..."})
-    role_label = fields.String()
-    purpose = fields.String()
-    data_categories = fields.List(fields.String())
+class OwnRecipientSchema(RecipientBaseSchema):
+    role = fields.String(
+        metadata={"description": "processor, independent_controller or joint_controller"}
+    )
     joint_arrangement = fields.Nested(JointArrangementSchema, allow_none=True)
     locations = fields.List(fields.Nested(OwnPlaceSchema))
     transfers = fields.List(fields.Nested(OwnTransferSchema))
@@ -107,11 +85,8 @@ class ActivitySchema(Schema):
     ended_on = fields.Date(allow_none=True)
 
 
-class ControllerRecordSchema(Schema):
+class ControllerRecordSchema(DatedSchema):
     title = fields.String()
-    as_of = fields.Date()
-    as_of_text = fields.String()
-    lang = fields.String()
     controller = fields.Nested(ProcessorSchema)
     security_measures = fields.String()
     activities = fields.List(fields.Nested(ActivitySchema))
@@ -190,12 +165,9 @@ class OwnPartSchema(Schema):
     risk_note = fields.String()
 
 
-class PrivacyPolicySchema(Schema):
+class PrivacyPolicySchema(DatedSchema):
     title = fields.String()
     org = fields.String()
-    as_of = fields.Date()
-    as_of_text = fields.String()
-    lang = fields.String()
     entrusted = fields.Nested(
         EntrustedPartSchema,
         allow_none=True,

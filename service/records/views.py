@@ -24,11 +24,7 @@ from service.public import services as public
 from service.public.texts import negotiate
 from service.recipients.services import get_recipient
 from service.records import exports, formats, services
-from service.records.controller_schemas import (
-    ControllerRecordSchema,
-    PolicyArgs,
-    PrivacyPolicySchema,
-)
+from service.records.controller_schemas import ControllerRecordSchema, PrivacyPolicySchema
 from service.records.models import RecordExport
 from service.records.schemas import (
     AnnexArgs,
@@ -37,6 +33,7 @@ from service.records.schemas import (
     DownloadArgs,
     ExportArgs,
     ExportRequestSchema,
+    PolicyArgs,
     PolicySectionArgs,
     RecordArgs,
     RecordExportSchema,
