@@ -190,7 +190,10 @@ def record_xlsx(record: dict) -> bytes:
             (
                 sheets["activities"],
                 [columns[key] for key in ACTIVITY_COLUMNS],
-                [[activity_cells(a, lang)[key] for key in ACTIVITY_COLUMNS] for a in activities],
+                [
+                    [cells[key] for key in ACTIVITY_COLUMNS]
+                    for cells in (activity_cells(a, lang) for a in activities)
+                ],
             ),
             (
                 sheets["recipients"],
