@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_timedelta, get_timezone_name
 from babel.numbers import format_decimal
+from babel.units import format_unit
 
 # English legal texts follow EU usage (5 December 2026), not the US one (December 5, 2026).
 CLDR_LOCALES = {"pl": "pl_PL", "en": "en_GB"}
@@ -117,6 +118,12 @@ def country_code(text: str) -> str | None:
 
 def number(value: int | float, lang: str) -> str:
     return format_decimal(value, locale=_locale(lang))
+
+
+def years(count: int, lang: str) -> str:
+    """A number of years with the noun CLDR's plural rules give it: '1 rok', '2 lata',
+    '5 lat', '22 lata'; '1 year', '6 years'."""
+    return format_unit(count, "duration-year", length="long", locale=_locale(lang))
 
 
 def wait(seconds: int, lang: str) -> str:

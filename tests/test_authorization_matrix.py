@@ -70,8 +70,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/objections"): "legal",
     ("POST", "/objections/<int:objection_id>/resolution"): "legal",
     ("POST", "/objections/<int:objection_id>/withdrawal"): "customer",
+    ("GET", "/privacy-policy"): "legal",
     ("GET", "/privacy-policy-section"): "public",
     ("GET", "/record"): "legal",
+    ("GET", "/record/controller"): "legal",
     ("POST", "/record/exports"): "legal",
     ("GET", "/record/exports/<int:export_id>"): "legal",
     # The signed link is the credential; without a valid one every caller meets 404.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
 
 from openpyxl import Workbook
@@ -263,35 +264,53 @@ SHEETS = (
 )
 
 
-def record_xlsx(record: dict) -> bytes:
-    """The record as a workbook: Processor, Processing, Subprocessors, Transfers, Security."""
+def workbook(sheets: Iterable[tuple[str, list[str], list[list[object]]]]) -> bytes:
+    """A workbook of (title, header, rows) sheets, every text cell typed as a string."""
     book = Workbook()
     book.remove(book.active)
-    for title, header, of_record, of_controller in SHEETS:
-        if of_record is not None:
-            rows = of_record(record)
-        else:
-            rows = [row for c in record["controllers"] for row in of_controller(c)]
+    for title, header, rows in sheets:
         _sheet(book, title, header, rows)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
+def record_xlsx(record: dict) -> bytes:
+    """The record as a workbook: Processor, Processing, Subprocessors, Transfers, Security."""
+    return workbook(
+        (
+            title,
+            header,
+            of_record(record)
+            if of_record is not None
+            else [row for c in record["controllers"] for row in of_controller(c)],
+        )
+        for title, header, of_record, of_controller in SHEETS
+    )
+
+
 # --- the privacy-policy section -------------------------------------------------------------
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; these are the
-# ones that start emphasis, code, a link, raw HTML or an entity inside a line (each value
-# is kept on one line after a list marker, so line-start markup cannot occur).
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>~&|])")
+# ones that start emphasis, code, a link, raw HTML, an entity or a heading's closing
+# sequence inside a line. Each value is kept on one line, but it may open a list item or a
+# heading, where "1. ", "# ", "> " or "- " would start a block of its own: `_BLOCK_START`.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>~&|#])")
+_BLOCK_START = re.compile(r"^(?:(\d{1,9})([.)])|([>+=-]))")
 
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def _block_safe(found: re.Match) -> str:
+    digits, closer, marker = found.groups()
+    return f"{digits}\\{closer}" if digits else f"\\{marker}"
+
+
 def markdown_escape(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", _one_line(text))
+    line = _MARKDOWN_SPECIAL.sub(r"\\\1", _one_line(text))
+    return _BLOCK_START.sub(_block_safe, line)
 
 
 def _entry_lines(entry: dict, t: dict, escape) -> list[str]:

@@ -16,15 +16,18 @@ def _format(*choices: str, what: str) -> fields.String:
     )
 
 
-class RecordArgs(ApiSchema):
+class DatedArgs(ApiSchema):
+    """An output of the register on a date, in a language."""
+
     as_of = fields.Date(metadata=AS_OF)
     lang = fields.String(validate=validate.OneOf(LANGUAGES), metadata=LANG)
+
+
+class RecordArgs(DatedArgs):
     format = _format("json", "csv", "xlsx", what="Rendering")
 
 
-class AnnexArgs(ApiSchema):
-    as_of = fields.Date(metadata=AS_OF)
-    lang = fields.String(validate=validate.OneOf(LANGUAGES), metadata=LANG)
+class AnnexArgs(DatedArgs):
     format = _format("json", "html", what="Rendering; html is a printable page")
 
 
@@ -33,10 +36,14 @@ class ExportArgs(ApiSchema):
     format = _format("json", "csv", what="Rendering")
 
 
-class PolicySectionArgs(ApiSchema):
-    as_of = fields.Date(metadata=AS_OF)
-    lang = fields.String(validate=validate.OneOf(LANGUAGES), metadata=LANG)
+class PolicySectionArgs(DatedArgs):
     format = _format("text", "markdown", "html", what="Rendering")
+
+
+class PolicyArgs(DatedArgs):
+    format = _format(
+        "json", "md", "html", what="Rendering; md is Markdown to paste, html an escaped fragment"
+    )
 
 
 class PartyContactSchema(Schema):
@@ -76,8 +83,9 @@ class ParentSchema(Schema):
     name = fields.String()
 
 
-class RecipientEntrySchema(Schema):
-    number = fields.Integer(metadata={"description": "Position in an annex"})
+class RecipientBaseSchema(Schema):
+    """What every output says of a recipient, in either context."""
+
     id = fields.Integer()
     name = fields.String()
     legal_entity = fields.String()
@@ -89,6 +97,10 @@ class RecipientEntrySchema(Schema):
     role_label = fields.String()
     purpose = fields.String()
     data_categories = fields.List(fields.String())
+
+
+class RecipientEntrySchema(RecipientBaseSchema):
+    number = fields.Integer(metadata={"description": "Position in an annex"})
     data_subject_categories = fields.List(fields.String())
     locations = fields.List(fields.Nested(PlaceSchema))
     parent = fields.Nested(ParentSchema, allow_none=True)
@@ -153,10 +165,15 @@ class ControllerSchema(Schema):
     )
 
 
-class RecordSchema(Schema):
+class DatedSchema(Schema):
+    """An output of the register on a date, in a language."""
+
     as_of = fields.Date()
     as_of_text = fields.String()
     lang = fields.String()
+
+
+class RecordSchema(DatedSchema):
     processor = fields.Nested(ProcessorSchema)
     controllers = fields.List(fields.Nested(ControllerSchema))
     total = fields.Integer()
@@ -173,12 +190,9 @@ class CustomerRefSchema(Schema):
     name = fields.String()
 
 
-class AnnexSchema(Schema):
+class AnnexSchema(DatedSchema):
     title = fields.String()
     intro = fields.String()
-    as_of = fields.Date()
-    as_of_text = fields.String()
-    lang = fields.String()
     processor = fields.Nested(ProcessorSchema)
     customer = fields.Nested(CustomerRefSchema)
     authorisation = fields.String()
@@ -199,12 +213,9 @@ class ClausesSchema(Schema):
     scc_clause9_notice_days = fields.Integer(allow_none=True)
 
 
-class AnnexIIISchema(Schema):
+class AnnexIIISchema(DatedSchema):
     title = fields.String()
     intro = fields.String()
-    as_of = fields.Date()
-    as_of_text = fields.String()
-    lang = fields.String()
     processor = fields.Nested(ProcessorSchema)
     importer = fields.Nested(RecipientEntrySchema)
     clauses = fields.List(fields.Nested(ClausesSchema))

@@ -73,6 +73,21 @@ def _tia(status: rules.TransferStatus, day: date) -> dict | None:
     }
 
 
+def third_countries(status: rules.TransferStatus, lang: str) -> list[str]:
+    """The places outside the EEA a transfer reaches, named in `lang`."""
+    return [
+        i18n.place_label(
+            {
+                "country": p.country,
+                "international_organisation": p.organisation,
+                "region": p.region,
+            },
+            lang,
+        )
+        for p in status.places
+    ]
+
+
 def transfers(recipient: Recipient, day: date, lang: str = "en", *, public: bool = False) -> list:
     """Each location of `recipient` on `day` through which data leaves the EEA, with its
     safeguard as the compliance status lets it be stated (internal: gaps named as gaps)."""
@@ -88,17 +103,7 @@ def transfers(recipient: Recipient, day: date, lang: str = "en", *, public: bool
                 "legal_entity": recipient.legal_entity,
                 "importer_country": status.vendor.country,
                 "location": shown.where,
-                "third_countries": [
-                    i18n.place_label(
-                        {
-                            "country": p.country,
-                            "international_organisation": p.organisation,
-                            "region": p.region,
-                        },
-                        lang,
-                    )
-                    for p in status.places
-                ],
+                "third_countries": third_countries(status, lang),
                 "activity": shown.activity,
                 "mechanism": status.location["mechanism"],
                 "scc_set": status.location.get("scc_set"),

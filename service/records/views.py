@@ -1,4 +1,5 @@
-"""HTTP glue for the Art. 30(2) record, the annexes, the exports and the policy section."""
+"""HTTP glue for the records (Art. 30(2) as processor, 30(1) as controller), the annexes, the
+exports, the privacy policy and its section on recipients."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from flask.views import MethodView
 
 from service import clock
 from service.apidoc import RECORD_EXPORT_EXAMPLE, operation
+from service.controller import formats as controller_formats
+from service.controller import policy as controller_policy
+from service.controller import record as controller_record
 from service.customers.services import get_customer
 from service.errors import Conflict
 from service.extensions import db
@@ -20,6 +24,7 @@ from service.public import services as public
 from service.public.texts import negotiate
 from service.recipients.services import get_recipient
 from service.records import exports, formats, services
+from service.records.controller_schemas import ControllerRecordSchema, PrivacyPolicySchema
 from service.records.models import RecordExport
 from service.records.schemas import (
     AnnexArgs,
@@ -28,6 +33,7 @@ from service.records.schemas import (
     DownloadArgs,
     ExportArgs,
     ExportRequestSchema,
+    PolicyArgs,
     PolicySectionArgs,
     RecordArgs,
     RecordExportSchema,
@@ -54,6 +60,7 @@ MEDIA_TYPES = {
     "html": "text/html",
     "text": "text/plain",
     "markdown": "text/markdown",
+    "md": "text/markdown",
 }
 
 
@@ -130,6 +137,31 @@ class Record(MethodView):
             return record
         name = f"{organization.slug}-record-{day.isoformat()}.{form}"
         render = formats.record_csv if form == "csv" else formats.record_xlsx
+        return _file(render(record), form, name)
+
+
+@blp.route("/record/controller")
+class ControllerRecord(MethodView):
+    @access("legal")
+    @blp.arguments(RecordArgs, location="query")
+    @blp.response(200, ControllerRecordSchema)
+    @_as("csv", "xlsx")
+    @blp.doc(**operation("legal"))
+    def get(self, args: dict, org: str):
+        """Read the record of processing as controller (legal key).
+
+        Legal staff read the record the organization keeps of its own processing activities
+        as controller (GDPR Art. 30(1)), beside its record as processor (GET .../record), as
+        JSON, CSV or XLSX. A transfer's safeguard is named only when valid on `as_of`.
+        """
+        organization = load_organization(org)
+        day = _day(organization, args)
+        form = _format(args.get("format"), ("json", "csv", "xlsx"))
+        record = controller_record.record(organization, day, args.get("lang") or "en")
+        if form == "json":
+            return record
+        name = f"{organization.slug}-controller-record-{day.isoformat()}.{form}"
+        render = controller_formats.record_csv if form == "csv" else controller_formats.record_xlsx
         return _file(render(record), form, name)
 
 
@@ -302,6 +334,37 @@ class Export(MethodView):
         render = public.csv_body if form == "csv" else public.json_body
         name = f"{organization.slug}-subprocessors-{day.isoformat()}.{form}"
         return _file(render(organization, day), form, name)
+
+
+@blp.route("/privacy-policy")
+class PrivacyPolicy(MethodView):
+    @access("legal")
+    @blp.arguments(PolicyArgs, location="query")
+    @blp.response(200, PrivacyPolicySchema)
+    @_as("md", "html")
+    @blp.doc(**operation("legal"))
+    def get(self, args: dict, org: str):
+        """Read the privacy policy's sections for both hats (legal key).
+
+        Legal staff get the privacy policy's sections on personal data: the data customers
+        entrust to the organization as processor, and its own processing as controller
+        (Art. 13, 26(2)), as JSON, Markdown to paste into a document, or an HTML fragment.
+        """
+        organization = load_organization(org)
+        lang = _lang(args)
+        policy = controller_policy.privacy_policy(organization, _day(organization, args), lang)
+        form = _format(args.get("format"), ("json", "md", "html"))
+        if form == "json":
+            return policy
+        if form == "html":
+            body = render_template(
+                "records/privacy_policy.html",
+                policy=policy,
+                **controller_formats.html_helpers(lang),
+            )
+        else:
+            body = controller_formats.policy_markdown(policy)
+        return _file(body, form)
 
 
 @blp.route("/privacy-policy-section")
