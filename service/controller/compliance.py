@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from service.compliance import rules
 from service.compliance.items import CONTROLLER, item
-from service.controller import facts
+from service.controller import facts, retention
 from service.controller.models import ControllerRecipient, ProcessingActivity
 from service.customers.models import Customer
 from service.extensions import db
@@ -45,7 +45,7 @@ def controller_items(org: Organization, day: date, *, within_days: int) -> list[
         ref = recipient_ref(recipient)
         found += [item(f, context=CONTROLLER, controller_recipient=ref) for f in findings]
     for activity in facts.activities_on(org, day):
-        if not has_rule(activity):
+        if not retention.has_rule(activity):
             finding = _activity_rule_missing(activity)
             found.append(item(finding, context=CONTROLLER, activity=activity_ref(activity)))
     found += _records_items(org, day)
@@ -147,16 +147,6 @@ def _subprocessor_candidate(
 
 
 # --- retention -------------------------------------------------------------------------------
-
-
-def has_rule(activity: ProcessingActivity) -> bool:
-    """A time limit for erasure is stated (Art. 30(1)(f)): a period in years, a note for what
-    years cannot say, or "until consent is withdrawn" (Art. 7(3))."""
-    return (
-        activity.retention_years is not None
-        or bool(activity.retention_note_pl.strip() or activity.retention_note_en.strip())
-        or activity.retention_from == "consent_withdrawal"
-    )
 
 
 def _activity_rule_missing(activity: ProcessingActivity) -> rules.Finding:

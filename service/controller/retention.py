@@ -21,11 +21,12 @@ CONSENT = "consent_withdrawal"
 
 
 def has_rule(activity: ProcessingActivity) -> bool:
-    """Whether anything was recorded that says how long the data is kept."""
+    """A time limit for erasure is stated (Art. 30(1)(f)): a period in years, "until
+    consent is withdrawn" (Art. 7(3)), or a note for what years cannot say."""
     return (
         activity.retention_years is not None
         or activity.retention_from == CONSENT
-        or bool(activity.retention_note_pl or activity.retention_note_en)
+        or bool(activity.retention_note_pl.strip() or activity.retention_note_en.strip())
     )
 
 
