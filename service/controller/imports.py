@@ -174,6 +174,8 @@ class _Run:
             path = f"activities[{index}]"
             data = self.load(ActivityImportSchema(), item, path)
             if data is None:
+                if isinstance(item, dict) and isinstance(item.get("key"), str):
+                    seen.setdefault(item["key"], index)  # a later row may repeat it
                 continue
             if data["key"] in seen:
                 self.problem(f"{path}.key", f"Also the key of activities[{seen[data['key']]}].")
@@ -182,6 +184,10 @@ class _Run:
             if "recipients" in data:
                 ids = self.recipient_ids(data.pop("recipients"), recipients, path)
                 if ids is None:
+                    # Still report what the activity itself lacks.
+                    values = {**services.blank_activity(), **data}
+                    for name, texts in services.activity_problems(values).items():
+                        self.problems.setdefault(f"{path}.{name}", []).extend(texts)
                     continue
                 data["recipient_ids"] = ids
             existing = services.activity_by_key(self.org, data["key"])

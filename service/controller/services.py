@@ -114,6 +114,11 @@ def activity_by_key(org: Organization, key: str) -> ProcessingActivity | None:
     )
 
 
+def blank_activity() -> dict:
+    """A new activity's values (what a create merges its body into)."""
+    return _blank(ProcessingActivity)
+
+
 def activity_problems(values: dict) -> Problems:
     """What the GDPR asks of one activity's record, on its complete values."""
     problems: Problems = {}
@@ -225,7 +230,7 @@ def _write_activity(
 def create_activity(org: Organization, data: dict, *, actor: str) -> ProcessingActivity:
     audit.locked_head(org.id)
     activity = ProcessingActivity(organization_id=org.id)
-    _write_activity(org, activity, {**_blank(ProcessingActivity), **data}, data)
+    _write_activity(org, activity, {**blank_activity(), **data}, data)
     db.session.add(activity)
     db.session.flush()
     audit.record(
