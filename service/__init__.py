@@ -126,6 +126,7 @@ def _register_blueprints(app: Flask) -> None:
     from service.audit.views import blp as audit_blp
     from service.changes.views import blp as changes_blp
     from service.compliance.views import blp as compliance_blp
+    from service.controller.views import blp as controller_blp
     from service.customers.views import blp as customers_blp
     from service.health.views import bp as health_bp
     from service.health.views import docs_bp
@@ -158,6 +159,7 @@ def _register_blueprints(app: Flask) -> None:
         records_blp,
         retention_blp,
         agreements_blp,
+        controller_blp,
     ):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)

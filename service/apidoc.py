@@ -211,3 +211,37 @@ AGREEMENT_EXAMPLE = {
     ],
 }
 ACCEPTANCE_EXAMPLE = {"name": "Anna Nowak", "email": "anna@salon.example", "language": "pl"}
+CONTROLLER_RECIPIENT_EXAMPLE = {
+    "name": "Hotjar",
+    "legal_entity": "Hotjar Ltd",
+    "address": "Dragonara Business Centre, 5th Floor, Dragonara Road, St Julian's STJ 3141",
+    "country": "MT",
+    "website": "https://www.hotjar.com",
+    "role": "processor",
+    "purpose_pl": "Mapy cieplne i nagrania sesji na stronie",
+    "purpose_en": "Heatmaps and session recordings on the website",
+    "data_categories_en": ["online identifiers", "pages visited"],
+    "locations": [{"country": "IE", "mechanism": "none", "activity_en": "hosting on AWS"}],
+    "dpa_signed_on": "2024-03-01",
+}
+ACTIVITY_EXAMPLE = {
+    "key": "newsletter",
+    "name_pl": "Newsletter",
+    "name_en": "Newsletter",
+    "purposes_pl": ["Wysyłka newslettera"],
+    "purposes_en": ["Sending the newsletter"],
+    "legal_bases": ["6(1)(a)"],
+    "data_subjects_en": ["newsletter subscribers"],
+    "data_categories_en": ["e-mail address"],
+    "retention_note_en": "Until consent is withdrawn.",
+    "recipient_ids": [1],
+}
+CONTROLLER_IMPORT_EXAMPLE = {
+    "recipients": [{**CONTROLLER_RECIPIENT_EXAMPLE, "subprocessor": None}],
+    "activities": [
+        {
+            **{k: v for k, v in ACTIVITY_EXAMPLE.items() if k != "recipient_ids"},
+            "recipients": ["Hotjar"],
+        }
+    ],
+}

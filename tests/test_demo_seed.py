@@ -87,7 +87,11 @@ def test_first_run_reports_what_it_created(seeded):
 def test_second_run_creates_and_changes_nothing(ctx, seeded, keys_file):
     counts, heads = row_counts(), chain_heads()
     assert counts["organizations"] == 2
-    assert counts["recipients"] == 13  # Brevo, proposed and added by the demo's urgent change
+    # bookero's 9 (Brevo proposed and added by the demo's urgent change); bezkalkulatora,
+    # a controller only, has none: its partners are on its own side.
+    assert counts["recipients"] == 9
+    assert counts["controller_recipients"] == 10
+    assert counts["processing_activities"] == 6
     assert counts["customers"] == 4
     assert counts["api_keys"] == 3
     before = keys_file.read_bytes(), keys_file.stat().st_mtime_ns
@@ -178,23 +182,135 @@ def test_scope_filter_follows_the_services_each_vendor_serves(client, seeded):
     assert "Stripe" not in messaging
 
 
-def test_bezkalkulatora_promises_eu_only_and_its_partners_are_controllers(client, seeded):
+def controller_side(client, keys_file, slug: str) -> tuple[dict, dict]:
+    """The organization's own recipients by name and activities by key, as its legal staff
+    read them."""
+    legal = bearer(read_env(keys_file)[f"{slug.upper()}_LEGAL_KEY"])
+    recipients = by_name(client.get(f"/api/v1/orgs/{slug}/controller-recipients", headers=legal))
+    response = client.get(f"/api/v1/orgs/{slug}/activities", headers=legal)
+    assert response.status_code == 200, response.json
+    return recipients, {item["key"]: item for item in response.json["items"]}
+
+
+def test_bezkalkulatora_promises_eu_only_and_its_partners_are_controllers(
+    client, seeded, keys_file
+):
     org = client.get("/api/v1/orgs/bezkalkulatora")
     assert org.status_code == 200
     assert org.json["residency_policy"] == "eu_only"
     assert "6+1" in org.json["retention_policy"]
-    items = by_name(client.get("/api/v1/orgs/bezkalkulatora/subprocessors"))
-    roles = {name: item["role"] for name, item in items.items()}
+    # A controller only: nobody entrusts it with data, so its customers'-data list is empty.
+    assert client.get("/api/v1/orgs/bezkalkulatora/subprocessors").json["total"] == 0
+    recipients, activities = controller_side(client, keys_file, "bezkalkulatora")
+    roles = {name: item["role"] for name, item in recipients.items()}
     assert roles == {
         "Google Analytics": "joint_controller",
         "Google Ads": "independent_controller",
         "Facebook Pixel": "joint_controller",
         "YouTube": "independent_controller",
+        "Partner hostingowy": "processor",
     }
-    assert items["Facebook Pixel"]["legal_entity"] == "Meta Platforms Ireland Limited"
+    assert recipients["Facebook Pixel"]["legal_entity"] == "Meta Platforms Ireland Limited"
     # Honest locations: each partner also processes in the US, against the EU-only promise.
-    for item in items.values():
-        assert places(item) == {("IE", "none"), ("US", "dpf")}
+    for name in ("Google Analytics", "Google Ads", "Facebook Pixel", "YouTube"):
+        assert places(recipients[name]) == {("IE", "none"), ("US", "dpf")}
+        assert recipients[name]["dpf_certified_from"] == "2023-07-17"
+        assert recipients[name]["subprocessor"] is None
+    analytics, pixel = recipients["Google Analytics"], recipients["Facebook Pixel"]
+    assert "Measurement Controller-Controller" in analytics["joint_arrangement_reference"]
+    assert "Controller Addendum" in pixel["joint_arrangement_reference"]
+    assert "C-40/17" in pixel["joint_arrangement_essence_pl"]
+    assert "C-40/17" in pixel["joint_arrangement_essence_en"]
+    hosting = recipients["Partner hostingowy"]
+    assert hosting["dpa_signed_on"] == "2024-01-01"
+    assert [(p["region"], p["mechanism"]) for p in hosting["locations"]] == [("EU", "none")]
+
+    assert set(activities) == {"website-analytics", "contact-and-contracts"}
+    web = activities["website-analytics"]
+    assert web["legal_bases"] == ["6(1)(a)"]
+    assert {r["name"] for r in web["recipients"]} == {
+        "Google Analytics",
+        "Google Ads",
+        "Facebook Pixel",
+        "YouTube",
+    }
+    contracts = activities["contact-and-contracts"]
+    assert contracts["legal_bases"] == ["6(1)(b)", "6(1)(c)", "6(1)(f)"]
+    assert (
+        contracts["retention_years"],
+        contracts["retention_extra_years"],
+        contracts["retention_from"],
+        contracts["covers_customer_records"],
+    ) == (6, 1, "end_of_year", True)
+    assert "art. 118 Kodeksu cywilnego" in contracts["retention_basis_pl"]
+    assert "Art. 118 of the Polish Civil Code" in contracts["retention_basis_en"]
+    assert [r["name"] for r in contracts["recipients"]] == ["Partner hostingowy"]
+
+
+def test_bookero_is_also_the_controller_of_its_own_visitors_and_accounts(client, seeded, keys_file):
+    recipients, activities = controller_side(client, keys_file, "bookero")
+    assert {name: r["role"] for name, r in recipients.items()} == {
+        "Google Analytics": "processor",
+        "Google Cloud": "processor",
+        "Hotjar": "processor",
+        "Meta Platforms Ireland": "joint_controller",
+        "Narzędzie do newslettera": "processor",
+    }
+    # Google Workspace serves both contexts: linked to the subprocessor of that name, which
+    # shows its counterpart to legal staff.
+    listed = by_name(
+        client.get(
+            "/api/v1/orgs/bookero/subprocessors",
+            headers=bearer(read_env(keys_file)["BOOKERO_LEGAL_KEY"]),
+        )
+    )
+    workspace = recipients["Google Cloud"]
+    assert workspace["subprocessor"] == {"id": listed["Google Cloud"]["id"], "name": "Google Cloud"}
+    assert listed["Google Cloud"]["controller_contexts"] == [
+        {"id": workspace["id"], "name": "Google Cloud", "role": "processor"}
+    ]
+    assert "Google Ads Data Processing Terms" in recipients["Google Analytics"]["notes"]
+    hotjar = recipients["Hotjar"]
+    assert (hotjar["country"], hotjar["in_product"], hotjar["subprocessor"]) == ("MT", True, None)
+    assert hotjar["customer_data_statement_on"] is None
+    assert not hotjar["customer_data_statement_en"]
+    meta = recipients["Meta Platforms Ireland"]
+    assert "Controller Addendum" in meta["joint_arrangement_reference"]
+    assert [p["region"] for p in recipients["Narzędzie do newslettera"]["locations"]] == ["EU"]
+
+    assert set(activities) == {"website", "account-holders", "newsletter", "customer-records"}
+    website = activities["website"]
+    assert {r["name"] for r in website["recipients"]} == {
+        "Google Analytics",
+        "Hotjar",
+        "Meta Platforms Ireland",
+    }
+    accounts = activities["account-holders"]
+    assert accounts["legal_bases"] == ["6(1)(b)", "6(1)(c)"]
+    assert (accounts["retention_years"], accounts["retention_from"]) == (5, "end_of_year")
+    assert "art. 74" in accounts["retention_basis_pl"]
+    newsletter = activities["newsletter"]
+    assert (newsletter["legal_bases"], newsletter["retention_from"]) == (
+        ["6(1)(a)"],
+        "consent_withdrawal",
+    )
+    assert newsletter["retention_years"] is None
+    # Bookero keeps its customer records forever today: no rule is invented for them.
+    records = activities["customer-records"]
+    assert records["covers_customer_records"] is True
+    assert (records["retention_years"], records["retention_from"]) == (None, None)
+    assert not records["retention_note_en"]
+    assert not records["retention_note_pl"]
+
+
+def test_the_controller_side_is_seeded_through_the_import(ctx, seeded):
+    imported = db.session.scalars(
+        select(AuditEvent.after).where(AuditEvent.action == "import.completed")
+    ).all()
+    assert sorted(len(after["activities"]) for after in imported) == [2, 4]
+    assert all(after["kind"] == "controller" for after in imported)
+    assert "controller recipient bookero/Hotjar" in seeded
+    assert "activity bezkalkulatora/contact-and-contracts" in seeded
 
 
 def test_keys_file_is_private_and_its_keys_work(client, seeded, keys_file):

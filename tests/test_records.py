@@ -376,9 +376,10 @@ def test_scc_annex_iii_needs_a_module_3_vendor_and_a_legal_key(client, demo):
     assert_problem(
         client.get(f"{BOOKERO}/subprocessors/999999/scc-annex-iii", headers=demo["bookero"]), 404
     )
-    youtube = vendor_id(client, "YouTube", BEZ)
+    # A vendor of another organization (bezkalkulatora, a controller only, lists none).
+    theirs = list_vendor(client, demo["bezkalkulatora"], BEZ, name="Elsewhere")["id"]
     assert_problem(
-        client.get(f"{BOOKERO}/subprocessors/{youtube}/scc-annex-iii", headers=demo["bookero"]),
+        client.get(f"{BOOKERO}/subprocessors/{theirs}/scc-annex-iii", headers=demo["bookero"]),
         404,
     )
 

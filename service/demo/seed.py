@@ -25,6 +25,8 @@ from service.audit import services as audit
 from service.changes.models import Change
 from service.changes.schemas import ChangeCreateSchema
 from service.changes.services import announce_change
+from service.controller import services as controller
+from service.controller.imports import import_controller
 from service.customers.models import Customer
 from service.customers.schemas import CustomerCreateSchema
 from service.customers.services import create_customer
@@ -38,6 +40,7 @@ from service.organizations.models import Organization, Service
 from service.organizations.schemas import OrganizationCreateSchema, ServiceCreateSchema
 from service.organizations.services import create_organization, create_service
 from service.recipients.models import Recipient
+from service.recipients.names import name_key
 from service.recipients.schemas import RecipientCreateSchema
 from service.recipients.services import register_recipient
 
@@ -67,6 +70,8 @@ def seed(instance_path: str, *, actor: str) -> list[str]:
         listed_from = date.fromisoformat(entry["listed_from"])
         for item in entry.get("recipients", []):
             _recipient(org, item, listed_from, actor, created)
+        if "controller" in entry:
+            _controller(org, entry["controller"], actor, created)
         for item in entry.get("customers", []):
             _customer(org, item, actor, created)
         for item in entry.get("agreements", []):
@@ -138,6 +143,29 @@ def _recipient(
         after={"listed_from": recipient.listed_from},
     )
     created.append(f"recipient {org.slug}/{recipient.name}")
+
+
+def _controller(org: Organization, block: dict, actor: str, created: list[str]) -> None:
+    """The organization's own register (activities and recipients of its data), through the
+    import a user would call; only what is missing, so a second run writes nothing."""
+    registered = controller.names_in_use(org.id)
+    body = {
+        "recipients": [
+            _fields(item)
+            for item in block.get("recipients", [])
+            if name_key(item["name"]) not in registered
+        ],
+        "activities": [
+            _fields(item)
+            for item in block.get("activities", [])
+            if controller.activity_by_key(org, item["key"]) is None
+        ],
+    }
+    if not any(body.values()):
+        return
+    result = import_controller(org, body, actor=actor)
+    for section, label in (("recipients", "controller recipient"), ("activities", "activity")):
+        created += [f"{label} {org.slug}/{row['name']}" for row in result[section]]
 
 
 def _customer(org: Organization, item: dict, actor: str, created: list[str]) -> None:

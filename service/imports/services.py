@@ -361,7 +361,7 @@ def _load(schema: Schema, value: object) -> tuple[dict, dict, dict[str, list[str
 # What our own exports write about a vendor that an import does not register: the answer's
 # view of it (`status`, `effective_services`, a location's `safeguard`), or a one-language
 # view of a bilingual field given beside it.
-OUTPUT_KEYS = ("status", "effective_services", "data_subject_categories")
+OUTPUT_KEYS = ("status", "effective_services", "data_subject_categories", "controller_contexts")
 LOCATION_OUTPUT_KEYS = ("safeguard", "safeguard_status")
 
 

@@ -259,6 +259,12 @@ class ListingPeriodSchema(Schema):
     listed_until = fields.Date(allow_none=True)
 
 
+class ControllerContextSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    role = fields.String(metadata={"description": "processor, independent_controller, ..."})
+
+
 class RecipientSchema(Schema):
     id = fields.Integer()
     name = fields.String()
@@ -297,6 +303,13 @@ class RecipientSchema(Schema):
     locations = fields.List(fields.Nested(LocationOutSchema))
     due_diligence = fields.Nested(
         DueDiligenceFields, allow_none=True, metadata={"description": "Legal staff only"}
+    )
+    controller_contexts = fields.List(
+        fields.Nested(ControllerContextSchema),
+        metadata={
+            "description": "Legal staff only: the same vendor as a recipient of the "
+            "organization's own data (GET .../controller-recipients/{id})"
+        },
     )
 
 

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from service import clock
 from service.apidoc import ASSESSMENT_EXAMPLE, STALE, VENDOR_EXAMPLE, operation
 from service.common import page_body
+from service.controller import services as controller
 from service.errors import Forbidden, NotFound
 from service.etags import check_if_match, etag_of, with_etag
 from service.extensions import db
@@ -25,6 +26,19 @@ from service.recipients.schemas import (
     RecipientSchema,
 )
 from service.web import Blueprint
+
+
+def _presented(organization, recipients: list, day, *, legal: bool) -> list[dict]:
+    """The vendors as the API shows them; legal staff also see each one's counterparts on
+    the organization's own side (`controller_contexts`: the same vendor as a recipient of
+    the organization's data), which is not part of the public list."""
+    presented = [services.present(r, day, legal=legal) for r in recipients]
+    if legal:
+        contexts = controller.controller_contexts(organization, [r.id for r in recipients])
+        for body in presented:
+            body["controller_contexts"] = contexts.get(body["id"], [])
+    return presented
+
 
 blp = Blueprint(
     "subprocessors",
@@ -56,7 +70,7 @@ class Subprocessors(MethodView):
         items, total = services.list_recipients(
             organization, day, services.ListFilters(**args), page, per_page, listed=listed
         )
-        presented = [services.present(r, day, legal=legal) for r in items]
+        presented = _presented(organization, items, day, legal=legal)
         places = {r.id: public.recipient_places(r, day, "en") for r in items}
         return page_body(
             public.with_safeguards(presented, places), total, page, per_page, as_of=day
@@ -84,7 +98,8 @@ class Subprocessors(MethodView):
         principal = require_legal(organization)
         recipient = services.register_recipient(organization, data, actor=principal.actor)
         db.session.commit()
-        return services.present(recipient, clock.local_today(organization.timezone), legal=True)
+        today = clock.local_today(organization.timezone)
+        return _presented(organization, [recipient], today, legal=True)[0]
 
 
 @blp.route("/<int:recipient_id>")
@@ -105,7 +120,9 @@ class Subprocessor(MethodView):
         if not legal and not services.is_public(recipient):
             raise NotFound("No such recipient.")
         day = args.get("as_of") or clock.local_today(organization.timezone)
-        return with_etag(RecipientSchema(), services.present(recipient, day, legal=legal))
+        return with_etag(
+            RecipientSchema(), _presented(organization, [recipient], day, legal=legal)[0]
+        )
 
     @access("legal")
     @blp.arguments(RecipientPatchSchema)
@@ -128,10 +145,13 @@ class Subprocessor(MethodView):
         recipient = services.get_recipient(organization, recipient_id)
         today = clock.local_today(organization.timezone)
         # The ETag legal staff saw: their GET's representation (today, proposed shown).
-        check_if_match(etag_of(RecipientSchema(), services.present(recipient, today, legal=True)))
+        check_if_match(
+            etag_of(RecipientSchema(), _presented(organization, [recipient], today, legal=True)[0])
+        )
         services.edit_recipient(organization, recipient, data, actor=principal.actor)
         db.session.commit()
-        return with_etag(RecipientSchema(), services.present(recipient, today, legal=True))
+        shown = _presented(organization, [recipient], today, legal=True)[0]
+        return with_etag(RecipientSchema(), shown)
 
 
 @blp.route("/<int:recipient_id>/transfer-assessments")
