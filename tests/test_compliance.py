@@ -102,10 +102,13 @@ def test_bezkalkulatora_demo_shows_a_residency_gap_for_each_partner_outside_the_
     bez = orgs["bezkalkulatora"]
     body = report(client, bez, bez["legal"], as_of="2026-06-01")
     assert body["residency_policy"] == "eu_only"
+    # A controller only: its partners receive its own visitors' data, so the gaps are found
+    # on its controller side, and nothing is claimed about a customers' list it has not got.
+    assert not [item for item in body["items"] if item["context"] == "customers_data"]
     residency = {
-        (item["recipient"]["name"], item["location"]["country"], item["severity"])
+        (item["controller_recipient"]["name"], item["location"]["country"], item["severity"])
         for item in body["items"]
-        if item["rule"] == "residency.outside_policy" and item["context"] == "customers_data"
+        if item["rule"] == "residency.outside_policy" and item["context"] == "controller"
     }
     assert residency == {
         (name, "US", "error")
@@ -814,7 +817,8 @@ def test_replacing_the_reference_data_changes_the_report_at_once(
 ):
     bookero = seeded(app, world)["bookero"]
     before = report(client, bookero, bookero["legal"], as_of="2026-06-01", severity="error")
-    assert before["items"] == []
+    # Only the controller side's unsigned processing agreements are errors before.
+    assert {rule for _, _, rule, _ in transfer_keys(before)} == {"due_diligence.dpa_missing"}
     directory = tmp_path / "reference"
     shutil.copytree(reference.DATA, directory)
     path = directory / "adequacy.json"
@@ -825,19 +829,38 @@ def test_replacing_the_reference_data_changes_the_report_at_once(
     path.write_text(json.dumps(data), encoding="utf-8")
     monkeypatch.setitem(app.config, "REFERENCE_DATA_DIR", str(directory))
     after = report(client, bookero, bookero["legal"], as_of="2026-06-01", severity="error")
-    assert {
-        (i["recipient"]["name"], i["rule"], i["location"]["country"]) for i in after["items"]
-    } == {
-        ("Google Cloud", "transfer.not_covered", "US"),
-        ("Google LLC", "transfer.not_covered", "US"),
-        ("Stripe", "transfer.not_covered", "US"),
+    fallen = {key for key in transfer_keys(after) if key[2] == "transfer.not_covered"}
+    # Both registers lose the framework on the same day: customers' data and bookero's own.
+    assert fallen == {
+        ("customers_data", "Google Cloud", "transfer.not_covered", "US"),
+        ("customers_data", "Google LLC", "transfer.not_covered", "US"),
+        ("customers_data", "Stripe", "transfer.not_covered", "US"),
+        ("controller", "Google Analytics", "transfer.not_covered", "US"),
+        ("controller", "Google Cloud", "transfer.not_covered", "US"),
+        ("controller", "Meta Platforms Ireland", "transfer.not_covered", "US"),
     }
-    assert all("until 2026-05-31" in i["detail"] for i in after["items"])
-    # The day before the framework fell, nothing changes.
-    assert (
-        report(client, bookero, bookero["legal"], as_of="2026-05-31", severity="error")["items"]
-        == []
+    assert all(
+        "until 2026-05-31" in i["detail"]
+        for i in after["items"]
+        if i["rule"] == "transfer.not_covered"
     )
+    # The day before the framework fell, nothing changes.
+    assert transfer_keys(
+        report(client, bookero, bookero["legal"], as_of="2026-05-31", severity="error")
+    ) == transfer_keys(before)
+
+
+def transfer_keys(body: dict) -> set[tuple]:
+    """(context, vendor, rule, country) of each item, whichever register it is from."""
+    return {
+        (
+            i["context"],
+            (i["recipient"] or i["controller_recipient"] or {}).get("name"),
+            i["rule"],
+            (i["location"] or {}).get("country"),
+        )
+        for i in body["items"]
+    }
 
 
 # --- reminders ----------------------------------------------------------------------------------

@@ -462,26 +462,84 @@ def test_policy_section_of_bookero_in_english_markdown(client, demo):
     assert "standard contractual clauses" in text
 
 
-def test_policy_section_of_bezkalkulatora_names_its_trusted_partners(client, demo):
-    pl = client.get(f"{BEZ}/privacy-policy-section?lang=pl").get_data(as_text=True)
-    assert "Podmioty przetwarzające" not in pl  # no processors: only partners
-    assert "Zaufani partnerzy" in pl
-    for partner in ("Google Analytics", "Google Ads", "Facebook Pixel", "YouTube"):
-        assert partner in pl
-    assert (
-        "Google Analytics (Google Ireland Limited, siedziba Irlandia (IE)), współadministrator"
-        in pl
-    )
-    assert "YouTube (Google Ireland Limited, siedziba Irlandia (IE)), odrębny administrator" in pl
-    assert "decyzji wykonawczej Komisji (UE) 2023/1795 z dnia 10 lipca 2023 r." in pl
-    assert "ram ochrony danych UE-USA" in pl
+# What bezkalkulatora's own policy promised and its partners do not keep, in either language.
+FALSE_PROMISES = (
+    "nie przekazujemy",
+    "nie są przekazywane",
+    "nie przekazują",
+    "we do not transfer",
+    "not transferred",
+    "do not transfer",
+)
 
-    en = client.get(f"{BEZ}/privacy-policy-section?lang=en&format=html")
-    assert en.mimetype == "text/html"
-    html = en.get_data(as_text=True)
-    assert "<h3>Trusted partners</h3>" in html
-    assert "joint controller" in html
-    assert "EU-US Data Privacy Framework" in html
+
+def test_bezkalkulatora_policy_names_its_partners_and_not_its_false_promise(client, demo):
+    """A controller only: no part on entrusted data; its partners with their roles, the US
+    and the DPF for each; 6+1 years for contracts; the essence of both joint arrangements;
+    and not one sentence saying that data stays in the EU or the EEA."""
+    legal = demo["bezkalkulatora"]
+    pl = client.get(f"{BEZ}/privacy-policy?lang=pl&format=md", headers=legal)
+    assert pl.status_code == 200, pl.get_data(as_text=True)
+    text = pl.get_data(as_text=True)
+    assert "Dane powierzone nam do przetwarzania" not in text
+    assert "Przetwarzanie danych, których jesteśmy administratorem" in text
+    for partner, role in (
+        ("Google Analytics", "współadministrator"),
+        ("Facebook Pixel", "współadministrator"),
+        ("Google Ads", "odrębny administrator"),
+        ("YouTube", "odrębny administrator"),
+        ("Partner hostingowy", "podmiot przetwarzający"),
+    ):
+        assert f"{partner} (" in text
+        assert f"), {role}: cel:" in text.split(f"{partner} (")[1]
+    for partner in ("Google Analytics", "Google Ads", "Facebook Pixel", "YouTube"):
+        line = next(x for x in text.splitlines() if x.startswith(f"  - {partner}: Stany"))
+        assert "Stany Zjednoczone (US)" in line
+        assert "ram ochrony danych UE-USA" in line
+    assert "6 lat + 1 rok od końca roku, w którym umowa się zakończyła" in text
+    assert "Współadministrowanie (art. 26 RODO)" in text
+    assert "C-40/17 Fashion ID" in text
+    assert "Controller-Controller Data Protection Terms" in text
+    en = client.get(f"{BEZ}/privacy-policy?lang=en&format=md", headers=legal).get_data(as_text=True)
+    assert "6 years + 1 year from the end of the year in which the contract ended" in en
+    assert "Joint controllers (Art. 26 GDPR)" in en
+    for output in (text, en):
+        assert not [p for p in FALSE_PROMISES if p in output.lower()], output
+    # The processor-hat section has nothing to list, so it promises nothing either.
+    section = client.get(f"{BEZ}/privacy-policy-section?lang=pl").get_data(as_text=True)
+    assert not [p for p in FALSE_PROMISES if p in section.lower()], section
+
+
+def test_bookero_policy_keeps_the_two_hats_apart(client, demo):
+    legal = demo["bookero"]
+    text = client.get(f"{BOOKERO}/privacy-policy?lang=pl&format=md", headers=legal)
+    text = text.get_data(as_text=True)
+    entrusted, own = text.split("## Przetwarzanie danych, których jesteśmy administratorem")
+    assert "## Dane powierzone nam do przetwarzania" in entrusted
+    # Customers' data: the subprocessors and the payment controllers, none of the site tools.
+    for vendor_name in ("Hetzner Online", "Bugsnag", "tpay.com", "Stripe"):
+        assert vendor_name in entrusted
+    for tool in ("Hotjar", "Google Analytics", "Meta Platforms Ireland"):
+        assert tool not in entrusted
+        assert tool in own
+    assert "Hotjar (Hotjar Ltd, siedziba Malta (MT)), podmiot przetwarzający" in own
+    assert "Współadministrowanie (art. 26 RODO)" in own
+    # The customer register keeps everything: the policy says so instead of inventing a period.
+    register = own.split("### Rejestr klientów")[1].split("###")[0]
+    assert "okres przechowywania nie został określony" in register
+
+
+@pytest.mark.parametrize("slug", ["bookero", "bezkalkulatora"])
+def test_controller_record_of_the_demo_as_xlsx(client, demo, slug):
+    answer = client.get(
+        f"/api/v1/orgs/{slug}/record/controller?lang=pl&format=xlsx", headers=demo[slug]
+    )
+    assert answer.status_code == 200
+    assert answer.mimetype == XLSX
+    book = load_workbook(io.BytesIO(answer.data))
+    cells = {str(c.value) for sheet in book for row in sheet.iter_rows() for c in row if c.value}
+    assert any("współadministrator" in c for c in cells)
+    assert not {"joint_controller", "independent_controller", "6(1)(a)"} & cells
 
 
 def test_policy_section_words_an_adequacy_transfer(client, demo):

@@ -15,7 +15,7 @@ TEXTS: dict[str, dict] = {
         # A recipient's role toward the organization as controller (Art. 4(9), 26, 28).
         "roles": {
             "processor": "podmiot przetwarzający",
-            "independent_controller": "administrator",
+            "independent_controller": "odrębny administrator",
             "joint_controller": "współadministrator",
         },
         # Art. 6(1) and 9(2), cited as the Polish text cites them, with what each means.

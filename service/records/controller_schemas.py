@@ -63,7 +63,7 @@ class RetentionSchema(Schema):
     text = fields.String(metadata={"description": "The rule in words"})
 
 
-class ActivitySchema(Schema):
+class RecordActivitySchema(Schema):
     id = fields.Integer()
     key = fields.String()
     name = fields.String()
@@ -89,7 +89,7 @@ class ControllerRecordSchema(DatedSchema):
     title = fields.String()
     controller = fields.Nested(ProcessorSchema)
     security_measures = fields.String()
-    activities = fields.List(fields.Nested(ActivitySchema))
+    activities = fields.List(fields.Nested(RecordActivitySchema))
     total = fields.Integer()
 
 

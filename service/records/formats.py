@@ -338,7 +338,8 @@ def policy_text(section: dict, *, markdown: bool = False) -> str:
             out.append(f"- {first}")
             out += [f"  - {line}" if markdown else f"  {line}" for line in rest]
         out.append("")
-    out += [section["transfers_note"], ""]
+    if section["transfers_note"]:
+        out += [section["transfers_note"], ""]
     if section["risk_note"]:
         out += [section["risk_note"], ""]
     out.append(t["policy_as_of"].format(day=section["as_of_text"]))

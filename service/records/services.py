@@ -433,6 +433,18 @@ def scc_annex_iii(org: Organization, importer: Recipient, day: date, lang: str) 
 # --- the privacy-policy section ---------------------------------------------------------------
 
 
+def _transfers_note(t: dict, entries: list[dict]) -> str:
+    """The closing sentence on transfers, said only where it is known to be true: about the
+    recipients listed, never about the organization as a whole (it may transfer its own
+    data as a controller: service/controller/policy.py), and not at all for an empty list
+    or a recipient whose places are not recorded."""
+    if any(entry["transfers"] for entry in entries):
+        return t["transfers_note"]
+    if entries and all(entry["locations"] for entry in entries):
+        return t["no_transfers"]
+    return ""
+
+
 def policy_section(org: Organization, day: date, lang: str) -> dict:
     """The 'recipients / trusted partners' section of a privacy policy, from the register:
     processors (Art. 28) apart from the controllers that receive data, each with its
@@ -447,7 +459,6 @@ def policy_section(org: Organization, day: date, lang: str) -> dict:
         ]
         group = "processors" if entry["role"] == SUBPROCESSOR else "controllers"
         groups[group].append(entry)
-    any_transfer = any(e["transfers"] for group in groups.values() for e in group)
     return {
         "org": org.legal_name,
         "as_of": day,
@@ -465,7 +476,7 @@ def policy_section(org: Organization, day: date, lang: str) -> dict:
             for key, items in groups.items()
             if items
         ],
-        "transfers_note": t["transfers_note"] if any_transfer else t["no_transfers"],
+        "transfers_note": _transfers_note(t, [e for group in groups.values() for e in group]),
         "risk_note": public_risk_note(
             [p for r in recipients.all_listed(org, day) for p in recipient_places(r, day, lang)],
             lang,

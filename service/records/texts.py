@@ -74,7 +74,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "przekazywane. Kopię zabezpieczeń można otrzymać, pisząc na adres podany w "
             "polityce (art. 13 ust. 1 lit. f RODO)."
         ),
-        "no_transfers": "Nie przekazujemy danych osobowych poza Europejski Obszar Gospodarczy.",
+        "no_transfers": (
+            "Odbiorcy wymienieni powyżej nie przekazują danych osobowych poza Europejski "
+            "Obszar Gospodarczy."
+        ),
         "policy_as_of": "Stan na dzień {day}",
     },
     "en": {
@@ -132,7 +135,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "transfer rests on are named with the recipient. A copy of the safeguards can be "
             "obtained by writing to the address given in this policy."
         ),
-        "no_transfers": "We do not transfer personal data outside the European Economic Area.",
+        "no_transfers": (
+            "The recipients listed above do not transfer personal data outside the European "
+            "Economic Area."
+        ),
         "policy_as_of": "As of {day}.",
     },
 }
