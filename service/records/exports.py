@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -143,6 +144,8 @@ def build(export: RecordExport) -> Iterator[int]:
                 done = min(start + size, len(ids))
                 _progress(export_id, done, len(ids))
                 yield done
+                if done < len(ids) and _config("RECORD_EXPORT_PAUSE") > 0:
+                    time.sleep(_config("RECORD_EXPORT_PAUSE"))  # committed: holds no locks
             writer.close(len(ids))
         except BaseException:  # GeneratorExit too: the caller stopped between chunks
             writer.abandon()
