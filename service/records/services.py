@@ -263,6 +263,8 @@ def controller_entries(
     the revision that applies (`seen_on`), not on the customer: `memo` keeps them across
     the customers of one record, so thousands of customers of the same few vendors judge
     each vendor once."""
+    if not customers:
+        return []  # no customers, nothing to read
     memo = {} if memo is None else memo
     context = context_for(org, customers, day)
     return [_controller(c, view_from(context, c), day, lang, memo) for c in customers]
