@@ -100,7 +100,9 @@ def main() -> None:
     try:
         report = build(args.format, args.copy)
     finally:
-        if not (args.keep or args.database):
+        if args.database:  # a reused database: only this run's instance folder is ours
+            shutil.rmtree(database.instance, ignore_errors=True)
+        elif not args.keep:
             database.drop()
     if args.profile:
         print(report["profile"])
