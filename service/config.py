@@ -115,6 +115,10 @@ class Defaults:
     # a worker at lower CPU priority (`nice celery ... worker -Q exports`), so a build of
     # many minutes neither delays mail nor takes CPU from the web workers.
     RECORD_EXPORT_QUEUE = "celery"
+    # Seconds an export job sleeps after each chunk (its transaction committed): a small
+    # machine trades export time for the latency of the pages served meanwhile. Keep it
+    # well under RECORD_EXPORT_LEASE_SECONDS, which each chunk renews.
+    RECORD_EXPORT_PAUSE = 0.0
     # The public list's cache: how long a process may answer from the organization's list
     # token it last read before reading it again (service/public/cache.py). A write made
     # through another process shows after at most this long; 0 reads it on every request.

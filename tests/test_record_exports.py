@@ -98,6 +98,24 @@ def test_progress_is_written_after_every_chunk(app, demo):
     assert steps == [min(n, total) for n in range(2, total + 2, 2)]
 
 
+def test_the_pause_comes_between_committed_chunks(app, demo, monkeypatch):
+    monkeypatch.setitem(app.config, "RECORD_EXPORT_PAUSE", 0.25)
+    events: list = []
+    monkeypatch.setattr(exports.time, "sleep", lambda seconds: events.append(("sleep", seconds)))
+    with app.app_context():
+        org = db.session.query(Organization).filter_by(slug="bookero").one()
+        export = exports.request_export(org, "test", "json", "en", date.fromisoformat(AS_OF))
+        db.session.commit()
+        for done in exports.build(exports.claim(export.id)):
+            db.session.commit()
+            events.append(("commit", done))
+        db.session.commit()
+        total = db.session.get(RecordExport, export.id).progress_total
+    chunks = [("commit", min(n, total)) for n in range(2, total + 2, 2)]
+    # After every chunk but the last, once its transaction is committed.
+    assert events == [e for c in chunks for e in (c, ("sleep", 0.25))][:-1]
+
+
 def test_the_csv_equals_the_synchronous_record_byte_for_byte(client, demo):
     legal = demo["bookero"]
     job = ask(client, legal, "csv").json

@@ -62,14 +62,16 @@ def consent_baseline(org: Organization, customer: Customer) -> date:
     return customer.started_on
 
 
-def _excluded(customer: Customer, day: date) -> set[int]:
-    return set(
-        db.session.scalars(
-            select(Exclusion.recipient_id).where(
-                Exclusion.customer_id == customer.id, Exclusion.since <= day
-            )
+def _excluded(customer_ids: list[int], day: date) -> dict[int, set[int]]:
+    """The vendors excluded for each of the customers on `day` (one query for them all)."""
+    found: dict[int, set[int]] = {}
+    for customer_id, recipient_id in db.session.execute(
+        select(Exclusion.customer_id, Exclusion.recipient_id).where(
+            Exclusion.customer_id.in_(customer_ids), Exclusion.since <= day
         )
-    )
+    ):
+        found.setdefault(customer_id, set()).add(recipient_id)
+    return found
 
 
 @dataclass
@@ -80,9 +82,10 @@ class _Verdict:
     seen_on: date | None = None
 
 
-def _verdicts(org: Organization, customer: Customer, day: date) -> dict[int, _Verdict]:
+def _verdicts(standings: list[notices.Held]) -> dict[int, _Verdict]:
+    """Per vendor, from the customer's notified changes in effect (oldest first)."""
     verdicts: dict[int, _Verdict] = {}
-    for held in notices.standings(org, customer.id, day):
+    for held in standings:
         change, standing = held.change, held.standing
         verdict = verdicts.setdefault(change.recipient_id, _Verdict())
         if standing.state == rules.APPLIES or verdict.held is not None:
@@ -109,19 +112,50 @@ def _unasked(recipient: Recipient, baseline: date | None) -> Withheld | None:
     return Withheld(recipient, rules.AWAITING_CONSENT, None, None)
 
 
-def customer_view(org: Organization, customer: Customer, day: date) -> CustomerView:
-    listed = list(
-        db.session.scalars(recipients.list_query(org, day, recipients.ListFilters())).unique()
+@dataclass(frozen=True)
+class Context:
+    """What decides the lists of some customers on one day, read once for all of them: the
+    organization's list and each vendor's scope (the same for every customer), and the
+    customers' exclusions and notified changes (one query each over their ids)."""
+
+    org: Organization
+    day: date
+    listed: list[Recipient]
+    scopes: dict[int, set[str] | None]
+    excluded: dict[int, set[int]]
+    verdicts: dict[int, dict[int, _Verdict]]
+
+
+def context_for(org: Organization, customers: list[Customer], day: date) -> Context:
+    """The context of `customers`' lists on `day`: a constant number of queries, whatever
+    their number (a record export asks it once per chunk of customers). bench/export_profile.py,
+    2,000 customers as JSON: 1,607 statements per chunk of 200 -> 15, 35 s -> 4 s."""
+    ids = [c.id for c in customers]
+    listed = recipients.all_listed(org, day)
+    standings = notices.standings(org, ids, day)
+    return Context(
+        org=org,
+        day=day,
+        listed=listed,
+        scopes={r.id: recipients.effective_scope(r, day) for r in listed},
+        excluded=_excluded(ids, day),
+        verdicts={i: _verdicts(standings.get(i, [])) for i in ids},
     )
+
+
+def view_from(context: Context, customer: Customer) -> CustomerView:
+    """The list of one customer of `context`: which listed vendors apply to it, which are
+    withheld and why. The only place these rules are applied."""
+    org, day = context.org, context.day
     specific = effective_terms(org, customer.agreement)["authorisation"] == "specific"
     baseline = consent_baseline(org, customer) if specific else None
-    excluded = _excluded(customer, day)
-    verdicts = _verdicts(org, customer, day)
+    excluded = context.excluded.get(customer.id, set())
+    verdicts = context.verdicts[customer.id]  # a customer outside the context: a bug
     services = {s.slug for s in customer.services}
     view = CustomerView()
     outcome: dict[int, Entry | Withheld] = {}
-    for r in listed:
-        scope = recipients.effective_scope(r, day)
+    for r in context.listed:
+        scope = context.scopes[r.id]
         if scope is not None and not scope & services:
             continue
         verdict = verdicts.get(r.id)
@@ -133,7 +167,7 @@ def customer_view(org: Organization, customer: Customer, day: date) -> CustomerV
             outcome[r.id] = held
         else:
             outcome[r.id] = Entry(r, verdict.seen_on if verdict and verdict.seen_on else day)
-    for r in listed:
+    for r in context.listed:
         found = outcome.get(r.id)
         if isinstance(found, Entry) and (blocked := _blocked_ancestor(r, outcome)):
             found = Withheld(r, blocked.state, blocked.change_id, blocked.applies_from)
@@ -142,6 +176,11 @@ def customer_view(org: Organization, customer: Customer, day: date) -> CustomerV
         elif found is not None:
             view.withheld.append(found)
     return view
+
+
+def customer_view(org: Organization, customer: Customer, day: date) -> CustomerView:
+    """The list of one customer on `day` (`view_from` over a context of that customer)."""
+    return view_from(context_for(org, [customer], day), customer)
 
 
 def _blocked_ancestor(recipient: Recipient, outcome: dict) -> Withheld | None:

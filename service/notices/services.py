@@ -413,26 +413,29 @@ def _facts(
     )
 
 
-def standings(org: Organization, customer_id: int, day: date) -> list[Held]:
-    """Every change in effect on `day` that was notified to the customer, with how it
-    stands for it: a query over stored facts (notices, deliveries, answers), nothing a job
-    flips. Oldest effective date first."""
+def standings(org: Organization, customer_ids: list[int], day: date) -> dict[int, list[Held]]:
+    """Every change in effect on `day` that was notified to each of the customers, with how
+    it stands for it: customer id -> its list, oldest effective date first (customers with
+    none are absent). One query for them all over stored facts (notices, deliveries,
+    answers), nothing a job flips; one notice per change and customer, so the order is total.
+    """
     rows = db.session.execute(
         select(Change, Notice, Objection)
         .join(Notice, Notice.change_id == Change.id)
         .outerjoin(Objection, Objection.notice_id == Notice.id)
         .where(
-            Notice.customer_id == customer_id,
+            Notice.customer_id.in_(customer_ids),
             Notice.withdrawn_at.is_(None),
             Change.status == "announced",
             Change.effective_on <= day,
         )
         .order_by(Change.effective_on, Change.id)
     ).all()
-    return [
-        Held(change, notice, rules.standing(_facts(org, change, notice, answer), day))
-        for change, notice, answer in rows
-    ]
+    found: dict[int, list[Held]] = {}
+    for change, notice, answer in rows:
+        standing = rules.standing(_facts(org, change, notice, answer), day)
+        found.setdefault(notice.customer_id, []).append(Held(change, notice, standing))
+    return found
 
 
 def standing_of(

@@ -22,7 +22,13 @@ from service.compliance import rules, wording
 from service.compliance import services as compliance
 from service.customers.models import Customer, CustomerAgreement
 from service.customers.services import effective_terms
-from service.customers.subprocessors import CustomerView, Entry, customer_view
+from service.customers.subprocessors import (
+    CustomerView,
+    Entry,
+    context_for,
+    customer_view,
+    view_from,
+)
 from service.errors import Conflict
 from service.extensions import db
 from service.notices.texts import STATES
@@ -246,16 +252,32 @@ def _remembered(memo: dict, key: tuple, make: Callable[[], object]):
     return memo[key]
 
 
+def controller_entries(
+    org: Organization, customers: list[Customer], day: date, lang: str, memo: dict | None = None
+) -> list[dict]:
+    """What the processor does on behalf of each of the controllers (Art. 30(2)(a)-(c)).
+
+    Their lists come from one context (`context_for`: the organization's list read once,
+    the customers' exclusions and answers one query each), so the queries do not grow with
+    the number of customers. A vendor's entry and transfers depend only on the vendor and
+    the revision that applies (`seen_on`), not on the customer: `memo` keeps them across
+    the customers of one record, so thousands of customers of the same few vendors judge
+    each vendor once."""
+    if not customers:
+        return []  # no customers, nothing to read
+    memo = {} if memo is None else memo
+    context = context_for(org, customers, day)
+    return [_controller(c, view_from(context, c), day, lang, memo) for c in customers]
+
+
 def controller_entry(
     org: Organization, customer: Customer, day: date, lang: str, memo: dict | None = None
 ) -> dict:
-    """What the processor does on behalf of one controller (Art. 30(2)(a)-(c)).
+    """What the processor does on behalf of one controller (`controller_entries`)."""
+    return controller_entries(org, [customer], day, lang, memo)[0]
 
-    A vendor's entry and transfers depend only on the vendor and the revision that applies
-    (`seen_on`), not on the customer: `memo` keeps them across the customers of one record,
-    so thousands of customers of the same few vendors judge each vendor once."""
-    memo = {} if memo is None else memo
-    view = customer_view(org, customer, day)
+
+def _controller(customer: Customer, view: CustomerView, day: date, lang: str, memo: dict) -> dict:
     entries = [
         _remembered(
             memo,
@@ -333,7 +355,7 @@ def record_head(org: Organization, day: date, lang: str = "en") -> dict:
 def record(org: Organization, day: date, lang: str = "en") -> dict:
     """The record of processing activities the processor keeps (GDPR Art. 30(2))."""
     memo: dict = {}
-    controllers = [controller_entry(org, c, day, lang, memo) for c in customers_on(org, day)]
+    controllers = controller_entries(org, customers_on(org, day), day, lang, memo)
     return {**record_head(org, day, lang), "controllers": controllers, "total": len(controllers)}
 
 

@@ -13,15 +13,23 @@ from contextlib import suppress
 from typing import IO
 
 from flask import current_app
+from marshmallow import Schema
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Font
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 
 from service.records import formats
-from service.records.schemas import ControllerSchema, RecordSchema
+from service.records.schemas import (
+    ControllerSchema,
+    RecipientEntrySchema,
+    RecordSchema,
+    TransferSchema,
+)
 
 HEAD_FIELDS = ("as_of", "lang", "processor", "security_measures", "audit_digest")
+RECIPIENT, TRANSFER = RecipientEntrySchema(), TransferSchema()
 # Write-only sheets cannot be measured after the fact; this suits most cells of the record.
 XLSX_COLUMN_WIDTH = 32
 
@@ -32,6 +40,8 @@ class JsonWriter:
     def __init__(self, out: IO[bytes], head: dict) -> None:
         self.out = out
         self.first = True
+        self.schema = ControllerSchema()
+        self.dumps: dict[int, tuple[dict, dict]] = {}
         dumped = RecordSchema(only=HEAD_FIELDS).dump(head)
         self._write(self._json(dumped)[:-1] + ',"controllers":[')
 
@@ -42,9 +52,21 @@ class JsonWriter:
         self.out.write(text.encode())
 
     def add(self, controllers: list[dict]) -> None:
-        for item in ControllerSchema(many=True).dump(controllers):
+        for controller in controllers:
+            item = self.schema.dump({**controller, "recipients": [], "transfers": []})
+            # A vendor's entry and transfers are the same objects for every customer of one
+            # export (records.controller_entries' memo): dumped once each, not per customer.
+            # bench/export_profile.py, 2,000 customers as JSON: 4.2 s -> 1.9 s.
+            item["recipients"] = [self._dumped(RECIPIENT, e) for e in controller["recipients"]]
+            item["transfers"] = [self._dumped(TRANSFER, t) for t in controller["transfers"]]
             self._write(("" if self.first else ",") + self._json(item))
             self.first = False
+
+    def _dumped(self, schema: Schema, value: dict) -> dict:
+        # Keyed by identity, holding the value so that no other object takes its id.
+        if id(value) not in self.dumps:
+            self.dumps[id(value)] = (value, schema.dump(value))
+        return self.dumps[id(value)][1]
 
     def close(self, total: int) -> None:
         self._write(f'],"total":{total}}}')
@@ -83,6 +105,7 @@ class XlsxWriter:
     def __init__(self, out: IO[bytes], head: dict) -> None:
         self.out = out
         self.book = Workbook(write_only=True)
+        self.text_style: StyleArray | None = None
         self.sheets = {}
         for title, header, of_record, of_controller in formats.SHEETS:
             sheet = self.book.create_sheet(title)
@@ -100,17 +123,32 @@ class XlsxWriter:
         cell.font = Font(bold=True)
         return cell
 
-    @staticmethod
-    def _append(sheet, values: list[object]) -> None:
+    def _append(self, sheet, values: list[object]) -> None:
         cells = []
         for value in values:
-            cell = WriteOnlyCell(sheet, value=formats._xlsx_value(value))
-            if isinstance(cell.value, str):
+            value = formats._xlsx_value(value)
+            if isinstance(value, str):
+                # The style of a text cell, registered with the workbook once: setting
+                # `cell.alignment` looks the style up (hashing it) for every cell.
+                # bench/export_profile.py, 2,000 customers as XLSX: 24.2 s -> 16.3 s.
+                style = self._text_style(sheet)
+                # The row and column are the sheet's to set when it writes the row.
+                cell = Cell(sheet, row=1, column=1, value=value, style_array=style)
                 # As in the synchronous workbook: a string starting with "=" stays a string.
                 cell.data_type = "s"
-                cell.alignment = formats.WRAPPED
+            else:
+                cell = WriteOnlyCell(sheet, value=value)
             cells.append(cell)
         sheet.append(cells)
+
+    def _text_style(self, sheet) -> StyleArray:
+        """The style ids of a wrapped text cell in this workbook, found once through a cell
+        (openpyxl has no public way to them; `Cell` copies the array it is given)."""
+        if self.text_style is None:
+            probe = WriteOnlyCell(sheet)
+            probe.alignment = formats.WRAPPED
+            self.text_style = probe._style
+        return self.text_style
 
     def add(self, controllers: list[dict]) -> None:
         for sheet, of_controller in self.sheets.values():
