@@ -93,6 +93,13 @@ def test_items_of_both_registers_say_which_they_are_about(app, client, org, lega
     assert theirs["recipient"]["name"] == "Hosting"
     assert theirs["controller_recipient"] is None
     assert theirs["activity"] is None
+    # Either register alone, for a reader who answers for one hat.
+    assert items(client, org, legal, context="controller") == [mine]
+    assert items(client, org, legal, context="customers_data") == [theirs]
+    refused = client.get(
+        f"/api/v1/orgs/{org['slug']}/compliance", query_string={"context": "x"}, headers=legal
+    )
+    assert refused.status_code == 422
 
 
 def test_a_processor_needs_an_art_28_3_contract_signed_by_the_day(app, client, org, legal):

@@ -23,6 +23,13 @@ class ComplianceArgs(ApiSchema):
         validate=check_rule,
         metadata={"description": "A rule id (transfer.no_mechanism) or a family (transfer)"},
     )
+    context = fields.String(
+        validate=validate.OneOf(CONTEXTS),
+        metadata={
+            "description": "One register: customers_data (the organization as processor) "
+            "or controller (its own data)"
+        },
+    )
     expiring_within = fields.Integer(
         validate=validate.Range(min=0, max=3650),
         metadata={"description": "Days ahead that count as expiring (default 60)"},

@@ -536,9 +536,18 @@ def compliance_items(org: Organization, day: date, *, within_days: int) -> list[
     return sorted(items, key=_order)
 
 
-def matches(item: dict, *, severity: str | None = None, rule: str | None = None) -> bool:
-    """`rule` names one rule or a family: 'transfer' matches 'transfer.no_mechanism'."""
+def matches(
+    item: dict,
+    *,
+    severity: str | None = None,
+    rule: str | None = None,
+    context: str | None = None,
+) -> bool:
+    """`rule` names one rule or a family: 'transfer' matches 'transfer.no_mechanism';
+    `context` one register (customers' data, or the organization's own as controller)."""
     if severity is not None and item["severity"] != severity:
+        return False
+    if context is not None and item["context"] != context:
         return False
     return rule is None or item["rule"] == rule or item["rule"].startswith(rule + ".")
 
@@ -550,11 +559,12 @@ def compliance_report(
     within_days: int,
     severity: str | None = None,
     rule: str | None = None,
+    context: str | None = None,
 ) -> dict:
     items = [
         item
         for item in compliance_items(org, day, within_days=within_days)
-        if matches(item, severity=severity, rule=rule)
+        if matches(item, severity=severity, rule=rule, context=context)
     ]
     return {
         "as_of": day,

@@ -45,4 +45,5 @@ class Compliance(MethodView):
             within_days=within,
             severity=args.get("severity"),
             rule=args.get("rule"),
+            context=args.get("context"),
         )
