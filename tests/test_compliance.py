@@ -978,6 +978,7 @@ def test_the_report_is_documented_in_openapi(client):
         "as_of",
         "severity",
         "rule",
+        "context",
         "expiring_within",
     }
     assert "ComplianceItem" in spec["components"]["schemas"]
