@@ -14,7 +14,8 @@ conflict with another row (409); the caller commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
@@ -75,6 +76,56 @@ def _window_problems(values: dict, start: str, end: str) -> Problems:
     if values.get(start) and values.get(end) and values[end] <= values[start]:
         return {end: [f"Must be after {start}."]}
     return {}
+
+
+# --- audited writes, one way for both kinds ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What the audited create/edit/delete of one kind of row needs: its audit entity,
+    model, snapshot (the audited values) and checked write (`write(org, row, values, data)`
+    checks `values`, the row as it would be, then applies `data`)."""
+
+    entity: str
+    model: type
+    snapshot: Callable[[object], dict]
+    write: Callable[[Organization, object, dict, dict], object]
+
+
+def _create(kind: _Kind, org: Organization, data: dict, actor: str):
+    # The organization's audit head is locked first: it also serialises the uniqueness
+    # checks (names, keys, the one activity covering customer records) of concurrent writes.
+    audit.locked_head(org.id)
+    row = kind.model(organization_id=org.id)
+    kind.write(org, row, {**_blank(kind.model), **data}, data)
+    db.session.add(row)
+    db.session.flush()
+    audit.record(
+        org.id, actor, f"{kind.entity}.created", kind.entity, row.id, after=kind.snapshot(row)
+    )
+    return row
+
+
+def _edit(kind: _Kind, org: Organization, row: object, data: dict, actor: str) -> bool:
+    audit.locked_head(org.id)
+    before = kind.snapshot(row)
+    kind.write(org, row, {**before, **data}, data)
+    db.session.flush()
+    old, new = audit.changed(before, kind.snapshot(row))
+    if new:
+        audit.record(
+            org.id, actor, f"{kind.entity}.updated", kind.entity, row.id, before=old, after=new
+        )
+    return bool(new)
+
+
+def _delete(kind: _Kind, org: Organization, row: object, before: dict, actor: str) -> None:
+    audit.locked_head(org.id)
+    row_id = row.id
+    db.session.delete(row)
+    db.session.flush()
+    audit.record(org.id, actor, f"{kind.entity}.deleted", kind.entity, row_id, before=before)
 
 
 # --- processing activities ------------------------------------------------------------------
@@ -228,58 +279,18 @@ def _write_activity(
 
 
 def create_activity(org: Organization, data: dict, *, actor: str) -> ProcessingActivity:
-    audit.locked_head(org.id)
-    activity = ProcessingActivity(organization_id=org.id)
-    _write_activity(org, activity, {**blank_activity(), **data}, data)
-    db.session.add(activity)
-    db.session.flush()
-    audit.record(
-        org.id,
-        actor,
-        "processing_activity.created",
-        "processing_activity",
-        activity.id,
-        after=activity_snapshot(activity),
-    )
-    return activity
+    return _create(ACTIVITY, org, data, actor)
 
 
 def edit_activity(
     org: Organization, activity: ProcessingActivity, data: dict, *, actor: str
 ) -> bool:
     """Apply `data`; True when something changed (then audited)."""
-    audit.locked_head(org.id)
-    before = activity_snapshot(activity)
-    _write_activity(org, activity, {**before, **data}, data)
-    db.session.flush()
-    old, new = audit.changed(before, activity_snapshot(activity))
-    if new:
-        audit.record(
-            org.id,
-            actor,
-            "processing_activity.updated",
-            "processing_activity",
-            activity.id,
-            before=old,
-            after=new,
-        )
-    return bool(new)
+    return _edit(ACTIVITY, org, activity, data, actor)
 
 
 def delete_activity(org: Organization, activity: ProcessingActivity, *, actor: str) -> None:
-    audit.locked_head(org.id)
-    before = activity_snapshot(activity)
-    activity_id = activity.id
-    db.session.delete(activity)
-    db.session.flush()
-    audit.record(
-        org.id,
-        actor,
-        "processing_activity.deleted",
-        "processing_activity",
-        activity_id,
-        before=before,
-    )
+    _delete(ACTIVITY, org, activity, activity_snapshot(activity), actor)
 
 
 def present_activity(activity: ProcessingActivity) -> dict:
@@ -396,59 +407,20 @@ def _write_recipient(
 
 
 def create_recipient(org: Organization, data: dict, *, actor: str) -> ControllerRecipient:
-    audit.locked_head(org.id)
-    recipient = ControllerRecipient(organization_id=org.id)
-    _write_recipient(org, recipient, {**_blank(ControllerRecipient), **data}, data)
-    db.session.add(recipient)
-    db.session.flush()
-    audit.record(
-        org.id,
-        actor,
-        "controller_recipient.created",
-        "controller_recipient",
-        recipient.id,
-        after=recipient_snapshot(recipient),
-    )
-    return recipient
+    return _create(RECIPIENT, org, data, actor)
 
 
 def edit_recipient(
     org: Organization, recipient: ControllerRecipient, data: dict, *, actor: str
 ) -> bool:
     """Apply `data`; True when something changed (then audited)."""
-    audit.locked_head(org.id)
-    before = recipient_snapshot(recipient)
-    _write_recipient(org, recipient, {**before, **data}, data)
-    db.session.flush()
-    old, new = audit.changed(before, recipient_snapshot(recipient))
-    if new:
-        audit.record(
-            org.id,
-            actor,
-            "controller_recipient.updated",
-            "controller_recipient",
-            recipient.id,
-            before=old,
-            after=new,
-        )
-    return bool(new)
+    return _edit(RECIPIENT, org, recipient, data, actor)
 
 
 def delete_recipient(org: Organization, recipient: ControllerRecipient, *, actor: str) -> None:
     """Delete it; the activities it served lose the link (recorded in `before`)."""
-    audit.locked_head(org.id)
     before = {**recipient_snapshot(recipient), "activities": [a.key for a in recipient.activities]}
-    recipient_id = recipient.id
-    db.session.delete(recipient)
-    db.session.flush()
-    audit.record(
-        org.id,
-        actor,
-        "controller_recipient.deleted",
-        "controller_recipient",
-        recipient_id,
-        before=before,
-    )
+    _delete(RECIPIENT, org, recipient, before, actor)
 
 
 def present_recipient(recipient: ControllerRecipient) -> dict:
@@ -483,3 +455,8 @@ def controller_contexts(org: Organization, subprocessor_ids: Iterable[int]) -> d
             {"id": row.id, "name": row.name, "role": row.role}
         )
     return found
+
+
+# The two kinds, defined last: their write functions are above.
+ACTIVITY = _Kind("processing_activity", ProcessingActivity, activity_snapshot, _write_activity)
+RECIPIENT = _Kind("controller_recipient", ControllerRecipient, recipient_snapshot, _write_recipient)
