@@ -43,7 +43,14 @@ migrate: $(STAMP) ## Apply migrations to DATABASE_URL (default: SQLite under ins
 seed: $(STAMP) ## Load the demo organizations (idempotent)
 	$(BIN)/flask --app service seed demo
 
-bench: $(STAMP) ## Run the benchmarks against their baselines (bench/RESULTS.md)
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+# The plotting dependency (the `bench` extra) is installed only for the benchmarks.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $@
+
+bench: $(BENCH_STAMP) ## Run the benchmarks against their baselines (bench/RESULTS.md), with plots
 	@bash bench/run.sh
 
 docs: $(STAMP) ## Build the manual (docs/) into site/ with MkDocs; SERVE=1 serves it on 127.0.0.1:8001
