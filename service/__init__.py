@@ -78,6 +78,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     # In front of Flask, so that no view, hook or check ever sees a HEAD (the fast path
     # before it answers HEAD without any view).
     app.wsgi_app = HeadAsGet(app.wsgi_app)
+    if app.config["CUSTOMER_LIST_FAST_PATH"]:
+        from service.notices.fastpath import CustomerListFastPath
+
+        app.wsgi_app = CustomerListFastPath(app, app.wsgi_app)
     if app.config["PUBLIC_FAST_PATH"]:
         from service.public.fastpath import PublicFastPath
 
