@@ -75,6 +75,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     import workers.tasks  # noqa: F401 - registers the tasks with the app
 
     register_cli(app)
+    from service import i18n
+
+    i18n.load()
     # In front of Flask, so that no view, hook or check ever sees a HEAD (the fast path
     # before it answers HEAD without any view).
     app.wsgi_app = HeadAsGet(app.wsgi_app)
