@@ -28,6 +28,7 @@ import hmac
 import re
 import threading
 from collections.abc import Callable
+from typing import NamedTuple
 
 from flask import Flask
 from sqlalchemy import Engine, bindparam, create_engine, select
@@ -73,16 +74,33 @@ READ = (
 )
 
 
+class Found(NamedTuple):
+    """A row of READ, by the names of its columns."""
+
+    secret_sha256: str
+    role: str
+    key_organization_id: int | None
+    revoked_at: object
+    id: int
+    timezone: str
+    token: str | None
+    customers_token: str | None
+
+
 class CustomerListFastPath(FastPath):
     def __init__(self, app: Flask, wsgi_app: Callable) -> None:
         super().__init__(app, wsgi_app)
-        self._engine: Engine | None = None
+        self._reader: tuple[Engine, str, tuple[str, ...] | None] | None = None
         self._lock = threading.Lock()
         app.extensions[EXTENSION] = self
 
     @property
     def engine(self) -> Engine:
-        """This layer's own small pool, made on first use (in the worker, after any fork).
+        return self._read_with()[0]
+
+    def _read_with(self) -> tuple[Engine, str, tuple[str, ...] | None]:
+        """This layer's own small pool, made on first use (in the worker, after any fork),
+        with READ compiled for it once (and its parameters' order, if positional).
 
         Autocommit, so the one SELECT is the whole exchange (no BEGIN, no ROLLBACK on
         return), and no pre-ping: a dead connection fails the statement, which hands the
@@ -92,24 +110,41 @@ class CustomerListFastPath(FastPath):
         50 vendors, 300 hits) 4.3 -> 1.8 ms a hit; under gunicorn (bench/http_list.py,
         load 6.7) the own list went from 0.14 to 0.71 of the baseline.
         """
-        if self._engine is None:
+        if self._reader is None:
             with self._lock:
-                if self._engine is None:
+                if self._reader is None:
                     options = {
                         **self.app.config["SQLALCHEMY_ENGINE_OPTIONS"],
                         "pool_pre_ping": False,
                         "pool_size": 1,
                         "isolation_level": "AUTOCOMMIT",
                     }
-                    self._engine = create_engine(
-                        self.app.config["SQLALCHEMY_DATABASE_URI"], **options
-                    )
-        return self._engine
+                    engine = create_engine(self.app.config["SQLALCHEMY_DATABASE_URI"], **options)
+                    compiled = READ.compile(dialect=engine.dialect)
+                    self._reader = (engine, str(compiled), compiled.positiontup)
+        return self._reader
+
+    def _read(self, params: dict) -> Found | None:
+        """READ on the DB-API cursor itself: SQLAlchemy's execution around one statement
+        cost 295 us of CPU, the cursor 88 us (3,000 reads, load 8)."""
+        engine, sql, order = self._read_with()
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(sql, tuple(params[name] for name in order) if order else params)
+            row = cursor.fetchone()
+            cursor.close()
+        except Exception:
+            raw.invalidate()  # whatever broke, the next request connects afresh
+            raise
+        finally:
+            raw.close()  # back to the pool
+        return Found(*row) if row is not None else None
 
     def dispose(self) -> None:
         """Close this layer's connections (as `db.engine.dispose()` does Flask's)."""
-        if self._engine is not None:
-            self._engine.dispose()
+        if self._reader is not None:
+            self._reader[0].dispose()
 
     def _answer(self, environ: dict) -> tuple[int, str, list, bytes] | None:
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or environ.get("QUERY_STRING"):
@@ -121,10 +156,7 @@ class CustomerListFastPath(FastPath):
         slug, customer_id = path[1], int(path[2])
         if customer_id > MAX_ID:
             return None
-        with self.engine.connect() as connection:
-            row = connection.execute(
-                READ, {"prefix": bearer[2], "customer_id": customer_id, "slug": slug}
-            ).one_or_none()
+        row = self._read({"prefix": bearer[2], "customer_id": customer_id, "slug": slug})
         if not _admits(row, bearer[1]) or row.token is None:
             return None
         day = clock.local_today(row.timezone, clock.now())
@@ -137,7 +169,7 @@ class CustomerListFastPath(FastPath):
         return 200, RULE, headers, body
 
 
-def _admits(row: object, token: str) -> bool:
+def _admits(row: Found | None, token: str) -> bool:
     """The key is this customer's own (its row joined the customer, whose organization has
     the slug), a customer key of that organization, unrevoked, and the one presented."""
     if row is None or row.role != "customer" or row.key_organization_id != row.id:
