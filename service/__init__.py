@@ -75,9 +75,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     import workers.tasks  # noqa: F401 - registers the tasks with the app
 
     register_cli(app)
+    from service import i18n
+
+    i18n.load()
     # In front of Flask, so that no view, hook or check ever sees a HEAD (the fast path
     # before it answers HEAD without any view).
     app.wsgi_app = HeadAsGet(app.wsgi_app)
+    if app.config["CUSTOMER_LIST_FAST_PATH"]:
+        from service.notices.fastpath import CustomerListFastPath
+
+        app.wsgi_app = CustomerListFastPath(app, app.wsgi_app)
     if app.config["PUBLIC_FAST_PATH"]:
         from service.public.fastpath import PublicFastPath
 

@@ -126,6 +126,10 @@ class Defaults:
     # Cache hits and 304s of the public list answered by a WSGI layer in front of Flask
     # from that same state (service/public/fastpath.py); off: Flask answers every request.
     PUBLIC_FAST_PATH = True
+    # A customer's own list read with its own key, answered by a WSGI layer in front of
+    # Flask from the same per-process cache, after one statement that reads the key and
+    # the list tokens (service/notices/fastpath.py); off: Flask answers every request.
+    CUSTOMER_LIST_FAST_PATH = True
     # How long a process reuses an API key it authenticated before reading it again
     # (service/keys/services.py): a key revoked through another process is refused after at
     # most this long (at once in the process that revoked it); 0 reads it on every request.

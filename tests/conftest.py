@@ -83,6 +83,8 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     yield app
     with app.app_context():
         db.engine.dispose()
+    if fast := app.extensions.get("dpa_registry.customer_list_fast_path"):
+        fast.dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -293,3 +295,19 @@ def moved_clock(app: Flask, monkeypatch: pytest.MonkeyPatch, setting: str, held)
     held.clear()
     yield clock
     held.clear()
+
+
+def fast_and_flask(fast, monkeypatch: pytest.MonkeyPatch) -> tuple:
+    """(fast, flask, calls) for a WSGI fast path layer: a client through it, one straight to
+    the Flask app behind it, and the paths of the requests it handed to Flask."""
+    from werkzeug.test import Client
+
+    calls: list[str] = []
+    inner = fast.wsgi_app
+
+    def counted(environ, start_response):
+        calls.append(environ["PATH_INFO"])
+        return inner(environ, start_response)
+
+    monkeypatch.setattr(fast, "wsgi_app", counted)
+    return Client(fast), Client(inner), calls

@@ -8,13 +8,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from werkzeug.test import Client
 
 from service import clock
 from service.observability import metrics
 from service.public import fastpath
 from service.public.fastpath import PublicFastPath
-from tests.conftest import bearer
+from tests.conftest import bearer, fast_and_flask
 from tests.test_public import listed, org, page_url, remembered  # noqa: F401 - fixtures
 
 
@@ -22,17 +21,8 @@ from tests.test_public import listed, org, page_url, remembered  # noqa: F401 - 
 def paths(app, monkeypatch, remembered):
     """(fast, flask, calls): a client through the fast path, one straight to Flask, and the
     requests the fast path handed to Flask."""
-    fast = app.wsgi_app
-    assert isinstance(fast, PublicFastPath)
-    calls: list[str] = []
-    inner = fast.wsgi_app
-
-    def counted(environ, start_response):
-        calls.append(environ["PATH_INFO"])
-        return inner(environ, start_response)
-
-    monkeypatch.setattr(fast, "wsgi_app", counted)
-    return Client(fast), Client(inner), calls
+    assert isinstance(app.wsgi_app, PublicFastPath)
+    return fast_and_flask(app.wsgi_app, monkeypatch)
 
 
 def _answer(response) -> tuple:

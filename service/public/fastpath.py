@@ -46,7 +46,11 @@ def _language(accept_language: str | None) -> str:
     return negotiate(None, parse_accept_header(accept_language, LanguageAccept))
 
 
-class PublicFastPath:
+class FastPath:
+    """A WSGI layer that answers some requests before Flask, as Flask would (security
+    headers, request id, counted under the route), and hands every other one to Flask.
+    A subclass's `_answer` gives (status, URL rule, headers, body) or None."""
+
     def __init__(self, app: Flask, wsgi_app: Callable) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
@@ -69,6 +73,11 @@ class PublicFastPath:
         start_response("200 OK" if status == 200 else "304 NOT MODIFIED", headers)
         return [] if method == "HEAD" or status == 304 else [body]
 
+    def _answer(self, environ: dict) -> tuple[int, str, list, bytes] | None:
+        raise NotImplementedError
+
+
+class PublicFastPath(FastPath):
     def _answer(self, environ: dict) -> tuple[int, str, list, bytes] | None:
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in environ:
             return None
