@@ -155,6 +155,10 @@ def send_batch(ids: list[int]) -> dict[str, int]:
             for n, delivery_id in enumerate(claimed, start=1):
                 if time.monotonic() - renewed > renew_after:
                     outbox.renew_deliveries(claimed[n - 1 :])
+                    # This commit also commits the outcomes sent so far (autoflush): their
+                    # proof of notice goes with them, or a crash before the next commit
+                    # would leave deliveries sent and their notices never delivered.
+                    _record_notices_delivered(notices_delivered)
                     db.session.commit()
                     renewed = time.monotonic()
                 delivery = deliveries[delivery_id]
