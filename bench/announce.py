@@ -8,11 +8,13 @@
    proposed vendors, effective in 90 days) through gunicorn with production settings;
    median and p95.
 2. Mail: for each size in `--mail` and `--fanout`, a fresh database with that many
-   customers, our real Celery worker (`--pool`: prefork with 2 processes, or threads with 2
-   threads in one process) and a local aiosmtpd sink; one
-   announcement; time from the POST until the sink has accepted every e-mail, against a
-   bare smtplib loop sending as many messages of the same size over one connection to the
-   same sink, measured before and after ours. Peak worker RSS from /proc.
+   customers, our real Celery worker (`--pool`: prefork or threads, `--concurrency` each;
+   `--workers 1,2` runs the same e-mails with one, then two separate worker processes, as
+   two hosts would) and a local aiosmtpd sink; one announcement; time from the POST until
+   the sink has accepted every e-mail, against a bare smtplib loop sending as many messages
+   of the same size over one connection to the same sink, measured twice right after ours
+   (and once over `--concurrency` connections in parallel: whether the sink is the limit).
+   Peak worker RSS from /proc.
 Writes bench/results/announce.json.
 """
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import smtplib
 import subprocess
@@ -46,6 +49,8 @@ from common import (
 
 OUT = Path(__file__).resolve().parent / "results"
 PLOT = Path(__file__).resolve().parent / "fanout.png"
+# What `scripts/entrypoint.sh worker` runs by default (DPA_WORKER_CONCURRENCY).
+CONCURRENCY = 8
 REDIS_BASE = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
 
 
@@ -153,16 +158,45 @@ class Sink:
         return "250 2.0.0 Ok"
 
 
-def bare_smtplib(port: int, messages: int, size: int) -> float:
-    """Messages per second of a plain loop over one connection."""
+def _bare_loop(port: int, share: range, body: str) -> None:
+    with smtplib.SMTP("127.0.0.1", port) as client:
+        for n in share:
+            client.sendmail("notices@bench.example", [f"r{n}@bench.example"], body)
+
+
+def bare_smtplib(port: int, messages: int, size: int, connections: int = 1) -> float:
+    """Messages per second of a plain loop over one connection (in this process, beside the
+    sink, as measured since the first run), or over several connections each from its own
+    process (as our workers' are): whether the sink itself limits parallel senders."""
     body = "From: notices@bench.example\r\nTo: x@bench.example\r\nSubject: bench\r\n\r\n" + (
         "x" * 76 + "\r\n"
     ) * max(1, size // 78)
-    started = time.perf_counter()
-    with smtplib.SMTP("127.0.0.1", port) as client:
-        for n in range(messages):
-            client.sendmail("notices@bench.example", [f"r{n}@bench.example"], body)
-    return messages / (time.perf_counter() - started)
+    if connections == 1:
+        started = time.perf_counter()
+        _bare_loop(port, range(messages), body)
+        return messages / (time.perf_counter() - started)
+    with multiprocessing.get_context("fork").Pool(connections) as pool:
+        pool.map(abs, range(connections))  # the processes are up before the clock starts
+        started = time.perf_counter()
+        pool.starmap(
+            _bare_loop, [(port, range(k, messages, connections), body) for k in range(connections)]
+        )
+        return messages / (time.perf_counter() - started)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (all its threads)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def trees_rss_mib(pids: list[int]) -> tuple[float, float]:
+    """(sum over every worker's tree, largest single process) in MiB."""
+    sizes = [tree_rss_mib(pid) for pid in pids]
+    return sum(s[0] for s in sizes), max((s[1] for s in sizes), default=0.0)
 
 
 def tree_rss_mib(pid: int) -> tuple[float, float]:
@@ -204,7 +238,35 @@ def worker_env(database, workdir: Path, extra: dict[str, str]) -> dict[str, str]
     }
 
 
-def mail_run(customers: int, timeout: float, pool: str = "prefork") -> dict:
+def start_workers(
+    database, workdir: Path, extra: dict[str, str], pool: str, concurrency: int, workers: int
+) -> list[subprocess.Popen]:
+    """`workers` separate worker processes, each with its own name, as separate hosts run
+    them; their logs go to one file."""
+    log = (workdir / "worker.log").open("ab")
+    command = (
+        f"worker --pool={pool} --concurrency={concurrency} --loglevel=INFO"
+        " --without-gossip --without-mingle --without-heartbeat"
+    ).split()
+    return [
+        subprocess.Popen(
+            [str(BIN / "celery"), "-A", "workers.main", *command, f"--hostname=bench{n}@%h"],
+            cwd=ROOT,
+            env=worker_env(database, workdir, extra),
+            stdout=log,
+            stderr=log,
+        )
+        for n in range(workers)
+    ]
+
+
+def mail_run(
+    customers: int,
+    timeout: float,
+    pool: str = "prefork",
+    concurrency: int = 2,
+    workers: int = 1,
+) -> dict:
     broker = f"{REDIS_BASE}/12"
     redis.Redis.from_url(broker).delete("celery")
     sink = Sink()
@@ -229,30 +291,20 @@ def mail_run(customers: int, timeout: float, pool: str = "prefork") -> dict:
         }
         database.env = lambda: {**database_env(), **extra}  # type: ignore[method-assign]
         ours = start_ours(database)
-        log = (Path(ours.workdir) / "worker.log").open("ab")
-        worker = subprocess.Popen(
-            [
-                str(BIN / "celery"),
-                "-A",
-                "workers.main",
-                "worker",
-                f"--pool={pool}",
-                "-c",
-                "2",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=worker_env(database, Path(ours.workdir), extra),
-            stdout=log,
-            stderr=log,
+        started_workers = start_workers(
+            database, Path(ours.workdir), extra, pool, concurrency, workers
         )
         try:
-            time.sleep(8)  # the worker's start
-            assert worker.poll() is None, "the worker did not start; see its log"
+            time.sleep(8)  # the workers' start
+            assert all(w.poll() is None for w in started_workers), "a worker did not start"
             url = f"{ours.base}/api/v1/orgs/bookero/changes"
+            # The demo seed leaves rows of its own that no worker was told of: only the
+            # announcement's row counts.
+            seeded = database.scalar("SELECT coalesce(max(id), 0) FROM outbox")
+            # Where the 2 cores go: the workers' CPU, and this process's (the sink's thread,
+            # and this loop's polling, which is small).
+            workers_cpu = sum(cpu_seconds(w.pid) for w in started_workers)
+            bench_cpu = time.process_time()
             started = time.perf_counter()
             status, post_ms, data = post(
                 url, announce_body(vendor), database.keys["BOOKERO_LEGAL_KEY"]
@@ -264,7 +316,7 @@ def mail_run(customers: int, timeout: float, pool: str = "prefork") -> dict:
             deadline = time.monotonic() + timeout
             polled = 0.0
             while time.monotonic() < deadline:
-                total, one = tree_rss_mib(worker.pid)
+                total, one = trees_rss_mib([w.pid for w in started_workers])
                 peak_total, peak_one = max(peak_total, total), max(peak_one, one)
                 time.sleep(0.2)
                 if time.monotonic() - polled < 2:
@@ -274,8 +326,9 @@ def mail_run(customers: int, timeout: float, pool: str = "prefork") -> dict:
                     notices, outbox_open, pending = conn.execute(
                         "SELECT (SELECT count(*) FROM notices), "
                         "(SELECT count(*) FROM outbox WHERE status = 'pending' "
-                        " AND topic = 'change.announced'), "
-                        "(SELECT count(*) FROM deliveries WHERE status = 'pending')"
+                        " AND topic = 'change.announced' AND id > %s), "
+                        "(SELECT count(*) FROM deliveries WHERE status = 'pending')",
+                        (seeded,),
                     ).fetchone()
                 if notices_at is None and notices >= audience:
                     notices_at = time.perf_counter() - started
@@ -283,6 +336,8 @@ def mail_run(customers: int, timeout: float, pool: str = "prefork") -> dict:
                     break
             received = sink.count
             elapsed = sink.last - started
+            workers_cpu = sum(cpu_seconds(w.pid) for w in started_workers) - workers_cpu
+            bench_cpu = time.process_time() - bench_cpu
             size = sink.bytes // max(1, received)
             with database.connect() as conn:
                 statuses = dict(
@@ -292,17 +347,22 @@ def mail_run(customers: int, timeout: float, pool: str = "prefork") -> dict:
                     "SELECT count(*) FROM notices WHERE delivered_at IS NOT NULL"
                 ).fetchone()[0]
         finally:
-            worker.terminate()
-            worker.wait(60)
+            for worker in started_workers:
+                worker.terminate()
+            for worker in started_workers:
+                worker.wait(60)
             ours.stop()
     before = bare_smtplib(sink.port, received, size)
     after = bare_smtplib(sink.port, received, size)
+    parallel = bare_smtplib(sink.port, received, size, concurrency * workers)
     sink.controller.stop()
     ours_rate = received / elapsed
     base = median([before, after])
     return {
         "customers": customers,
         "pool": pool,
+        "concurrency": concurrency,
+        "workers": workers,
         "customers_concerned": audience,
         "emails_expected": contacts,
         "emails_accepted": received,
@@ -314,10 +374,20 @@ def mail_run(customers: int, timeout: float, pool: str = "prefork") -> dict:
         "seconds_post_to_last_accepted": elapsed,
         "ours_per_s": ours_rate,
         "bare_smtplib_per_s": [before, after],
+        "bare_smtplib_parallel_connections": concurrency * workers,
+        "bare_smtplib_parallel_per_s": parallel,
         "ratio_to_bare_smtplib": ours_rate / base,
         "worker_peak_rss_total_mib": peak_total,
         "worker_peak_rss_one_process_mib": peak_one,
+        "workers_cpu_ms_per_message": 1000 * workers_cpu / max(1, received),
+        "sink_cpu_ms_per_message": 1000 * bench_cpu / max(1, received),
+        "load_average": os.getloadavg(),
     }
+
+
+def pool_label(run: dict) -> str:
+    label = f"{run.get('pool', 'prefork')} x {run.get('concurrency', 2)}"
+    return label + (f", {run['workers']} workers" if run.get("workers", 1) > 1 else "")
 
 
 def fanout_table(runs: list[dict]) -> str:
@@ -330,13 +400,13 @@ def fanout_table(runs: list[dict]) -> str:
     for r in runs:
         notices, last = r["seconds_post_to_notices_written"], r["seconds_post_to_last_accepted"]
         lines.append(
-            f"| {r['emails_accepted']:,} | {r.get('pool', 'prefork')} x 2 "
+            f"| {r['emails_accepted']:,} | {pool_label(r)} "
             f"| {notices:.1f} | {last:.1f} "
             f"| {r['ours_per_s']:.0f} | {median(r['bare_smtplib_per_s']):.0f} "
             f"| {r['ratio_to_bare_smtplib']:.2f} | {r['worker_peak_rss_one_process_mib']:.0f} / "
             f"{r['worker_peak_rss_total_mib']:.0f} |"
             if notices is not None
-            else f"| {r['emails_accepted']:,} | {r.get('pool', 'prefork')} x 2 | - "
+            else f"| {r['emails_accepted']:,} | {pool_label(r)} | - "
             f"| {r['seconds_post_to_last_accepted']:.1f} | "
             f"{r['ours_per_s']:.0f} | | {r['ratio_to_bare_smtplib']:.2f} | |"
         )
@@ -388,7 +458,15 @@ def main() -> None:
     parser.add_argument("--fanout", default="1000,10000,100000")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per mail run")
     parser.add_argument(
-        "--pool", default="prefork", help="worker pools to measure, e.g. prefork,threads (2 each)"
+        "--pool", default="threads", help="worker pools to measure, e.g. prefork,threads"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=CONCURRENCY, help="pool size of each worker process"
+    )
+    parser.add_argument(
+        "--workers",
+        default="1",
+        help="worker processes, e.g. 1,2: the same e-mails with one, then two (scale-out)",
     )
     parser.add_argument("--plot-only", action="store_true", help="redraw from the JSON")
     parser.add_argument(
@@ -412,8 +490,10 @@ def main() -> None:
     sizes = sorted({int(s) for s in args.fanout.split(",") if s} | {args.mail} - {0})
     report["mail"] = []
     for size in sizes:
-        for pool in args.pool.split(","):
-            result = mail_run(size, args.timeout, pool)
+        for pool, workers in [
+            (p, int(w)) for p in args.pool.split(",") for w in args.workers.split(",")
+        ]:
+            result = mail_run(size, args.timeout, pool, args.concurrency, workers)
             print(f"mail: {result}")
             report["mail"].append(result)
             (OUT / args.out).write_text(json.dumps(report, indent=2))

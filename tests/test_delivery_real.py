@@ -7,7 +7,7 @@ private one while a test runs, and gives the shared test app its own Celery app 
 
 The duplicate bound asserted after a SIGKILL is the documented one: a worker process
 commits its deliveries MAIL_COMMIT_BATCH at a time, so a killed worker can resend at most
-MAIL_COMMIT_BATCH messages per process of its pool (MAIL_COMMIT_BATCH x concurrency).
+MAIL_COMMIT_BATCH messages per thread or process of its pool (MAIL_COMMIT_BATCH x concurrency).
 """
 
 from __future__ import annotations
@@ -239,7 +239,7 @@ class Stack:
             if os.environ.get("DPA_" + name):
                 self.env["DPA_" + name] = os.environ["DPA_" + name]
 
-    def start_worker(self) -> Process:
+    def start_worker(self, pool: str = "prefork", concurrency: int = CONCURRENCY) -> Process:
         self.started += 1
         n = self.started
         worker = Process(
@@ -248,9 +248,9 @@ class Stack:
                 "-A",
                 "workers.main",
                 "worker",
-                "--pool=prefork",
+                f"--pool={pool}",
                 "-c",
-                str(CONCURRENCY),
+                str(concurrency),
                 "--loglevel=INFO",
                 f"--hostname=w{n}-{uuid.uuid4().hex[:6]}@%h",
                 "--without-gossip",
@@ -648,12 +648,17 @@ def test_temporary_failure_is_retried_with_backoff_and_permanent_failure_alerts_
     assert gaps == ["C00002"]
 
 
-def test_worker_killed_mid_fan_out_a_new_worker_serves_everyone(app, client, world, stack, smtp):
+# The default of scripts/entrypoint.sh (threads x 8) and a prefork pool of 2.
+@pytest.mark.parametrize(("pool", "concurrency"), [("prefork", 2), ("threads", 8)])
+def test_worker_killed_mid_fan_out_a_new_worker_serves_everyone(
+    app, client, world, stack, smtp, pool, concurrency
+):
     """SIGKILL to the whole worker (main process and pool) when about half of 3,000 messages
-    are out; a new worker and the sweep finish. Duplicates stay within the bound."""
+    are out; a new worker and the sweep finish. Duplicates stay within the bound:
+    MAIL_COMMIT_BATCH per sending thread or process."""
     smtp.start()
     scene = make_scene(app, world, client, 1500)
-    first = stack.start_worker()
+    first = stack.start_worker(pool, concurrency)
     stack.start_beat()
     announce(client, world, scene)
     wait_for(lambda: smtp.count() >= 1500, 90, "half of the fan-out", explain(stack, smtp, app))
@@ -669,8 +674,8 @@ def test_worker_killed_mid_fan_out_a_new_worker_serves_everyone(app, client, wor
     expected = {scene.address(ref, loc) for ref in scene.customer_ids for loc in ("pl", "en")}
     assert addresses == expected  # every recipient served
     duplicates = smtp.duplicates()
-    bound = COMMIT_BATCH * CONCURRENCY  # one killed worker
-    FIGURES["sigkill"] = {
+    bound = COMMIT_BATCH * concurrency  # one killed worker
+    FIGURES[f"sigkill_{pool}_{concurrency}"] = {
         "received_when_killed": killed_at,
         "received_total": len(received),
         "duplicates": duplicates,

@@ -274,3 +274,42 @@ def test_an_announcement_whose_notices_are_not_written_yet_is_a_notice_gap(
     with app.app_context():
         drain()
     assert client.get(compliance, headers=legal).json["items"] == []
+
+
+def test_the_fanout_writes_a_chunks_deliveries_in_one_statement_that_does_not_grow(
+    client, world, setup, outbox_mail, app, monkeypatch
+):
+    """The deliveries of a chunk travel as arrays: one INSERT whose text is the same for 1
+    contact or 500 (a multi-row VALUES list grew with the chunk and was parsed anew by
+    psycopg each time, most of the fan-out's cost). Each gets its own Message-ID."""
+    from sqlalchemy import event
+
+    from service.mail.delivery import process_item
+
+    org, legal, _ = setup
+    _, item_id = _announce_in_service(app, world, org, legal, client)
+    inserts: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO DELIVERIES"):
+            inserts.append(statement)
+
+    monkeypatch.setitem(app.config, "OUTBOX_CHUNK_SIZE", 2)  # chunks of 3 and 1 contacts
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            assert process_item(item_id, on_chunk=lambda ids: None)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        rows = db.session.scalars(select(Delivery).order_by(Delivery.id)).all()
+    assert len(inserts) == 2
+    assert inserts[0] == inserts[1]
+    assert [(d.address, d.locale, d.status, d.attempts) for d in rows] == [
+        ("c0-pl@salon.example", "pl", "pending", 0),
+        ("c0-en@salon.example", "en", "pending", 0),
+        ("c1-en@salon.example", "en", "pending", 0),
+        ("c2-pl@salon.example", "pl", "pending", 0),
+    ]
+    assert len({d.message_id for d in rows}) == 4
+    assert all(d.notice_id and d.customer_id and d.channel == "email" for d in rows)
+    assert all(d.created_at == d.next_attempt_at for d in rows)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import bindparam, exists, func, select, update
+from sqlalchemy import bindparam, exists, func, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
@@ -155,6 +155,10 @@ def send_batch(ids: list[int]) -> dict[str, int]:
             for n, delivery_id in enumerate(claimed, start=1):
                 if time.monotonic() - renewed > renew_after:
                     outbox.renew_deliveries(claimed[n - 1 :])
+                    # This commit also commits the outcomes sent so far (autoflush): their
+                    # proof of notice goes with them, or a crash before the next commit
+                    # would leave deliveries sent and their notices never delivered.
+                    _record_notices_delivered(notices_delivered)
                     db.session.commit()
                     renewed = time.monotonic()
                 delivery = deliveries[delivery_id]
@@ -235,13 +239,37 @@ def _record_notices_delivered(rows: list[dict]) -> None:
     """
     if not rows:
         return
-    db.session.execute(
-        update(_NOTICES)
-        .where(_NOTICES.c.id == bindparam("notice"), _NOTICES.c.delivered_at.is_(None))
-        .values(delivered_at=bindparam("at"), objection_deadline=bindparam("deadline")),
-        rows,
-    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Two contacts of one customer in one commit: the first acceptance is the proof.
+        first = list({row["notice"]: row for row in reversed(rows)}.values())
+        db.session.execute(
+            _RECORD_DELIVERED,
+            {
+                "ids": [row["notice"] for row in first],
+                "ats": [row["at"] for row in first],
+                "deadlines": [row["deadline"] for row in first],
+            },
+        )
+    else:
+        db.session.execute(
+            update(_NOTICES)
+            .where(_NOTICES.c.id == bindparam("notice"), _NOTICES.c.delivered_at.is_(None))
+            .values(delivered_at=bindparam("at"), objection_deadline=bindparam("deadline")),
+            rows,
+        )
     rows.clear()
+
+
+# One UPDATE ... FROM unnest for the commit's notices (an index nested loop at 100,000
+# notices): the executemany it replaces cost psycopg a parameter conversion and a pipeline
+# step per row. Proof of notice was 12% of a sending worker's CPU (py-spy, 8 threads); this
+# step 2.10 -> 1.72 s for 1,006 messages (in-process, cProfile, loaded machine).
+_RECORD_DELIVERED = text(
+    "UPDATE notices SET delivered_at = u.at, objection_deadline = u.deadline "
+    "FROM unnest(CAST(:ids AS integer[]), CAST(:ats AS timestamptz[]),"
+    " CAST(:deadlines AS timestamptz[])) AS u(id, at, deadline) "
+    "WHERE notices.id = u.id AND notices.delivered_at IS NULL"
+)
 
 
 def _retry(delivery: Delivery, error: str) -> None:

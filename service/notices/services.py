@@ -24,10 +24,11 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     true,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from service import clock
 from service.agreements.models import AgreementVersion
@@ -299,11 +300,37 @@ def _notice_row(org: Organization, change: Change, who: Audience, row) -> dict:
     }
 
 
+# A chunk's notices as arrays, one statement of constant text: executemany of 500 rows
+# cost psycopg a parameter conversion per row and was 30% of the fan-out's time (py-spy,
+# 10,000 customers).
+_INSERT_NOTICES = text(
+    "INSERT INTO notices (change_id, customer_id, response, notice_days, objection_days,"
+    " post_hoc, created_at, objection_deadline) "
+    "SELECT * FROM unnest(CAST(:change_id AS integer[]), CAST(:customer_id AS integer[]),"
+    " CAST(:response AS text[]), CAST(:notice_days AS integer[]),"
+    " CAST(:objection_days AS integer[]), CAST(:post_hoc AS boolean[]),"
+    " CAST(:created_at AS timestamptz[]), CAST(:objection_deadline AS timestamptz[])) "
+    "ON CONFLICT (change_id, customer_id) DO NOTHING"
+)
+_NOTICE_COLUMNS = (
+    "change_id",
+    "customer_id",
+    "response",
+    "notice_days",
+    "objection_days",
+    "post_hoc",
+    "created_at",
+    "objection_deadline",
+)
+
+
 def _insert_notices(rows: list[dict]) -> None:
     dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    if dialect == "postgresql":
+        db.session.execute(_INSERT_NOTICES, {c: [r[c] for r in rows] for c in _NOTICE_COLUMNS})
+        return
     db.session.execute(
-        insert(Notice).on_conflict_do_nothing(index_elements=["change_id", "customer_id"]),
+        sqlite.insert(Notice).on_conflict_do_nothing(index_elements=["change_id", "customer_id"]),
         rows,
     )
 

@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, event, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from service import clock
+from service.db_types import UTCDateTime
 from service.extensions import db
 from service.outbox.models import Delivery, OutboxItem
 
@@ -172,6 +173,10 @@ def expand_chunk(item: OutboxItem, size: int) -> list[int] | None:
         for r in rows
         if (r.get("customer_id"), r.get("channel", "email"), r["address"]) not in existing
     ]
+    if db.session.get_bind().dialect.name == "postgresql" and all(
+        row.keys() <= _ROW_FIELDS for row in fresh
+    ):
+        return _insert_deliveries(item, fresh, now)
     deliveries = [
         Delivery(
             outbox_id=item.id,
@@ -184,6 +189,49 @@ def expand_chunk(item: OutboxItem, size: int) -> list[int] | None:
     db.session.add_all(deliveries)
     db.session.flush()
     return [d.id for d in deliveries]
+
+
+_ROW_FIELDS = frozenset(("notice_id", "customer_id", "channel", "address", "locale"))
+# One statement whose text does not grow with the chunk: the rows travel as six arrays.
+# The ORM's multi-row INSERT of 500 deliveries was a statement of some 100 kB that psycopg
+# parsed anew each time (too long for its cache): 60% of the fan-out's time. With this and
+# the notices' insert alike (notices.services), the fan-out to 3,006 customers costs the
+# worker 1.09 s of CPU instead of 2.67 s (in-process, cProfile, loaded machine).
+_INSERT_DELIVERIES = (
+    text(
+        "INSERT INTO deliveries (outbox_id, organization_id, message_id, notice_id, customer_id,"
+        " channel, address, locale, status, attempts, created_at, next_attempt_at) "
+        "SELECT :outbox_id, :organization_id, u.message_id, u.notice_id, u.customer_id,"
+        " u.channel, u.address, u.locale, 'pending', 0, :now, :now "
+        "FROM unnest(CAST(:message_ids AS text[]), CAST(:notice_ids AS integer[]),"
+        " CAST(:customer_ids AS integer[]), CAST(:channels AS text[]),"
+        " CAST(:addresses AS text[]), CAST(:locales AS text[]))"
+        " WITH ORDINALITY AS u(message_id, notice_id, customer_id, channel, address, locale, n) "
+        "ORDER BY u.n RETURNING id"
+    )
+    .bindparams(bindparam("now", type_=UTCDateTime()))
+    .columns(id=Integer)
+)
+
+
+def _insert_deliveries(item: OutboxItem, rows: list[dict], now: datetime) -> list[int]:
+    """The chunk's deliveries in one INSERT ... SELECT FROM unnest (PostgreSQL)."""
+    return list(
+        db.session.scalars(
+            _INSERT_DELIVERIES,
+            {
+                "outbox_id": item.id,
+                "organization_id": item.organization_id,
+                "now": now,
+                "message_ids": [new_message_id() for _ in rows],
+                "notice_ids": [r.get("notice_id") for r in rows],
+                "customer_ids": [r.get("customer_id") for r in rows],
+                "channels": [r.get("channel", "email") for r in rows],
+                "addresses": [r["address"] for r in rows],
+                "locales": [r.get("locale", "pl") for r in rows],
+            },
+        )
+    )
 
 
 def release_item(item_id: int, error: str) -> None:
