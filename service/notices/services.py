@@ -102,11 +102,15 @@ def _uses(org: Organization, scope: set[str] | None) -> ColumnElement[bool]:
     """SQL: the customer uses a service in `scope` (None: every customer)."""
     if scope is None:
         return true()
+    # The services as a subquery of their own: correlated from the LATERAL lookup of
+    # `_candidates_with_terms`, a join to `services` here was taken for a cartesian product
+    # by SQLAlchemy's linter.
+    services = select(Service.id).where(
+        Service.organization_id == org.id, Service.slug.in_(sorted(scope))
+    )
     return exists().where(
         customer_services.c.customer_id == Customer.id,
-        customer_services.c.service_id == Service.id,
-        Service.organization_id == org.id,
-        Service.slug.in_(sorted(scope)),
+        customer_services.c.service_id.in_(services),
     )
 
 
