@@ -114,6 +114,15 @@ def on_starting(server: object) -> None:
         leftover.unlink(missing_ok=True)
 
 
+def post_worker_init(worker: object) -> None:
+    """Connect each worker to the broker before its first request (the app is loaded in the
+    worker, after the fork: nothing is shared with the arbiter)."""
+    from service.outbox.services import connect_broker
+
+    with worker.wsgi.app_context():
+        connect_broker()
+
+
 def child_exit(server: object, worker: object) -> None:
     from prometheus_client import multiprocess
 

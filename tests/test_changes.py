@@ -139,10 +139,16 @@ def test_an_add_is_public_at_once_and_lists_the_vendor_from_its_date(client, wor
     assert shown(client, org, recipient["id"], world.day(org, 7))["status"] == "active"
     # Audited, with the change as announced.
     events = audit_events(client, org, legal)
-    assert len(events) == before_events + 1
-    assert events[0]["action"] == "change.announced"
-    assert events[0]["entity_id"] == str(change["id"])
-    assert events[0]["after"]["effective_on"] == world.day(org, 7)
+    assert len(events) == before_events + 2
+    assert events[1]["action"] == "change.announced"
+    assert events[1]["entity_id"] == str(change["id"])
+    assert events[1]["after"]["effective_on"] == world.day(org, 7)
+    # The fan-out's record of its audience: this organization has no customer yet.
+    assert (events[0]["action"], events[0]["entity_id"]) == (
+        "change.notices_written",
+        str(change["id"]),
+    )
+    assert events[0]["after"] == {"notices": 0, "uncontactable": 0}
     assert chain_ok(client, org, legal)
 
 
@@ -1003,14 +1009,24 @@ def test_every_change_write_is_audited_and_the_chain_holds(client, world, org, l
     )
 
     events = audit_events(client, org, legal, entity_type="change")
+    # The worker records each announcement's audience once it has written the notices.
     assert [(e["action"], e["entity_id"]) for e in events] == [
+        ("change.notices_written", str(remove["id"])),
         ("change.announced", str(remove["id"])),
         ("change.withdrawn", str(update["id"])),
+        ("change.notices_written", str(update["id"])),
         ("change.announced", str(update["id"])),
+        ("change.notices_written", str(replace["id"])),
         ("change.announced", str(replace["id"])),
+        ("change.notices_written", str(add_a["id"])),
         ("change.announced", str(add_a["id"])),
     ]
-    assert all(e["actor"].startswith("legal:") for e in events)
+    assert all(
+        e["actor"] == "system:worker"
+        if e["action"] == "change.notices_written"
+        else e["actor"].startswith("legal:")
+        for e in events
+    )
     assert chain_ok(client, org, legal)
     assert names(client, org, world.day(org, 3)) == ["A"]
     assert names(client, org, world.day(org, 4)) == ["B"]

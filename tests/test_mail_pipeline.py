@@ -59,7 +59,10 @@ def test_an_announcement_is_one_outbox_row_and_one_message_per_contact(
     with app.app_context():
         rows = db.session.scalars(select(OutboxItem).where(OutboxItem.topic == "change.announced"))
         # The worker writes the notices from this one row, whatever the number of customers.
-        assert [r.payload for r in rows] == [{"change_id": change["id"], "write_notices": True}]
+        # It keeps the count of notices written, for the audit event of the audience.
+        assert [r.payload for r in rows] == [
+            {"change_id": change["id"], "write_notices": True, "notices": 3}
+        ]
         assert db.session.scalar(select(func.count()).select_from(Delivery)) == 4
         notices = db.session.scalars(select(Notice)).all()
         assert all(n.delivered_at is not None for n in notices)

@@ -796,8 +796,9 @@ def test_every_write_is_audited_and_the_chain_verifies(client, world, org, legal
     client.patch(url(org, f"/{recipient['id']}"), json={"website": None}, headers=legal)
 
     actions = [e["action"] for e in audit_events(client, org, legal)]
-    assert actions[:4] == [
+    assert actions[:5] == [
         "recipient.edited",
+        "change.notices_written",  # by the fan-out worker, once the notices are written
         "change.announced",
         "recipient.edited",
         "recipient.registered",

@@ -167,20 +167,18 @@ def announce_change(org: Organization, data: dict, *, actor: str) -> Change:
     _apply(org, change, recipient, data, today)
     db.session.add(change)
     db.session.flush()
-    notified = notices.check_notice_period(org, change)
-    if notified:
-        # One row, whatever the number of customers: the fan-out worker writes the notices
-        # and their deliveries chunk by chunk. `write_notices` marks rows whose notices are
-        # the worker's to write (rows from before that change found theirs written).
-        outbox.enqueue("change.announced", {"change_id": change.id, "write_notices": True}, org.id)
+    notices.check_notice_period(org, change)
+    # One row, whatever the number of customers, and whether or not any is concerned (only
+    # the fan-out finds out, so nothing here reads every customer): the worker writes the
+    # notices and their deliveries chunk by chunk, and records how many customers it told
+    # (`notices`, counted chunk by chunk) in a `change.notices_written` event. Rows from
+    # before either found their notices written (no `write_notices`) or uncounted (no
+    # `notices`).
+    payload = {"change_id": change.id, "write_notices": True, "notices": 0}
+    outbox.enqueue("change.announced", payload, org.id)
     subscriptions.notify_subscribers(org, change, "announced")
     audit.record(
-        org.id,
-        actor,
-        "change.announced",
-        "change",
-        change.id,
-        after={**present(change, today), "notices": notified},
+        org.id, actor, "change.announced", "change", change.id, after=present(change, today)
     )
     return change
 

@@ -128,15 +128,16 @@ class CustomerAgreement(db.Model):
     )
     evidence: Mapped[dict] = mapped_column(JsonDocument, default=dict)
     authorisation: Mapped[str | None] = mapped_column(String(10))
-    # Indexed so that an announcement finds the longest negotiated notice without reading
-    # every agreement (service.notices.services.check_notice_period).
+    # Indexed, as is the emergency minimum, so that an announcement finds the customers
+    # owed more notice than it leaves without reading every agreement
+    # (service.notices.services.check_notice_period).
     notice_days: Mapped[int | None] = mapped_column(index=True)
     objection_days: Mapped[int | None]
     objection_remedy: Mapped[str | None] = mapped_column(String(10))
     # Negotiated like the rest (NULL: the version's clause applies).
     rejects_unjustified_objections: Mapped[bool | None]
     emergency_clause: Mapped[bool | None]
-    emergency_notice_days: Mapped[int | None]
+    emergency_notice_days: Mapped[int | None] = mapped_column(index=True)
     post_hoc_objection_days: Mapped[int | None]
 
     customer: Mapped[Customer] = relationship(back_populates="agreement")

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from service import clock
+from service.audit import services as audit
 from service.changes.models import Notice
 from service.customers.models import Customer, CustomerAgreement
 from service.extensions import db
@@ -41,6 +42,7 @@ from service.outbox.models import Delivery, OutboxItem
 from service.webhooks.services import send_webhook
 
 log = logging.getLogger(__name__)
+ACTOR = "system:worker"
 # Tests may install a sender for the process (the in-memory one); production configures.
 _sender_override: Callable[[], EmailSender] | None = None
 
@@ -82,7 +84,9 @@ def process_item(item_id: int, *, on_chunk: Callable[[list[int]], None] | None =
         while True:
             ids = outbox.expand_chunk(item, size)
             if ids is None and item.topic == "change.announced":
-                _alert_if_uncontactable(item)  # in the commit that marks the row done
+                # In the commit that marks the row done.
+                _alert_if_uncontactable(item)
+                _record_audience(item)
             db.session.commit()
             if ids is None:
                 return True
@@ -320,6 +324,22 @@ def _alert_if_undeliverable(delivery: Delivery) -> None:
             "answer": delivery.last_response,
         },
         delivery.organization_id,
+    )
+
+
+def _record_audience(item: OutboxItem) -> None:
+    """Audit how many customers the announcement told, now that the worker has written
+    their notices: the request does not count them (it would read every customer)."""
+    payload = item.payload
+    if "notices" not in payload:  # a row from before the count was kept
+        return
+    audit.record(
+        item.organization_id,
+        ACTOR,
+        "change.notices_written",
+        "change",
+        payload["change_id"],
+        after={"notices": payload["notices"], "uncontactable": payload.get("uncontactable", 0)},
     )
 
 

@@ -60,27 +60,29 @@ def _written_notices(item: OutboxItem, cursor: int, size: int) -> tuple[list, in
 UNCONTACTABLE_NAMED = 20
 
 
-def _count_uncontactable(item: OutboxItem, customer_ids: list[int]) -> None:
-    """Keep on the row, with its cursor, the customers a chunk could not reach (no contact
-    address): legal staff are alerted once the row is expanded, without a query over all
-    its notices and deliveries at the end."""
-    if not customer_ids:
-        return
-    named = item.payload.get("uncontactable_names", [])
-    if len(named) < UNCONTACTABLE_NAMED:
-        named = named + list(
-            db.session.scalars(
-                select(Customer.name)
-                .where(Customer.id.in_(customer_ids))
-                .order_by(Customer.id)
-                .limit(UNCONTACTABLE_NAMED - len(named))
+def _count_chunk(item: OutboxItem, notices: list, customer_ids: list[int]) -> None:
+    """Keep on the row, with its cursor, the notices a chunk wrote and the customers it
+    could not reach (no contact address): the change's audience is recorded and legal
+    staff are alerted once the row is expanded, without a query over all its notices and
+    deliveries at the end."""
+    payload = dict(item.payload)
+    if "notices" in payload:  # rows from before the count was kept record no audience
+        payload["notices"] += len(notices)
+    if customer_ids:
+        named = payload.get("uncontactable_names", [])
+        if len(named) < UNCONTACTABLE_NAMED:
+            named = named + list(
+                db.session.scalars(
+                    select(Customer.name)
+                    .where(Customer.id.in_(customer_ids))
+                    .order_by(Customer.id)
+                    .limit(UNCONTACTABLE_NAMED - len(named))
+                )
             )
-        )
-    item.payload = {
-        **item.payload,
-        "uncontactable": item.payload.get("uncontactable", 0) + len(customer_ids),
-        "uncontactable_names": named,
-    }
+        payload["uncontactable"] = payload.get("uncontactable", 0) + len(customer_ids)
+        payload["uncontactable_names"] = named
+    if payload != item.payload:
+        item.payload = payload
 
 
 @expander("change.announced", "change.withdrawn", "change.reminder")
@@ -108,8 +110,8 @@ def change_notices(item: OutboxItem, cursor: int, size: int) -> tuple[list[dict]
     for contact in contacts:
         by_customer.setdefault(contact.customer_id, []).append(contact)
     if item.payload.get("write_notices"):
-        _count_uncontactable(
-            item, [n.customer_id for n in notices if n.customer_id not in by_customer]
+        _count_chunk(
+            item, notices, [n.customer_id for n in notices if n.customer_id not in by_customer]
         )
     rows = [
         {

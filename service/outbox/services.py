@@ -57,6 +57,25 @@ def dispatch(task: str, *args: object) -> None:
         log.warning("broker unavailable; %s%r left for the sweep", task, args, exc_info=True)
 
 
+def connect_broker() -> None:
+    """Open this process's broker connection ahead of the first task it sends (gunicorn's
+    `post_worker_init`). The first task a web worker sent imported the transport and
+    connected inside a request: 473 -> 185 ms for an announcement that is a worker's first,
+    the calls that decided the p95 of 20 (bench/RESULTS.md section 3)."""
+    if eager():
+        return
+    celery = _celery()
+    celery.finalize()  # registers the tasks, otherwise done by the first one sent
+    celery.backend  # noqa: B018 - found through the entry points on first use
+    try:
+        with celery.producer_or_acquire() as producer:
+            producer.connection.ensure_connection(max_retries=0)
+            # Kept declared on this pooled connection, as the first publish would do.
+            producer.maybe_declare(celery.amqp.queues[celery.conf.task_default_queue])
+    except Exception:
+        log.warning("broker unavailable at start; the first task sent connects", exc_info=True)
+
+
 @event.listens_for(Session, "after_commit")
 def _relay_after_commit(session: Session) -> None:
     ids = session.info.pop(PENDING_KEY, None)

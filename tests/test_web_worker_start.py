@@ -1,0 +1,38 @@
+"""A web worker connects to the broker when gunicorn starts it, not inside the first request
+that sends a task (an announcement paid ~250 ms for it, once per worker)."""
+
+from __future__ import annotations
+
+import logging
+import runpy
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from kombu.connection import Connection
+
+CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
+
+
+@pytest.fixture
+def start_worker(app, monkeypatch):
+    monkeypatch.setitem(app.config, "CELERY_ALWAYS_EAGER", False)
+    hook = runpy.run_path(str(CONF))["post_worker_init"]
+    return lambda: hook(SimpleNamespace(wsgi=app))
+
+
+def test_a_started_worker_holds_a_connected_producer(app, start_worker):
+    start_worker()
+    # The pool hands the same producer back: the request's first task finds it connected.
+    with app.extensions["celery"].producer_or_acquire() as producer:
+        assert producer.connection.connected
+
+
+def test_a_broker_down_at_start_is_no_failure(start_worker, monkeypatch, caplog):
+    def refuse(self, *args, **kwargs):
+        raise ConnectionRefusedError("no broker")
+
+    monkeypatch.setattr(Connection, "ensure_connection", refuse)
+    with caplog.at_level(logging.WARNING):
+        start_worker()
+    assert "broker unavailable at start" in caplog.text
