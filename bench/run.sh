@@ -8,5 +8,5 @@ PY=../.venv/bin/python
 command -v wrk >/dev/null || { echo "make bench: wrk is needed (apt-get install wrk)" >&2; exit 2; }
 mkdir -p results
 $PY -u http_list.py "$@"
-$PY -u announce.py
+$PY -u announce.py --workers 1,2   # scale-out: the same e-mails with two worker processes
 $PY -u large_registry.py
