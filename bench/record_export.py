@@ -52,14 +52,19 @@ def api(base: str, path: str, token: str, body: dict | None = None) -> dict:
         return json.loads(response.read())
 
 
-def start_worker(database, workdir: Path, niceness: int) -> subprocess.Popen:
-    """The export worker as README recommends it: its own queue, at lower CPU priority."""
+def start_worker(database, workdir: Path, niceness: int, pause: float) -> subprocess.Popen:
+    """The export worker as README recommends it: its own queue, at lower CPU priority,
+    sleeping `pause` seconds after each chunk (RECORD_EXPORT_PAUSE)."""
     log = (workdir / "worker.log").open("ab")
     celery = [str(BIN / "celery"), "-A", "workers.main", *WORKER, "-Q", "exports"]
     return subprocess.Popen(
         ["nice", "-n", str(niceness), *celery, "--without-mingle"],
         cwd=ROOT,
-        env=worker_env(database, workdir, {"DPA_RECORD_EXPORT_QUEUE": "exports"}),
+        env=worker_env(
+            database,
+            workdir,
+            {"DPA_RECORD_EXPORT_QUEUE": "exports", "DPA_RECORD_EXPORT_PAUSE": str(pause)},
+        ),
         stdout=log,
         stderr=log,
     )
@@ -130,7 +135,7 @@ def run(args: argparse.Namespace) -> dict:
         queue = {"DPA_RECORD_EXPORT_QUEUE": "exports"}
         database.env = lambda: {**database_env(), **queue}  # type: ignore[method-assign]
         ours = start_ours(database)
-        worker = start_worker(database, Path(ours.workdir), args.nice)
+        worker = start_worker(database, Path(ours.workdir), args.nice, args.pause)
         token = database.keys["BOOKERO_LEGAL_KEY"]
         public = f"{ours.base}/orgs/bookero/subprocessors"
         try:
@@ -190,6 +195,9 @@ def main() -> None:
     parser.add_argument("--format", choices=("json", "csv", "xlsx"), default="xlsx")
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk window")
     parser.add_argument("--nice", type=int, default=10, help="the export worker's niceness")
+    parser.add_argument(
+        "--pause", type=float, default=0.0, help="seconds the job sleeps after each chunk"
+    )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     report = run(args)
