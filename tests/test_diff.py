@@ -427,3 +427,26 @@ def test_pages_of_the_diff_cover_each_list_once(desk, history):
         query_string={"from": desk.day(0), "to": desk.day(30), "per_page": 501},
     )
     assert "per_page" in assert_problem(too_many, 422)["errors"]
+
+
+def test_a_write_is_in_the_next_diff_though_its_pages_are_kept(desk, history):
+    """The totals and the changed vendors are kept under the list token: a write moves it."""
+    query = {"from": desk.day(11), "to": desk.day(30), "page": 1, "per_page": 2}
+
+    def page() -> dict:
+        response = desk.client.get(desk.url("/subprocessors/diff"), query_string=query)
+        assert response.status_code == 200, response.json
+        return response.json
+
+    assert page() == page()
+    assert page()["totals"] == {"added": 0, "removed": 1, "changed": 1}
+    assert names(page()["changed"]) == ["Kept"]
+    desk.announced(
+        kind="update",
+        recipient_id=history["joining"]["id"],
+        effective_on=desk.day(12),
+        update={"purpose_en": "Payments and refunds"},
+    )
+    desk.add(desk.vendor(name="Later"), 12)
+    assert page()["totals"] == {"added": 1, "removed": 1, "changed": 2}
+    assert names(page()["changed"]) == ["Joining", "Kept"]
