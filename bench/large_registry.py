@@ -55,6 +55,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--versions", type=int, default=1000)
+    parser.add_argument(
+        "--only", default="", help="run only the cases whose name contains this, e.g. csv"
+    )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     report: dict = {"args": vars(args)}
@@ -79,14 +82,15 @@ def main() -> None:
                 "csv_export": f"{api}/export?format=csv",
                 "public_csv": f"{ours.base}/orgs/bookero/subprocessors.csv",
             }
-            run_cases(report, cases, args.requests)
+            run_cases(report, chosen(cases, args.only), args.requests)
             if args.versions:
                 with database.connect() as conn:
                     started = time.perf_counter()
                     history = add_history(conn, "bookero", args.versions)
                     report["history_seconds"] = time.perf_counter() - started
                 report["history"] = {k: v for k, v in history.items() if k != "days"}
-                run_cases(report, history_cases(api, history["days"]), args.requests)
+                cases = chosen(history_cases(api, history["days"]), args.only)
+                run_cases(report, cases, args.requests)
         finally:
             ours.stop()
         with database.connect() as conn:
@@ -97,6 +101,10 @@ def main() -> None:
     (OUT / "large_registry.json").write_text(json.dumps(report, indent=2))
     for key in [k for k in report if k.startswith("explain_")]:
         print(f"--- {key}\n{report[key]}")
+
+
+def chosen(cases: dict[str, str], only: str) -> dict[str, str]:
+    return {name: url for name, url in cases.items() if only in name}
 
 
 def run_cases(report: dict, cases: dict[str, str], requests: int) -> None:
