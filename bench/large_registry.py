@@ -2,7 +2,7 @@
 events, then the same vendors with a history of many versions.
 
     .venv/bin/python bench/large_registry.py [--vendors 10000] [--events 1000000]
-        [--requests 20] [--versions 1000]
+        [--requests 20] [--versions 1000] [--only csv]
 
 Seeds by bulk SQL (vendors copied from the demo with their revisions and locations; audit
 events by INSERT ... SELECT generate_series), serves with gunicorn in production settings,
