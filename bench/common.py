@@ -22,6 +22,7 @@ import time
 import urllib.request
 import uuid
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -195,6 +196,130 @@ def clone_vendors(
         conn.execute(f"VACUUM ANALYZE {table}")
     bump_public_token(conn)
     return have + wanted if listed else wanted
+
+
+def add_history(conn: psycopg.Connection, org: str, versions: int, *, step_days: int = 3) -> dict:
+    """Give the organization's cloned vendors (`clone_vendors`) the past that the history
+    import (service/imports/history.py) writes for `versions` dated versions of a list, by
+    set-based SQL: the vendors join over the versions (10 per version at 10,000), every
+    150 versions after joining a vendor's purpose is updated (a revision valid from that
+    version's day, closing its predecessor), a tenth are renamed (the earlier revisions keep
+    the old name), one in twenty leaves and comes back (its first period moves to
+    `recipient_listing_periods`) and one in twenty leaves for good. The last version is
+    today; returns the versions' days (oldest first) and what was written."""
+    org_id = conn.execute("SELECT id FROM organizations WHERE slug = %s", (org,)).fetchone()[0]
+    span = step_days * (versions - 1)
+    first = conn.execute("SELECT current_date - %s::int", (span,)).fetchone()[0]
+    days = [first + timedelta(days=step_days * k) for k in range(versions)]
+    conn.execute("DROP TABLE IF EXISTS bench_hist, bench_events")
+    # Each clone: its rank, the version it joins at, and the revision it was cloned with.
+    conn.execute(
+        "CREATE TEMP TABLE bench_hist AS SELECT r.id, v.id AS base, "
+        " (row_number() OVER (ORDER BY r.id) - 1) AS i, 0 AS joins FROM recipients r "
+        "JOIN recipient_revisions v ON v.recipient_id = r.id "
+        "WHERE r.organization_id = %s AND r.name LIKE '%% #v%%'",
+        (org_id,),
+    )
+    total = conn.execute("SELECT count(*) FROM bench_hist").fetchone()[0]
+    conn.execute("UPDATE bench_hist SET joins = i * %s / %s", (versions, max(total, 1)))
+    day = f"(DATE '{first.isoformat()}' + {step_days} * (%s))"
+    conn.execute(
+        f"UPDATE recipients r SET listed_from = {day % 'h.joins'}, listed_until = NULL "
+        "FROM bench_hist h WHERE h.id = r.id"
+    )
+    # Leaving and coming back 250 versions later (or not, if that is past the last one).
+    conn.execute(
+        "INSERT INTO recipient_listing_periods (recipient_id, listed_from, listed_until) "
+        f"SELECT id, {day % 'joins'}, {day % '(joins + 100)'} FROM bench_hist "
+        f"WHERE i % 20 = 3 AND joins + 250 < {versions}"
+    )
+    conn.execute(
+        f"UPDATE recipients r SET listed_from = {day % '(h.joins + 250)'} FROM bench_hist h "
+        f"WHERE h.id = r.id AND h.i % 20 = 3 AND h.joins + 250 < {versions}"
+    )
+    conn.execute(
+        f"UPDATE recipients r SET listed_until = {day % '(h.joins + 100)'} FROM bench_hist h "
+        f"WHERE h.id = r.id AND h.i % 20 = 3 AND h.joins + 250 >= {versions} "
+        f"AND h.joins + 100 < {versions}"
+    )
+    conn.execute(
+        f"UPDATE recipients r SET listed_until = {day % '(h.joins + 300)'} FROM bench_hist h "
+        f"WHERE h.id = r.id AND h.i % 20 = 7 AND h.joins + 300 < {versions}"
+    )
+    # Dated revisions: an update every 150 versions from the 75th after joining, a rename
+    # at the 50th for a tenth of the vendors (a copy of the data under the new name).
+    conn.execute(
+        "CREATE TEMP TABLE bench_events AS "
+        f"SELECT h.id, h.base, {day % 'k'} AS valid_from, (k - h.joins + 75) / 150 AS n, "
+        " false AS rename FROM bench_hist h, "
+        f" generate_series(h.joins + 75, {versions - 1}, 150) k "
+        f"UNION ALL SELECT h.id, h.base, {day % '(h.joins + 50)'}, 0, true FROM bench_hist h "
+        f"WHERE h.i % 10 = 5 AND h.joins + 50 < {versions}"
+    )
+    conn.execute("ALTER TABLE bench_events ADD COLUMN dst int")
+    conn.execute("UPDATE bench_events SET dst = nextval('recipient_revisions_id_seq')")
+    _copy(
+        conn,
+        "recipient_revisions",
+        "FROM bench_events e JOIN recipient_revisions t ON t.id = e.base",
+        {
+            "id": "e.dst",
+            "valid_from": "e.valid_from",
+            "valid_until": "NULL",
+            "purpose_en": "CASE WHEN e.rename THEN t.purpose_en "
+            "ELSE t.purpose_en || ' (update ' || e.n || ')' END",
+        },
+    )
+    _copy(
+        conn,
+        "recipient_revision_services",
+        "FROM bench_events e JOIN recipient_revision_services t ON t.revision_id = e.base",
+        {"revision_id": "e.dst"},
+    )
+    _copy(
+        conn,
+        "processing_locations",
+        "FROM bench_events e JOIN processing_locations t ON t.revision_id = e.base",
+        {"id": "nextval('processing_locations_id_seq')", "revision_id": "e.dst"},
+    )
+    # Each revision holds until the next one starts (the import's updates close the last).
+    conn.execute(
+        "UPDATE recipient_revisions v SET valid_until = w.next FROM ("
+        " SELECT id, lead(valid_from) OVER (PARTITION BY recipient_id "
+        "  ORDER BY valid_from NULLS FIRST) AS next FROM recipient_revisions "
+        " WHERE recipient_id IN (SELECT id FROM bench_hist)) w WHERE w.id = v.id"
+    )
+    # A dated rename: revisions before it keep the old name; the vendor has the new one.
+    conn.execute(
+        "UPDATE recipient_revisions v SET name = r.name, legal_entity = r.legal_entity "
+        "FROM bench_events e JOIN recipients r ON r.id = e.id "
+        "WHERE e.rename AND v.recipient_id = e.id AND (v.valid_from IS NULL "
+        " OR v.valid_from < e.valid_from)"
+    )
+    conn.execute(
+        "UPDATE recipients r SET name = r.name || ' (renamed)' FROM bench_events e "
+        "WHERE e.rename AND e.id = r.id"
+    )
+    for table in (
+        "recipients",
+        "recipient_revisions",
+        "recipient_listing_periods",
+        "recipient_revision_services",
+        "processing_locations",
+    ):
+        conn.execute(f"VACUUM ANALYZE {table}")
+    bump_public_token(conn)
+    written = conn.execute(
+        "SELECT (SELECT count(*) FROM bench_events), (SELECT count(*) FROM bench_events "
+        "WHERE rename), (SELECT count(*) FROM recipient_listing_periods)"
+    ).fetchone()
+    return {
+        "days": days,
+        "vendors": total,
+        "dated_revisions": written[0],
+        "renames": written[1],
+        "returns": written[2],
+    }
 
 
 def proposed_vendor_ids(conn: psycopg.Connection, org: str) -> list[int]:

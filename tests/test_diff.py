@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from service.extensions import db
 from service.organizations.models import Organization
+from service.public import services as public
+from service.recipients import pages
 from service.recipients import services as recipients
 from tests.notice_kit import Desk, assert_problem
 
@@ -346,7 +348,15 @@ def test_set_based_diff_and_list_say_what_the_objects_say(desk, history, app):
     # A listed vendor under a parent that never joins the list, with scopes of their own.
     unlisted = desk.vendor(name="Unlisted parent", services=["payments"])
     desk.listed(0, name="Child of unlisted", services=["payments"], parent_id=unlisted["id"])
-    days = [desk.today() + timedelta(days=n) for n in (0, 9, 10, 15, 20, 30)]
+    # Leaving comes back (an earlier listing period), Kept is renamed from day 16.
+    desk.add(history["leaving"], 25)
+    renamed = desk.client.patch(
+        desk.url(f"/subprocessors/{history['kept']['id']}"),
+        json={"name": "Kept renamed", "renamed_on": desk.day(16)},
+        headers=desk.legal,
+    )
+    assert renamed.status_code == 200, renamed.json
+    days = [desk.today() + timedelta(days=n) for n in (0, 9, 10, 15, 16, 20, 30)]
     with app.app_context():
         org = db.session.scalars(select(Organization).where(Organization.slug == desk.slug)).one()
         for since in days:
@@ -368,6 +378,24 @@ def test_set_based_diff_and_list_say_what_the_objects_say(desk, history, app):
                 ]
                 assert {k: found[k] for k in ("added", "removed", "changed")} == whole
                 assert found["totals"] == {k: len(v) for k, v in whole.items()}
+                # The rows path (one statement a page) says the same, whole and by pages.
+                assert pages.diff_between(org, since, until) == found
+                for page in (1, 2):
+                    paged = {"page": page, "per_page": 1}
+                    assert pages.diff_between(org, since, until, **paged) == (
+                        recipients.diff_between(org, since, until, **paged)
+                    )
+        for day in days:  # a page of the list, with its safeguards, from rows and objects
+            for page in (1, 2, 3):
+                shown, total = pages.list_page(org, day, page, 2)
+                items, whole_total = recipients.list_recipients(
+                    org, day, recipients.ListFilters(), page, 2
+                )
+                assert total == whole_total
+                assert shown == [recipients.present(r, day, legal=False) for r in items]
+                assert public.places_of(org, shown, day, "en") == {
+                    r.id: public.recipient_places(r, day, "en") for r in items
+                }
         db.session.remove()
 
 
@@ -399,3 +427,26 @@ def test_pages_of_the_diff_cover_each_list_once(desk, history):
         query_string={"from": desk.day(0), "to": desk.day(30), "per_page": 501},
     )
     assert "per_page" in assert_problem(too_many, 422)["errors"]
+
+
+def test_a_write_is_in_the_next_diff_though_its_pages_are_kept(desk, history):
+    """The totals and the changed vendors are kept under the list token: a write moves it."""
+    query = {"from": desk.day(11), "to": desk.day(30), "page": 1, "per_page": 2}
+
+    def page() -> dict:
+        response = desk.client.get(desk.url("/subprocessors/diff"), query_string=query)
+        assert response.status_code == 200, response.json
+        return response.json
+
+    assert page() == page()
+    assert page()["totals"] == {"added": 0, "removed": 1, "changed": 1}
+    assert names(page()["changed"]) == ["Kept"]
+    desk.announced(
+        kind="update",
+        recipient_id=history["joining"]["id"],
+        effective_on=desk.day(12),
+        update={"purpose_en": "Payments and refunds"},
+    )
+    desk.add(desk.vendor(name="Later"), 12)
+    assert page()["totals"] == {"added": 1, "removed": 1, "changed": 2}
+    assert names(page()["changed"]) == ["Joining", "Kept"]

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event, select, update
 from werkzeug.http import http_date
 
-from service import clock, i18n
+from service import clock, i18n, reference
 from service.changes.models import Change
 from service.extensions import db
 from service.organizations.models import Organization
@@ -660,3 +660,39 @@ def test_an_unknown_slug_is_not_remembered(client, world, remembered):
     assert client.get("/orgs/newcomer/subprocessors").status_code == 404
     world.org("newcomer")
     assert client.get("/orgs/newcomer/subprocessors.json").status_code == 200
+
+
+# --- the whole list's CSV from rows, against the objects ----------------------------------------
+
+
+def test_the_csv_from_rows_is_byte_for_byte_the_objects_csv(app, monkeypatch):
+    """The CSV renders from set-based rows (`present_listed`, `facts_of_presented` by
+    organization) with the reference data read once (`reference.pinned`); the demo's vendors
+    (adequacy, the DPF, SCC with assessments, EEA, parents) rendered from loaded objects,
+    judging each location on its own, give the same bytes at dates across the DPF's life."""
+    from service.demo.seed import seed
+    from service.recipients import services as recipients
+
+    reads: list[str] = []
+    monkeypatch.setattr(
+        reference, "_read", lambda name, read=reference._read: reads.append(name) or read(name)
+    )
+    with app.app_context():
+        seed(app.instance_path, actor="test")
+        db.session.commit()
+        org = db.session.scalars(select(Organization).where(Organization.slug == "bookero")).one()
+        today = clock.local_today(org.timezone)
+        sizes = []
+        for day in [today + timedelta(days=n) for n in (-1200, -400, -30, 0, 60)]:
+            vendors = recipients.all_listed(org, day)
+            sizes.append(len(vendors))
+            expected = services.list_csv(
+                [recipients.present(r, day, legal=False) for r in vendors],
+                {r.id: services.recipient_places(r, day, "en") for r in vendors},
+            )
+            reads.clear()
+            assert services.csv_body(org, day) == expected
+            # Each file at most once for the whole list (66,000 reads at 10,000 vendors).
+            assert len(reads) == len(set(reads))
+        assert max(sizes) > 5
+        db.session.remove()

@@ -896,3 +896,37 @@ def test_pages_and_totals_of_the_list_on_any_date(client, world):
     for offset, names in expected.items():
         for per_page in (1, 2, 3, 7):
             assert pages(desk.day(offset), per_page) == (names, {len(names)})
+
+
+def test_the_total_is_counted_once_per_list_token_and_never_stale(client, app, world, org, legal):
+    """A page's total is kept under the list token, read in the same statement as the
+    page: the next request after any write, from any process, counts again."""
+    from sqlalchemy import event
+
+    for n in range(3):
+        listed(client, world, org, legal, name=f"V{n}")
+    statements: list[str] = []
+
+    def total() -> int:
+        statements.clear()
+        response = client.get(url(org), query_string={"per_page": 2})
+        assert response.status_code == 200, response.json
+        return response.json["total"]
+
+    with app.app_context():
+        engine = db.engine
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert total() == 3
+        assert any("count(" in s for s in statements)
+        assert total() == 3
+        assert not any("count(" in s for s in statements)  # same token: counted already
+        listed(client, world, org, legal, name="V3")
+        assert total() == 4
+        with app.app_context():  # a write this process's caches never heard of
+            db.session.execute(text("UPDATE recipients SET listed_from = NULL WHERE name = 'V0'"))
+            db.session.commit()
+        assert total() == 3
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)

@@ -218,3 +218,24 @@ def test_a_replaced_file_is_read_again_without_a_restart(ctx, tmp_path, monkeypa
 def test_outside_an_app_the_packaged_files_are_used():
     assert reference.data_dir() is None
     assert reference.path_of("adequacy") == reference.DATA / "adequacy.json"
+
+
+def test_a_pinned_block_reads_each_file_once_and_the_next_block_reads_it_again(
+    ctx, tmp_path, monkeypatch
+):
+    directory = _copy(tmp_path)
+    monkeypatch.setitem(ctx.config, "REFERENCE_DATA_DIR", str(directory))
+    day = date(2026, 3, 1)
+    with reference.pinned():
+        assert reference.adequacy_covers("US", day, dpf_certified=True)
+        _end_dpf(directory, "2026-02-28")
+        stat = (directory / "adequacy.json").stat()
+        os.utime(directory / "adequacy.json", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+        # One rendering judges every vendor by the same files, read once...
+        assert reference.adequacy_covers("US", day, dpf_certified=True)
+        with reference.pinned():  # (a nested block shares them)
+            assert reference.adequacy_covers("US", day, dpf_certified=True)
+    # ...and the next one follows the replaced file.
+    assert not reference.adequacy_covers("US", day, dpf_certified=True)
+    with reference.pinned():
+        assert not reference.adequacy_covers("US", day, dpf_certified=True)

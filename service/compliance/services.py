@@ -107,21 +107,24 @@ def vendor_facts(recipient: Recipient, day: date, *, seen_on: date | None = None
 
 def facts_of_presented(org: Organization, items: list[dict], day: date) -> dict[int, rules.Vendor]:
     """`vendor_facts` for presented vendors (`recipients.present_listed`), in two queries:
-    their due-diligence columns and their assessments."""
-    ids = [item["id"] for item in items]
-    if not ids:
+    the due-diligence columns and the assessments of the organization's vendors."""
+    if not items:
         return {}
+    # By organization, not `id IN (...)`: binding 10,000 ids cost ~500 of these 700 ms.
     columns = [getattr(Recipient, n) for n in ("id", "name", "certifications", *FACT_FIELDS)]
     rows = {
         row.id: row
         for row in db.session.execute(
-            select(*columns, Recipient.special_categories).where(Recipient.id.in_(ids))
+            select(*columns, Recipient.special_categories).where(
+                Recipient.organization_id == org.id
+            )
         )
     }
     assessments: dict[int, list[dict]] = {}
     for assessment in db.session.scalars(
         select(TransferAssessment)
-        .where(TransferAssessment.recipient_id.in_(ids))
+        .join(Recipient, Recipient.id == TransferAssessment.recipient_id)
+        .where(Recipient.organization_id == org.id)
         .order_by(TransferAssessment.assessed_on, TransferAssessment.id)
     ):
         assessments.setdefault(assessment.recipient_id, []).append(assessment_dict(assessment))

@@ -33,6 +33,7 @@ from service.notices.schemas import (
 from service.objections.services import answer_of
 from service.outbox.models import Delivery
 from service.public import services as public
+from service.recipients import pages
 from service.recipients import services as recipients
 from service.recipients.schemas import AsOfArgs, RecipientSchema
 from service.web import Blueprint
@@ -229,9 +230,12 @@ class OrganizationDiff(MethodView):
         """
         organization = load_organization(org)
         per_page = args.get("per_page")
-        body = recipients.diff_between(
-            organization, args["since"], args["until"], page=args["page"], per_page=per_page
-        )
+        dates = (organization, args["since"], args["until"])
+        body = None
+        if pages.fast():
+            body = pages.diff_between(*dates, page=args["page"], per_page=per_page)
+        if body is None:
+            body = recipients.diff_between(*dates, page=args["page"], per_page=per_page)
         paging = {"page": args["page"], "per_page": per_page} if per_page else {}
         return {"from_": args["since"], "to": args["until"], **body, **paging}
 

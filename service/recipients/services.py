@@ -580,7 +580,7 @@ def _only_on(org: Organization, day: date, other: date) -> Select:
     )
 
 
-def _revised_between(org: Organization, since: date, until: date) -> set[int]:
+def revised_between(org: Organization, since: date, until: date) -> set[int]:
     """Vendors whose material data (or an ancestor's, which narrows their scope) may differ
     between the two dates: a live revision of theirs starts after `since`, by `until`."""
     ids = set(
@@ -628,7 +628,7 @@ def diff_between(
         if per_page:
             stmt = stmt.limit(per_page).offset(start)
         found[name] = [present(r, day, legal=False) for r in db.session.scalars(stmt).unique()]
-    candidates = _revised_between(org, since, until)
+    candidates = revised_between(org, since, until)
     changed = []
     if candidates:
         both = (
@@ -736,44 +736,66 @@ def present_listed(org: Organization, day: date) -> list[dict]:
         )
     everything = sorted(s.slug for s in org.services)
     earlier = _earlier_periods(org)
-
-    def scope(vendor_id: int, seen: frozenset) -> set[str] | None:
-        # `effective_scope`, over the rows.
-        own = set(services.get(vendors[vendor_id].revision_id, ())) or None
-        parent = parents[vendor_id]
-        if parent is None or parent in seen:
-            return own
-        inherited = scope(parent, seen | {vendor_id})
-        if own is None:
-            return inherited
-        if inherited is None:
-            return own
-        return own & inherited
-
-    presented = []
-    for vendor in vendors.values():
-        if not vendor.listed:
-            continue
-        effective = scope(vendor.id, frozenset())
-        every = [*earlier.get(vendor.id, ()), (vendor.listed_from, vendor.listed_until)]
-        listed_from, listed_until = _period_shown(every, day)
-        presented.append(
-            {
-                "id": vendor.id,
-                **{name: getattr(vendor, name) for name in PROFILE_FIELDS},
-                "name": vendor.revision_name or vendor.name,
-                "legal_entity": vendor.revision_entity or vendor.legal_entity,
-                **{name: getattr(vendor, name) for name in REVISION_FIELDS},
-                "data_subject_categories": shown_subject_categories(vendor),
-                "services": list(services.get(vendor.revision_id, ())),
-                "effective_services": sorted(effective) if effective is not None else everything,
-                "parent_id": vendor.parent_id,
-                "status": "active",
-                "listed_from": listed_from,
-                "listed_until": listed_until,
-                "listing_periods": _periods_body(every),
-                "locations": locations.get(vendor.revision_id, []),
-                "due_diligence": None,
-            }
+    own = {vendor.id: services.get(vendor.revision_id, ()) for vendor in vendors.values()}
+    return [
+        row_body(
+            vendor,
+            day,
+            services=services.get(vendor.revision_id, ()),
+            locations=locations.get(vendor.revision_id, []),
+            earlier=earlier.get(vendor.id, ()),
+            effective=row_scope(vendor.id, parents, own),
+            everything=everything,
         )
-    return presented
+        for vendor in vendors.values()
+        if vendor.listed
+    ]
+
+
+def row_scope(
+    vendor_id: int, parents: dict, own: dict, seen: frozenset = frozenset()
+) -> set[str] | None:
+    """`effective_scope` over rows: `parents` maps each vendor of the chain to its parent,
+    `own` to the services of its revision of the day."""
+    mine = set(own.get(vendor_id, ())) or None
+    parent = parents[vendor_id]
+    if parent is None or parent in seen:
+        return mine
+    inherited = row_scope(parent, parents, own, seen | {vendor_id})
+    if mine is None:
+        return inherited
+    if inherited is None:
+        return mine
+    return mine & inherited
+
+
+def row_body(
+    vendor: object,
+    day: date,
+    *,
+    services: Iterable[str],
+    locations: list[dict],
+    earlier: Iterable[tuple],
+    effective: set[str] | None,
+    everything: list[str],
+) -> dict:
+    """`present(r, day, legal=False)` of a vendor on the list on `day`, from its row."""
+    every = [*earlier, (vendor.listed_from, vendor.listed_until)]
+    listed_from, listed_until = _period_shown(every, day)
+    return {
+        "id": vendor.id,
+        **{name: getattr(vendor, name) for name in PROFILE_FIELDS},
+        "name": vendor.revision_name or vendor.name,
+        "legal_entity": vendor.revision_entity or vendor.legal_entity,
+        **{name: getattr(vendor, name) for name in REVISION_FIELDS},
+        "data_subject_categories": shown_subject_categories(vendor),
+        "services": list(services),
+        "effective_services": sorted(effective) if effective is not None else everything,
+        "parent_id": vendor.parent_id,
+        "status": "active",
+        "listed_from": listed_from,
+        "listed_until": listed_until,
+        "listing_periods": _periods_body(every),
+        "locations": locations,
+        "due_diligence": None,
+    }

@@ -10,6 +10,9 @@ computed from it, such as the compliance report, follows without a restart.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -44,10 +47,45 @@ def _parse(path: str, mtime_ns: int, size: int) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def _load(name: str) -> dict:
+# Inside `pinned()`: the files read so far and answers derived from them, for this block only.
+_PINNED: ContextVar[dict | None] = ContextVar("reference_pinned", default=None)
+
+
+@contextmanager
+def pinned() -> Iterator[None]:
+    """Read each file at most once inside the block (nested blocks share the outer one).
+
+    Judging 10,000 vendors' locations asked for a file 66,000 times, each a stat of the
+    override and the file: 2.8 of the CSV export's 9.2 s under cProfile. A block is one
+    rendering, so a file replaced meanwhile is still read by the next one."""
+    if _PINNED.get() is not None:
+        yield
+        return
+    token = _PINNED.set({})
+    try:
+        yield
+    finally:
+        _PINNED.reset(token)
+
+
+def _held(key: tuple, compute: Callable[[], object]) -> object:
+    """`compute()`, kept for the rest of the `pinned()` block when inside one."""
+    held = _PINNED.get()
+    if held is None:
+        return compute()
+    if key not in held:
+        held[key] = compute()
+    return held[key]
+
+
+def _read(name: str) -> dict:
     path = path_of(name)
     stat = path.stat()
     return _parse(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def _load(name: str) -> dict:
+    return _held(("file", name), lambda: _read(name))
 
 
 def retrieved_on() -> dict[str, str]:
@@ -84,12 +122,17 @@ def _member(entries: list[dict], country: str, on: date) -> bool:
 
 
 def in_eu(country: str, on: date) -> bool:
-    return _member(_load("eea")["eu"], country, on)
+    return _held(("eu", country, on), lambda: _member(_load("eea")["eu"], country, on))
+
+
+def _in_eea(country: str, on: date) -> bool:
+    data = _load("eea")
+    return _member(data["eu"], country, on) or _member(data["eea_non_eu"], country, on)
 
 
 def in_eea(country: str, on: date) -> bool:
-    data = _load("eea")
-    return _member(data["eu"], country, on) or _member(data["eea_non_eu"], country, on)
+    # Asked four times per location (the place and the importer, twice): kept per block.
+    return _held(("eea", country, on), lambda: _in_eea(country, on))
 
 
 # --- adequacy (Art. 45) ---------------------------------------------------------------------
@@ -142,7 +185,9 @@ def adequacy_decisions(place: Place | str | None = None) -> list[dict]:
     if place is None:
         return list(decisions)
     where = _place(place)
-    return [d for d in decisions if _about(d, where)]
+    # Scanned for every location judged (236,000 `_about` calls at 10,000 vendors): kept per
+    # `pinned()` block, a copy handed out.
+    return list(_held(("adequacy", where), lambda: [d for d in decisions if _about(d, where)]))
 
 
 def adequacy_on(place: Place | str, on: date) -> dict | None:
