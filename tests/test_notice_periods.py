@@ -138,3 +138,40 @@ def test_an_announcement_that_leaves_everyone_room_reads_no_customer(
             )
         ).all()
     assert [(r.entity_id, r.after["notices"]) for r in recorded] == [(str(change["id"]), 12)]
+
+
+@pytest.mark.parametrize("source", ["negotiated", "emergency"])
+def test_the_notice_check_refuses_on_sqlite_too(tmp_path, source):
+    """`make run` uses SQLite, which has no LATERAL: there the candidates are read with IN,
+    and the same customer is refused (the LATERAL statement failed there: a 500)."""
+    from flask_migrate import upgrade
+
+    from service import create_app
+    from tests.conftest import World
+
+    lite = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'notices.sqlite3'}",
+            "CELERY_ALWAYS_EAGER": True,
+            "PUBLIC_STATE_MAX_AGE_SECONDS": 0.0,
+            "KEY_CACHE_MAX_AGE_SECONDS": 0.0,
+        }
+    )
+    lite.instance_path = str(tmp_path)
+    with lite.app_context():
+        upgrade()
+    try:
+        desk = Desk(lite.test_client(), World(lite), "acme", default_notice_days=5)
+        _customer(desk, "SHORT", _long_terms(desk, source))
+        _customer(desk, "FINE", {"notice_days": 5, "emergency_clause": True})
+        mailer = desk.vendor(name="Mailer", services=["bookings"])
+        urgent = {"urgent": True, "urgent_justification": "Provider shut down"}
+        body = {"kind": "add", "recipient_id": mailer["id"]}
+        body |= urgent if source == "emergency" else {}
+        refused = assert_problem(desk.announce(**body, effective_on=desk.day(ROOM)), 422)
+        assert [c["external_ref"] for c in refused["customers_short_of_notice"]] == ["SHORT"]
+        assert desk.announce(**body, effective_on=desk.day(LONG)).status_code == 201
+    finally:
+        with lite.app_context():
+            db.engine.dispose()
