@@ -119,6 +119,8 @@ def post_worker_init(worker: object) -> None:
     worker, after the fork: nothing is shared with the arbiter)."""
     from service.outbox.services import connect_broker
 
+    if "celery" not in getattr(worker.wsgi, "extensions", {}):
+        return  # another app served with these settings: the benchmarks' baseline
     with worker.wsgi.app_context():
         connect_broker()
 

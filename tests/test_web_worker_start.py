@@ -36,3 +36,12 @@ def test_a_broker_down_at_start_is_no_failure(start_worker, monkeypatch, caplog)
     with caplog.at_level(logging.WARNING):
         start_worker()
     assert "broker unavailable at start" in caplog.text
+
+
+def test_another_app_under_these_settings_starts_without_a_broker():
+    """The benchmarks serve their minimal Flask baseline with this configuration: its workers
+    must start (a hook that needed our extensions made gunicorn exit with 3)."""
+    from flask import Flask
+
+    hook = runpy.run_path(str(CONF))["post_worker_init"]
+    assert hook(SimpleNamespace(wsgi=Flask("baseline"))) is None
