@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -228,7 +228,7 @@ def test_a_pinned_block_reads_each_file_once_and_the_next_block_reads_it_again(
     day = date(2026, 3, 1)
     with reference.pinned():
         assert reference.adequacy_covers("US", day, dpf_certified=True)
-        _end_dpf(directory, "2026-02-28")
+        _end_dpf(directory, (day - timedelta(days=1)).isoformat())  # ends the day before
         stat = (directory / "adequacy.json").stat()
         os.utime(directory / "adequacy.json", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
         # One rendering judges every vendor by the same files, read once...
