@@ -103,4 +103,4 @@ if [[ ! -f node_modules/axe-core/axe.min.js ]]; then
 fi
 
 mkdir -p test-artifacts
-"$BIN/pytest" "$@"
+"$BIN/pytest" -n "${TEST_PROCESSES:-2}" --dist load "$@"

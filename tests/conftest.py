@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -29,7 +30,21 @@ from service.mail.senders import MemorySender, PermanentFailure
 from service.organizations.services import create_organization, create_service
 
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+def _redis_of_this_worker(url: str) -> str:
+    """The Redis database of this pytest-xdist worker: the configured number for the first
+    (or the only) process, the next numbers for the others. Celery queues, rate-limit
+    counters and leases of one worker must never be seen by another, and the suite deletes
+    only its own keys, so a database number per worker is the whole separation."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker.removeprefix("gw") or 0)
+    parts = urlsplit(url)
+    number = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(number + index) % 16}"))
+
+
+REDIS_URL = _redis_of_this_worker(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14"))
 # Every app a test builds (and every server it starts) runs without rate limits: the suite
 # subscribes and opens signed links far faster than any person. tests/test_rate_limits.py
 # turns them on where they are the subject.
