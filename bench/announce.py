@@ -205,6 +205,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, all cores (/proc/stat)."""
+    ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK"), sum(ticks) / os.sysconf("SC_CLK_TCK")
+
+
 def trees_rss_mib(pids: list[int]) -> tuple[float, float]:
     """(sum over every worker's tree, largest single process) in MiB."""
     sizes = [tree_rss_mib(pid) for pid in pids]
@@ -317,6 +324,7 @@ def mail_run(
             # and this loop's polling, which is small).
             workers_cpu = sum(cpu_seconds(w.pid) for w in started_workers)
             bench_cpu = time.process_time()
+            machine = machine_cpu()
             started = time.perf_counter()
             status, post_ms, data = post(
                 url, announce_body(vendor), database.keys["BOOKERO_LEGAL_KEY"]
@@ -351,6 +359,9 @@ def mail_run(
             elapsed = sink.last - started
             workers_cpu = sum(cpu_seconds(w.pid) for w in started_workers) - workers_cpu
             bench_cpu = time.process_time() - bench_cpu
+            # Whether the cores were the limit: the share of the machine's CPU time that
+            # was busy from the POST to the last check (database, Redis, sink, workers).
+            machine = [now - then for now, then in zip(machine_cpu(), machine, strict=True)]
             size = sink.bytes // max(1, received)
             with database.connect() as conn:
                 statuses = dict(
@@ -394,6 +405,8 @@ def mail_run(
         "worker_peak_rss_one_process_mib": peak_one,
         "workers_cpu_ms_per_message": 1000 * workers_cpu / max(1, received),
         "sink_cpu_ms_per_message": 1000 * bench_cpu / max(1, received),
+        "machine_busy_share": machine[0] / max(machine[1], 1e-9),
+        "machine_cpu_ms_per_message": 1000 * machine[0] / max(1, received),
         "load_average": os.getloadavg(),
     }
 
@@ -403,12 +416,18 @@ def pool_label(run: dict) -> str:
     return label + (f", {run['workers']} workers" if run.get("workers", 1) > 1 else "")
 
 
+def busy(run: dict) -> str:
+    share = run.get("machine_busy_share")  # absent in runs before it was measured
+    return "" if share is None else f"{share:.0%}"
+
+
 def fanout_table(runs: list[dict]) -> str:
     """The growth table of RESULTS.md section 5, from the JSON."""
     lines = [
         "| recipients | pool | notices written (s) | last e-mail accepted (s) | ours msg/s "
-        "| bare smtplib msg/s | ratio | worker peak RSS, one process / all (MiB) |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| bare smtplib msg/s | ratio | worker peak RSS, one process / all (MiB) "
+        "| machine busy |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in runs:
         notices, last = r["seconds_post_to_notices_written"], r["seconds_post_to_last_accepted"]
@@ -417,11 +436,11 @@ def fanout_table(runs: list[dict]) -> str:
             f"| {notices:.1f} | {last:.1f} "
             f"| {r['ours_per_s']:.0f} | {median(r['bare_smtplib_per_s']):.0f} "
             f"| {r['ratio_to_bare_smtplib']:.2f} | {r['worker_peak_rss_one_process_mib']:.0f} / "
-            f"{r['worker_peak_rss_total_mib']:.0f} |"
+            f"{r['worker_peak_rss_total_mib']:.0f} | {busy(r)} |"
             if notices is not None
             else f"| {r['emails_accepted']:,} | {pool_label(r)} | - "
             f"| {r['seconds_post_to_last_accepted']:.1f} | "
-            f"{r['ours_per_s']:.0f} | | {r['ratio_to_bare_smtplib']:.2f} | |"
+            f"{r['ours_per_s']:.0f} | | {r['ratio_to_bare_smtplib']:.2f} | | {busy(r)} |"
         )
     return "\n".join(lines)
 
