@@ -46,7 +46,13 @@ def timed(url: str, n: int) -> dict:
         status, _, body = fetch(url)
         times.append((time.perf_counter() - started) * 1000)
         assert status == 200, (status, body[:300])
-    return {"n": n, "median_ms": median(times), "p95_ms": p95(times), "bytes": len(body)}
+    return {
+        "n": n,
+        "median_ms": median(times),
+        "p95_ms": p95(times),
+        "bytes": len(body),
+        "times_ms": [round(t, 1) for t in times],
+    }
 
 
 def main() -> None:
