@@ -310,3 +310,41 @@ def test_the_check_finds_claims_where_safeguards_are_valid(client, desk, outbox_
     record = record_outputs(client, desk, gaps=False)["record en json"]
     assert GAP_INTERNAL not in record
     assert "2021/914" in record
+
+
+def _safeguards(document: dict) -> list[tuple[str, str]]:
+    items = document["items"]
+    return [(loc["safeguard_status"], loc["safeguard"]) for i in items for loc in i["locations"]]
+
+
+def test_an_assessment_recorded_later_moves_every_cached_list_at_once(client, world):
+    """The lists are cached under a token that every write to what they show replaces. A
+    negative transfer assessment recorded after they were read and cached must take the
+    safeguard's statement off the public list and off a customer's own list at once: it
+    was left on both until the next other write or midnight."""
+    desk = Desk(client, world, "assessed")
+    desk.customer("C1")
+    scc3 = {"country": "US", "mechanism": "scc", "scc_module": 3, "scc_signed_on": desk.day(-30)}
+    vendor = desk.listed(
+        name="Acme", legal_entity="Acme Inc.", country="US", sub_dpa_signed_on=desk.day(-60),
+        locations=[scc3],
+    )  # fmt: skip
+    public = "/orgs/assessed/subprocessors.json"
+
+    def statements() -> list[list[tuple[str, str]]]:
+        return [
+            _safeguards(client.get(public).json),
+            _safeguards(client.get(desk.url("/subprocessors")).json),
+            _safeguards(desk.customer_list("C1")),
+        ]
+
+    assert {status for found in statements() for status, _ in found} == {"valid"}
+    assert statements() == statements()  # now served from the caches
+    response = client.post(
+        desk.url(f"/subprocessors/{vendor['id']}/transfer-assessments"),
+        json={"country": "US", "assessed_on": desk.day(-1), "outcome": "transfer_not_permitted"},
+        headers=desk.legal,
+    )
+    assert response.status_code == 201, response.json
+    for found in statements():
+        assert found == [("under_review", "safeguard under review")]

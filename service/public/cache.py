@@ -58,6 +58,7 @@ from service.recipients.models import (
     Recipient,
     RecipientListingPeriod,
     RecipientRevision,
+    TransferAssessment,
     revision_services,
 )
 
@@ -66,7 +67,18 @@ _BUMPED = "dpa_public_list_bumped"
 # Columns the page never shows that the beat job stamps on changes every few minutes:
 # bumping for them would only move Last-Modified and empty the cache for nothing.
 IGNORED = {Change: {"reminder_recorded_at", "in_effect_recorded_at"}}
-TRACKED = (Organization, Service, Recipient, RecipientRevision, ProcessingLocation, Change)
+# A transfer assessment decides what may be said of a safeguard (a negative one leaves it
+# "under review"), and listing periods decide when a vendor was listed: both are shown.
+TRACKED = (
+    Organization,
+    Service,
+    Recipient,
+    RecipientRevision,
+    RecipientListingPeriod,
+    ProcessingLocation,
+    Change,
+    TransferAssessment,
+)
 # Tables that Core-level (bulk) DML may touch without going through the unit of work; by
 # name, since an ORM `update(Recipient)` carries an annotated copy of the table.
 LIST_TABLES = frozenset(model.__table__.name for model in TRACKED) | {revision_services.name}
@@ -130,7 +142,7 @@ def _note_customer_side(session: Session, obj: object) -> None:
 def _note(session: Session, obj: object) -> None:
     if isinstance(obj, Organization):
         ids, value = _pending(session).organizations, obj.id
-    elif isinstance(obj, Recipient | Change | Service):
+    elif isinstance(obj, Recipient | Change | Service | TransferAssessment):
         ids, value = _pending(session).organizations, obj.organization_id
     elif isinstance(obj, RecipientRevision | RecipientListingPeriod):
         ids, value = _pending(session).recipients, obj.recipient_id
