@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 
+from flask import Response, current_app
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 from sqlalchemy import Select, func, select
 
@@ -115,6 +116,12 @@ class PageSchema(Schema):
     total = fields.Integer(required=True)
     page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
+
+
+def as_response(schema: type[Schema], data: object) -> Response:
+    """`data` dumped by `schema` as the JSON answer flask-smorest sends for it, for views
+    that keep the bytes (a view may return a Response; flask-smorest passes it on)."""
+    return current_app.json.response(schema().dump(data))
 
 
 def page_body(items: list, total: int, page: int, per_page: int, **extra: object) -> dict:

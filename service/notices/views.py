@@ -13,7 +13,7 @@ from service import clock
 from service.apidoc import operation
 from service.changes import services as changes
 from service.changes.models import Notice
-from service.common import page_body, paginate
+from service.common import as_response, page_body, paginate
 from service.customers import services as customers
 from service.customers.subprocessors import CustomerView, cached_items, customer_view, upcoming
 from service.extensions import db
@@ -229,15 +229,26 @@ class OrganizationDiff(MethodView):
         two dates; with `per_page` the answer is paged.
         """
         organization = load_organization(org)
-        per_page = args.get("per_page")
-        dates = (organization, args["since"], args["until"])
-        body = None
-        if pages.fast():
-            body = pages.diff_between(*dates, page=args["page"], per_page=per_page)
-        if body is None:
-            body = recipients.diff_between(*dates, page=args["page"], per_page=per_page)
-        paging = {"page": args["page"], "per_page": per_page} if per_page else {}
-        return {"from_": args["since"], "to": args["until"], **body, **paging}
+        if not pages.fast():
+            return _organization_diff(organization, args)
+        question = ("diff", args["since"], args["until"], args["page"], args.get("per_page"))
+        return pages.cached(
+            organization,
+            question,
+            lambda: as_response(DiffSchema, _organization_diff(organization, args)),
+        )
+
+
+def _organization_diff(organization, args: dict) -> dict:
+    per_page = args.get("per_page")
+    dates = (organization, args["since"], args["until"])
+    body = None
+    if pages.fast():
+        body = pages.diff_between(*dates, page=args["page"], per_page=per_page)
+    if body is None:
+        body = recipients.diff_between(*dates, page=args["page"], per_page=per_page)
+    paging = {"page": args["page"], "per_page": per_page} if per_page else {}
+    return {"from_": args["since"], "to": args["until"], **body, **paging}
 
 
 @blp.route("/customers/<int:customer_id>/notices")

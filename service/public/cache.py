@@ -543,6 +543,8 @@ class KeySet:
 
 
 bodies = BodyCache(max_bytes=32 * 1024 * 1024)
+# Pages of the API's list and diff as anyone may read them (service/recipients/pages.py).
+api_pages = BodyCache(max_bytes=32 * 1024 * 1024)
 # Customers' own lists (service/customers/subprocessors.py), apart: many small entries.
 customer_lists = BodyCache(max_bytes=32 * 1024 * 1024)
 # (customer, day) keys under the tokens for which no announced change after the day was

@@ -6,7 +6,7 @@ from flask.views import MethodView
 
 from service import clock
 from service.apidoc import ASSESSMENT_EXAMPLE, STALE, VENDOR_EXAMPLE, operation
-from service.common import page_body
+from service.common import as_response, page_body
 from service.controller import services as controller
 from service.errors import Forbidden, NotFound
 from service.etags import check_if_match, etag_of, with_etag
@@ -40,6 +40,26 @@ def _presented(organization, recipients: list, day, *, legal: bool) -> list[dict
     return presented
 
 
+def _public_page(organization, day, page: int, per_page: int) -> dict:
+    """A page of the list as anyone may read it, from rows where it can be."""
+    found = pages.list_page(organization, day, page, per_page)
+    if found is None:
+        return _object_page(organization, day, services.ListFilters(), page, per_page, "on", False)
+    presented, total = found
+    places = public.places_of(organization, presented, day, "en")
+    return page_body(public.with_safeguards(presented, places), total, page, per_page, as_of=day)
+
+
+def _object_page(organization, day, filters, page: int, per_page: int, listed: str, legal: bool):
+    """A page of the list from loaded vendors: any filter, status and caller."""
+    items, total = services.list_recipients(
+        organization, day, filters, page, per_page, listed=listed
+    )
+    presented = _presented(organization, items, day, legal=legal)
+    places = {r.id: public.recipient_places(r, day, "en") for r in items}
+    return page_body(public.with_safeguards(presented, places), total, page, per_page, as_of=day)
+
+
 blp = Blueprint(
     "subprocessors",
     __name__,
@@ -68,20 +88,14 @@ class Subprocessors(MethodView):
         day = args.pop("as_of", None) or clock.local_today(organization.timezone)
         page, per_page = args.pop("page"), args.pop("per_page")
         filters = services.ListFilters(**args)
-        found = None
-        if not legal and listed == "on" and filters == services.ListFilters():
-            found = pages.list_page(organization, day, page, per_page) if pages.fast() else None
-        if found is not None:
-            presented, total = found
-            places = public.places_of(organization, presented, day, "en")
-        else:
-            items, total = services.list_recipients(
-                organization, day, filters, page, per_page, listed=listed
-            )
-            presented = _presented(organization, items, day, legal=legal)
-            places = {r.id: public.recipient_places(r, day, "en") for r in items}
-        return page_body(
-            public.with_safeguards(presented, places), total, page, per_page, as_of=day
+        if legal or listed != "on" or filters != services.ListFilters() or not pages.fast():
+            return _object_page(organization, day, filters, page, per_page, listed, legal)
+        return pages.cached(
+            organization,
+            ("list", day, page, per_page),
+            lambda: as_response(
+                RecipientListSchema, _public_page(organization, day, page, per_page)
+            ),
         )
 
     @access("legal")

@@ -1,0 +1,101 @@
+"""Pages of the API's list and diff as anyone may read them are kept per process under the
+list token (service/recipients/pages.py `cached`): the same bytes as rendering them, served
+without rendering, and never after a write to anything they show."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import event, text
+
+from service.extensions import db
+from service.recipients import pages
+from tests.notice_kit import Desk
+
+
+@pytest.fixture
+def desk(client, world) -> Desk:
+    desk = Desk(client, world, "paged")
+    for name in ("Alfa", "Beta", "Gamma"):
+        desk.listed(offset=0, name=name, legal_entity=f"{name} Ltd", country="FR")
+    return desk
+
+
+@pytest.fixture
+def statements(app):
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+    listener = lambda *args: seen.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    yield seen
+    event.remove(engine, "before_cursor_execute", listener)
+
+
+def _get(desk: Desk, path: str, **query) -> bytes:
+    response = desk.client.get(desk.url(path), query_string=query)
+    assert response.status_code == 200, response.json
+    assert response.mimetype == "application/json"
+    return response.get_data()
+
+
+QUESTIONS = [
+    ("/subprocessors", {"per_page": 2}),
+    ("/subprocessors", {"per_page": 2, "page": 2}),
+    ("/subprocessors", {"per_page": 50, "as_of": -5}),
+    ("/subprocessors", {"per_page": 50, "as_of": -20}),
+    ("/subprocessors/diff", {"from": -20, "to": 0}),
+    ("/subprocessors/diff", {"from": -20, "to": 0, "per_page": 2}),
+    ("/subprocessors/diff", {"from": -20, "to": 0, "per_page": 2, "page": 2}),
+]
+
+
+def _asked(desk: Desk, query: dict) -> dict:
+    dated = {"as_of", "from", "to"}
+    return {k: desk.day(v) if k in dated else v for k, v in query.items()}
+
+
+def test_a_kept_page_is_what_rendering_sends_and_costs_one_statement(desk, statements, monkeypatch):
+    for path, query in QUESTIONS:
+        asked = _asked(desk, query)
+        first = _get(desk, path, **asked)
+        statements.clear()
+        assert _get(desk, path, **asked) == first
+        # The key check, the token: one statement (and a pre-ping, where the pool does one).
+        assert len([s for s in statements if "list_versions" in s]) == 1, statements
+        assert not [s for s in statements if "recipients" in s], statements
+        with monkeypatch.context() as undo:  # the objects, through flask-smorest's own dump
+            undo.setattr(pages, "fast", lambda: False)
+            assert json.loads(_get(desk, path, **asked)) == json.loads(first)
+    # Every question has its own entry: no two of them answered alike.
+    answers = {_get(desk, path, **_asked(desk, q)) for path, q in QUESTIONS}
+    assert len(answers) == len(QUESTIONS)
+
+
+def test_a_write_through_the_api_or_around_it_is_seen_at_once(desk, app):
+    names = lambda: [i["name"] for i in desk.client.get(desk.url("/subprocessors")).json["items"]]  # noqa: E731
+    diff = lambda: (
+        desk.client.get(  # noqa: E731
+            desk.url("/subprocessors/diff"), query_string={"from": desk.day(-20), "to": desk.day(0)}
+        ).json
+    )
+    assert names() == ["Alfa", "Beta", "Gamma"] == names()
+    assert [i["name"] for i in diff()["added"]] == ["Alfa", "Beta", "Gamma"]
+    desk.listed(offset=0, name="Delta", legal_entity="Delta Ltd", country="FR")
+    assert names() == ["Alfa", "Beta", "Delta", "Gamma"]
+    assert [i["name"] for i in diff()["added"]] == ["Alfa", "Beta", "Delta", "Gamma"]
+    with app.app_context():  # raw SQL another process might run
+        db.session.execute(text("UPDATE recipients SET listed_from = NULL WHERE name = 'Beta'"))
+        db.session.commit()
+    assert names() == ["Alfa", "Delta", "Gamma"]
+    assert [i["name"] for i in diff()["added"]] == ["Alfa", "Delta", "Gamma"]
+
+
+def test_legal_staff_and_filters_are_never_served_a_kept_page(desk):
+    public = desk.client.get(desk.url("/subprocessors")).json
+    as_legal = desk.client.get(desk.url("/subprocessors"), headers=desk.legal).json
+    assert "controller_contexts" not in public["items"][0]
+    assert "controller_contexts" in as_legal["items"][0]
+    filtered = desk.client.get(desk.url("/subprocessors"), query_string={"country": "JP"}).json
+    assert filtered["items"] == []
