@@ -130,6 +130,10 @@ class Defaults:
     # Flask from the same per-process cache, after one statement that reads the key and
     # the list tokens (service/notices/fastpath.py); off: Flask answers every request.
     CUSTOMER_LIST_FAST_PATH = True
+    # Pages of the API's list and diff that anyone may read are kept per process under the
+    # list token, and shared with the other processes through Redis for this long (keys
+    # carry the token: never stale); 0 keeps them per process only.
+    API_PAGE_SHARE_SECONDS = 600
     # How long a process reuses an API key it authenticated before reading it again
     # (service/keys/services.py): a key revoked through another process is refused after at
     # most this long (at once in the process that revoked it); 0 reads it on every request.

@@ -74,12 +74,13 @@ def test_a_kept_page_is_what_rendering_sends_and_costs_one_statement(desk, state
 
 
 def test_a_write_through_the_api_or_around_it_is_seen_at_once(desk, app):
-    names = lambda: [i["name"] for i in desk.client.get(desk.url("/subprocessors")).json["items"]]  # noqa: E731
-    diff = lambda: (
-        desk.client.get(  # noqa: E731
-            desk.url("/subprocessors/diff"), query_string={"from": desk.day(-20), "to": desk.day(0)}
-        ).json
-    )
+    def names() -> list[str]:
+        return [i["name"] for i in desk.client.get(desk.url("/subprocessors")).json["items"]]
+
+    def diff() -> dict:
+        dates = {"from": desk.day(-20), "to": desk.day(0)}
+        return desk.client.get(desk.url("/subprocessors/diff"), query_string=dates).json
+
     assert names() == ["Alfa", "Beta", "Gamma"] == names()
     assert [i["name"] for i in diff()["added"]] == ["Alfa", "Beta", "Gamma"]
     desk.listed(offset=0, name="Delta", legal_entity="Delta Ltd", country="FR")
@@ -99,3 +100,38 @@ def test_legal_staff_and_filters_are_never_served_a_kept_page(desk):
     assert "controller_contexts" in as_legal["items"][0]
     filtered = desk.client.get(desk.url("/subprocessors"), query_string={"country": "JP"}).json
     assert filtered["items"] == []
+
+
+def test_a_page_rendered_by_one_process_serves_the_others_through_redis(desk, statements):
+    from service.public import cache
+
+    asked = _asked(desk, {"from": -20, "to": 0, "per_page": 2})
+    first = _get(desk, "/subprocessors/diff", **asked)
+    cache.api_pages.clear()  # as another process finds it: nothing of its own
+    statements.clear()
+    assert _get(desk, "/subprocessors/diff", **asked) == first
+    assert not [s for s in statements if "recipients" in s], statements
+    assert len(cache.api_pages) == 1  # kept in this process from then on
+
+
+def test_with_redis_down_pages_are_rendered_and_kept_per_process(desk, app, monkeypatch):
+    from service.public import cache
+
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens
+    monkeypatch.setattr(cache, "shared_pages", cache.SharedBodies())
+    cache.api_pages.clear()
+    first = _get(desk, "/subprocessors", per_page=2)
+    assert cache.shared_pages._down_until > 0  # gave up on Redis for a while
+    cache.api_pages.clear()
+    assert _get(desk, "/subprocessors", per_page=2) == first
+
+
+def test_sharing_can_be_turned_off(desk, app, monkeypatch, statements):
+    from service.public import cache
+
+    monkeypatch.setitem(app.config, "API_PAGE_SHARE_SECONDS", 0)
+    first = _get(desk, "/subprocessors", per_page=3)
+    cache.api_pages.clear()
+    statements.clear()
+    assert _get(desk, "/subprocessors", per_page=3) == first
+    assert [s for s in statements if "recipients" in s]  # rendered again
