@@ -115,14 +115,19 @@ def on_starting(server: object) -> None:
 
 
 def post_worker_init(worker: object) -> None:
-    """Connect each worker to the broker before its first request (the app is loaded in the
-    worker, after the fork: nothing is shared with the arbiter)."""
+    """Connect each worker to the broker, the database and Redis before its first request
+    (the app is loaded in the worker, after the fork: nothing is shared with the arbiter)."""
     from service.outbox.services import connect_broker
+    from service.web import warm_worker
 
     if "celery" not in getattr(worker.wsgi, "extensions", {}):
         return  # another app served with these settings: the benchmarks' baseline
     with worker.wsgi.app_context():
         connect_broker()
+        try:
+            warm_worker()
+        except Exception:  # a database down at start is /readyz's to report, not a crash
+            worker.log.warning("worker warm-up failed; the first request connects", exc_info=True)
 
 
 def child_exit(server: object, worker: object) -> None:
