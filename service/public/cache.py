@@ -21,9 +21,11 @@ touch neither the ORM nor the database. That bound is the only staleness: a proc
 every state at once when it commits a write that replaced a token, and any other process
 reads the new token within the bound (0 reads it on every request).
 
-Bodies live in a per-process LRU bounded by bytes. Redis would let processes share
-renderings, but correctness does not depend on sharing (the key already says everything),
-a rendering is cheap, and an in-process cache has no failure mode to fall back from.
+Bodies live in a per-process LRU bounded by bytes: correctness does not depend on sharing
+(the key already says everything), a rendering of the page is cheap, and an in-process
+cache has no failure mode to fall back from. Pages of the API's list and diff are also
+shared through Redis (`SharedBodies`): a diff across years of history costs up to 0.8 s
+to render, once per process without it; there a Redis error is a miss.
 """
 
 from __future__ import annotations
