@@ -134,6 +134,9 @@ class Defaults:
     # list token, and shared with the other processes through Redis for this long (keys
     # carry the token: never stale); 0 keeps them per process only.
     API_PAGE_SHARE_SECONDS = 600
+    # At most this many bytes of pages are shared per such period: Redis is also the broker
+    # (noeviction), so pages take at most about twice this of its memory.
+    API_PAGE_SHARE_MAX_BYTES = 64 * 1024 * 1024
     # How long a process reuses an API key it authenticated before reading it again
     # (service/keys/services.py): a key revoked through another process is refused after at
     # most this long (at once in the process that revoked it); 0 reads it on every request.

@@ -135,3 +135,29 @@ def test_sharing_can_be_turned_off(desk, app, monkeypatch, statements):
     statements.clear()
     assert _get(desk, "/subprocessors", per_page=3) == first
     assert [s for s in statements if "recipients" in s]  # rendered again
+
+
+def test_pages_share_at_most_their_budget_of_redis_per_period(desk, app, monkeypatch, statements):
+    """Redis is also the broker and never evicts: whatever dates and pages are asked for,
+    the bytes shared per period stay within the budget; past it, pages stay per process."""
+    import redis
+
+    from service.public import cache
+
+    period = 7777  # a period of its own: its counter holds only this test's pages
+    monkeypatch.setitem(app.config, "API_PAGE_SHARE_SECONDS", period)
+    client = redis.Redis.from_url(app.config["REDIS_URL"])
+    client.delete(*client.keys(f"dpa:page:bytes:{period}:*") or ["-"])
+    size = len(_get(desk, "/subprocessors", per_page=1, as_of=desk.day(1)))
+    monkeypatch.setitem(app.config, "API_PAGE_SHARE_MAX_BYTES", size * 2)
+
+    def shared(**query) -> bool:
+        first = _get(desk, "/subprocessors", **query)
+        cache.api_pages.clear()
+        statements.clear()
+        assert _get(desk, "/subprocessors", **query) == first
+        return not [s for s in statements if "recipients" in s]
+
+    assert shared(per_page=1, as_of=desk.day(2))  # within the budget: 2 pages
+    assert not shared(per_page=1, as_of=desk.day(3))  # past it: kept in the process only
+    assert client.ttl(client.keys(f"dpa:page:bytes:{period}:*")[0]) > period

@@ -591,8 +591,21 @@ class SharedBodies:
     def get(self, url: str, key: tuple) -> bytes | None:
         return self._call(url, lambda client: client.get(self.name(key)))
 
-    def put(self, url: str, key: tuple, body: bytes, seconds: int) -> None:
-        self._call(url, lambda client: client.set(self.name(key), body, ex=seconds))
+    def put(self, url: str, key: tuple, body: bytes, seconds: int, budget: int) -> None:
+        """Share `body` for `seconds`, unless the bytes shared in this window of `seconds`
+        would pass `budget`. Redis is also the broker (`noeviction`), and anyone may ask for
+        any dates and pages: entries live one window, so pages never hold more than about
+        two budgets of its memory, and past the budget a page stays in its process only."""
+
+        def store(client: redis.Redis) -> None:
+            counter = f"dpa:page:bytes:{seconds}:{int(clock.timestamp() // seconds)}"
+            pipe = client.pipeline()
+            pipe.incrby(counter, len(body))
+            pipe.expire(counter, 2 * seconds)
+            if pipe.execute()[0] <= budget:
+                client.set(self.name(key), body, ex=seconds)
+
+        self._call(url, store)
 
     def _call(self, url: str, action):
         client = self._client(url)

@@ -98,7 +98,8 @@ def cached(org: Organization, question: tuple, render: Callable[[], Response]) -
     if response.status_code == 200:
         cache.api_pages.put(key, response.get_data())
         if share > 0:
-            cache.shared_pages.put(config["REDIS_URL"], key, response.get_data(), share)
+            budget = int(config["API_PAGE_SHARE_MAX_BYTES"])
+            cache.shared_pages.put(config["REDIS_URL"], key, response.get_data(), share, budget)
     return response
 
 
