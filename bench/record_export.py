@@ -1,13 +1,17 @@
 """Issue 22, point 3: the record (Art. 30(2)) of a large organization as an export job,
 while the public list keeps answering.
 
-    .venv/bin/python bench/record_export.py [--customers 100000] [--format xlsx] [--seconds 10]
+    .venv/bin/python bench/record_export.py [--customers 100000] [--format xlsx] \
+        [--cpu-shares 256] [--nice 10] [--pause 0] [--seconds 10]
 
 Bulk-loads customers by SQL (copies of a demo customer), serves with gunicorn in production
-settings and runs a real Celery worker as README recommends for exports (prefork, one
-process, its own queue, `nice -n 10`). Measures the public list's latency with wrk before
-the export (3 windows), then window after window while the job runs, samples the worker's
-RSS from /proc and the load average, and finally fetches the file through its signed link.
+settings and runs a real Celery worker as docs/records.md recommends for exports (prefork,
+one process, its own queue; `--cpu-shares` puts it in a CPU cgroup of that weight, as
+compose's `cpu_shares` or systemd's `CPUWeight=` would, where the machine lets us make one).
+Measures the public list's latency with wrk before the export (3 windows), then window
+after window while the job runs; each role's share of the machine's CPU during the job
+(export worker, web server, PostgreSQL, wrk); the worker's RSS from /proc and the load
+average; and finally fetches the file through its signed link.
 Writes bench/results/record_export_<customers>_<format>.json.
 """
 
@@ -35,6 +39,7 @@ from common import (
     start_ours,
     wrk,
 )
+from cpu_groups import cpu_group, place_command, remove_group, sample, shares_between
 
 OUT = Path(__file__).resolve().parent / "results"
 EXPORTS = "/api/v1/orgs/bookero/record/exports"
@@ -52,18 +57,22 @@ def api(base: str, path: str, token: str, body: dict | None = None) -> dict:
         return json.loads(response.read())
 
 
-def start_worker(database, workdir: Path, niceness: int, pause: float) -> subprocess.Popen:
-    """The export worker as README recommends it: its own queue, at lower CPU priority,
-    sleeping `pause` seconds after each chunk (RECORD_EXPORT_PAUSE)."""
+def start_worker(
+    database, workdir: Path, args: argparse.Namespace, group: Path | None
+) -> subprocess.Popen:
+    """The export worker as docs/records.md recommends it: its own queue, at lower CPU
+    priority (`nice`, and in `group` the low CPU weight of its own service), sleeping
+    `pause` seconds after each chunk (RECORD_EXPORT_PAUSE)."""
     log = (workdir / "worker.log").open("ab")
     celery = [str(BIN / "celery"), "-A", "workers.main", *WORKER, "-Q", "exports"]
+    command = ["nice", "-n", str(args.nice), *celery, "--without-mingle"]
     return subprocess.Popen(
-        ["nice", "-n", str(niceness), *celery, "--without-mingle"],
+        place_command(group, command),
         cwd=ROOT,
         env=worker_env(
             database,
             workdir,
-            {"DPA_RECORD_EXPORT_QUEUE": "exports", "DPA_RECORD_EXPORT_PAUSE": str(pause)},
+            {"DPA_RECORD_EXPORT_QUEUE": "exports", "DPA_RECORD_EXPORT_PAUSE": str(args.pause)},
         ),
         stdout=log,
         stderr=log,
@@ -135,7 +144,9 @@ def run(args: argparse.Namespace) -> dict:
         queue = {"DPA_RECORD_EXPORT_QUEUE": "exports"}
         database.env = lambda: {**database_env(), **queue}  # type: ignore[method-assign]
         ours = start_ours(database)
-        worker = start_worker(database, Path(ours.workdir), args.nice, args.pause)
+        group = cpu_group("dpa-bench-exports", args.cpu_shares) if args.cpu_shares else None
+        report["worker_cpu_group"] = str(group) if group else None
+        worker = start_worker(database, Path(ours.workdir), args, group)
         token = database.keys["BOOKERO_LEGAL_KEY"]
         public = f"{ours.base}/orgs/bookero/subprocessors"
         try:
@@ -151,8 +162,11 @@ def run(args: argparse.Namespace) -> dict:
             sampler = Sampler(worker.pid)
             sampler.start()
             started = time.perf_counter()
+            roles = {"export_worker": worker.pid, "web": ours.proc.pid}
+            cpu_before = sample(roles)
             job = api(ours.base, EXPORTS, token, {"format": args.format})
             windows, job = during_job(ours.base, token, job, public, args.seconds)
+            report["cpu_share_during"] = shares_between(cpu_before, sample(roles))
             marks.append(utcnow())
             report["job_seconds_polled"] = time.perf_counter() - started
             report["job_seconds"] = seconds_between(job["created_at"], job["finished_at"])
@@ -169,6 +183,7 @@ def run(args: argparse.Namespace) -> dict:
             worker.terminate()
             worker.wait(60)
             ours.stop()
+            remove_group(group)
     report["load_after"] = os.getloadavg()
     return report
 
@@ -197,6 +212,13 @@ def main() -> None:
     parser.add_argument("--nice", type=int, default=10, help="the export worker's niceness")
     parser.add_argument(
         "--pause", type=float, default=0.0, help="seconds the job sleeps after each chunk"
+    )
+    parser.add_argument(
+        "--cpu-shares",
+        type=int,
+        default=0,
+        help="run the worker in a CPU cgroup of this weight (1024 = a default group; "
+        "compose's cpu_shares), as its own service would be; 0: no group",
     )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import yaml
 from alembic.script import ScriptDirectory
 
 from service import MIGRATIONS
@@ -155,17 +156,34 @@ def test_compose_file_validates_with_the_example_env_file() -> None:
     checked = run([*base, "-q"], env)
     assert checked.returncode == 0, checked.stderr
     services = run([*base, "--services"], env).stdout.split()
-    assert sorted(services) == ["api", "beat", "mailpit", "migrate", "postgres", "redis", "worker"]
+    expected = ["api", "beat", "exports", "migrate", "mailpit", "postgres", "redis", "worker"]
+    assert sorted(services) == sorted(expected)
     text = (ROOT / "docker-compose.yml").read_text()
     # Everything that runs the app waits for the one-shot migration to have succeeded.
     assert text.count("condition: service_completed_successfully") == 1  # in the x-app anchor
-    for service in ("api", "worker", "beat"):
+    for service in ("api", "worker", "beat", "exports"):
         block = text.split(f"\n  {service}:\n", 1)[1].split("\n\n", 1)[0]
         assert "<<: *app" in block
+    _exports_have_their_own_worker(yaml.safe_load(run(base, env).stdout)["services"])
     # A compose file without the secrets set is refused, not started with blanks.
     unset = run([tool, "-f", "docker-compose.yml", "config", "-q"], {**env, "DPA_ENV_FILE": "x"})
     assert unset.returncode != 0
     assert "POSTGRES_PASSWORD" in unset.stderr
+
+
+def _exports_have_their_own_worker(services: dict) -> None:
+    """Every process that queues or re-queues an export routes it to `exports`, which only
+    the `exports` service reads, one build at a time, at a fraction of a default
+    container's CPU weight (1024): `nice` would not reach across containers."""
+    for name in ("api", "worker", "beat", "exports"):
+        assert services[name]["environment"]["DPA_RECORD_EXPORT_QUEUE"] == "exports", name
+    exports = services["exports"]
+    assert exports["command"] == ["worker", "-Q", "exports"]
+    assert exports["environment"]["DPA_WORKER_POOL"] == "prefork"
+    assert exports["environment"]["DPA_WORKER_CONCURRENCY"] == "1"
+    assert 2 <= int(exports["cpu_shares"]) <= 512
+    assert "cpu_shares" not in services["api"]
+    assert "-Q" not in services["worker"]["command"]  # mail keeps the default queue
 
 
 def test_the_dockerfile_copies_what_exists_and_runs_as_non_root() -> None:
