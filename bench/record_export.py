@@ -2,7 +2,7 @@
 while the public list keeps answering.
 
     .venv/bin/python bench/record_export.py [--customers 100000] [--format xlsx] \
-        [--cpu-shares 256] [--nice 10] [--pause 0] [--seconds 10]
+        [--cpu-shares 256] [--nice 0] [--pause 0] [--seconds 10]
 
 Bulk-loads customers by SQL (copies of a demo customer), serves with gunicorn in production
 settings and runs a real Celery worker as docs/records.md recommends for exports (prefork,
@@ -146,6 +146,8 @@ def run(args: argparse.Namespace) -> dict:
         ours = start_ours(database)
         group = cpu_group("dpa-bench-exports", args.cpu_shares) if args.cpu_shares else None
         report["worker_cpu_group"] = str(group) if group else None
+        if args.cpu_shares and group is None:
+            print("no CPU cgroup could be made here: the worker shares the bench's group")
         worker = start_worker(database, Path(ours.workdir), args, group)
         token = database.keys["BOOKERO_LEGAL_KEY"]
         public = f"{ours.base}/orgs/bookero/subprocessors"
@@ -209,16 +211,18 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--format", choices=("json", "csv", "xlsx"), default="xlsx")
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk window")
-    parser.add_argument("--nice", type=int, default=10, help="the export worker's niceness")
+    parser.add_argument(
+        "--nice", type=int, default=0, help="the export worker's niceness (inside its group)"
+    )
     parser.add_argument(
         "--pause", type=float, default=0.0, help="seconds the job sleeps after each chunk"
     )
     parser.add_argument(
         "--cpu-shares",
         type=int,
-        default=0,
+        default=256,
         help="run the worker in a CPU cgroup of this weight (1024 = a default group; "
-        "compose's cpu_shares), as its own service would be; 0: no group",
+        "compose's cpu_shares, as docker-compose.yml gives the exports service); 0: no group",
     )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)

@@ -10,3 +10,4 @@ mkdir -p results
 $PY -u http_list.py "$@"
 $PY -u announce.py --workers 1,2   # scale-out: the same e-mails with two worker processes
 $PY -u large_registry.py
+$PY -u record_export.py  # the record of 100,000 customers as a job, beside the public list
