@@ -46,6 +46,7 @@ from common import (
     proposed_vendor_ids,
     start_ours,
 )
+from cpu_groups import cpu_seconds, machine_cpu
 
 OUT = Path(__file__).resolve().parent / "results"
 PLOT = Path(__file__).resolve().parent / "fanout.png"
@@ -194,22 +195,6 @@ def bare_smtplib(port: int, messages: int, size: int, connections: int = 1) -> f
             _bare_loop, [(port, range(k, messages, connections), body) for k in range(connections)]
         )
         return messages / (time.perf_counter() - started)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of one process so far (all its threads)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_cpu() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far, all cores (/proc/stat)."""
-    ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = ticks[3] + ticks[4]  # idle and iowait
-    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK"), sum(ticks) / os.sysconf("SC_CLK_TCK")
 
 
 def trees_rss_mib(pids: list[int]) -> tuple[float, float]:

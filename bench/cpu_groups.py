@@ -62,8 +62,9 @@ def place_command(group: Path | None, command: list[str]) -> list[str]:
     return ["sh", "-c", 'echo $$ > "$0" && exec "$@"', str(group / "cgroup.procs"), *command]
 
 
-def _cpu(pid: int, children: bool = False) -> float:
-    """User + system CPU seconds of one process (and of its reaped children)."""
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """User + system CPU seconds of one process so far (all its threads), and with
+    `children` those of its reaped children."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except OSError:
@@ -72,6 +73,13 @@ def _cpu(pid: int, children: bool = False) -> float:
     if children:
         ticks += int(fields[13]) + int(fields[14])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, all cores (/proc/stat)."""
+    ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK"), sum(ticks) / os.sysconf("SC_CLK_TCK")
 
 
 def _tree(pid: int) -> list[int]:
@@ -86,6 +94,10 @@ def _tree(pid: int) -> list[int]:
     return pids
 
 
+def _tree_cpu(pid: int) -> float:
+    return sum(cpu_seconds(p, children=True) for p in _tree(pid))
+
+
 def _postgres() -> float:
     """Every PostgreSQL process's CPU, with the postmaster's reaped backends."""
     total = 0.0
@@ -97,21 +109,18 @@ def _postgres() -> float:
         except OSError:
             continue
         if stat.split(" (", 1)[1].startswith("postgres)"):
-            total += _cpu(int(entry.name), children=True)
+            total += cpu_seconds(int(entry.name), children=True)
     return total
 
 
 def sample(roles: dict[str, int]) -> dict[str, float]:
     """CPU seconds so far of each role's process tree, PostgreSQL, the caller's waited-for
     children (wrk) and the whole machine (busy, total)."""
-    found = {role: sum(_cpu(p, children=True) for p in _tree(pid)) for role, pid in roles.items()}
+    found = {role: _tree_cpu(pid) for role, pid in roles.items()}
     found["postgresql"] = _postgres()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     found["load_generator"] = usage.ru_utime + usage.ru_stime
-    ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    hz = os.sysconf("SC_CLK_TCK")
-    found["machine_busy"] = (sum(ticks) - ticks[3] - ticks[4]) / hz
-    found["machine_total"] = sum(ticks) / hz
+    found["machine_busy"], found["machine_total"] = machine_cpu()
     return found
 
 
@@ -122,5 +131,5 @@ def shares_between(before: dict[str, float], after: dict[str, float]) -> dict[st
     return {
         role: round((after[role] - before[role]) / total, 3)
         for role in after
-        if role not in ("machine_total",)
+        if role != "machine_total"
     }
